@@ -1,0 +1,1 @@
+"""Click commands, one module per command group; each is thin and calls the public API."""

@@ -1,0 +1,58 @@
+"""`ocrtool export-onnx`: write detector.onnx and recognizer.onnx (optionally int8).
+
+Thin on purpose: everything lives in ocrtool/export.py. Errors are one line on stderr and
+exit code 1; a parity failure is an error, because shipping graphs that read differently
+from the PyTorch weights would break the promise that both backends give the same text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _sample_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@click.command("export-onnx")
+@click.option("--weights", "weights_dir", default=None, metavar="DIR",
+              help="Folder with detector.pt and recognizer.pt [default: shipped weights].")
+@click.option("--out", "out_dir", default=None, metavar="DIR",
+              help="Where to write the .onnx files [default: the --weights folder].")
+@click.option("--opset", default=17, show_default=True, type=int, help="ONNX opset.")
+@click.option("--quantize", type=click.Choice(["int8"]), default=None,
+              help="Also write *.int8.onnx (recognizer dynamic; detector static, "
+                   "calibrated on --samples).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Fail unless logits match PyTorch within 1e-3 and both backends read "
+                   "the same text on --samples.")
+@click.option("--samples", "samples_dir", default="samples", show_default=True,
+              metavar="DIR", help="Images (*.png, *.jpg) for the text check and calibration.")
+def export_onnx(weights_dir: str | None, out_dir: str | None, opset: int,
+                quantize: str | None, check: bool, samples_dir: str) -> None:
+    """Export the detector and recognizer to ONNX, with their metadata inside."""
+    try:
+        from ..export import export_all
+        from ..runtime.base import weights_dir as default_weights_dir
+    except ImportError as e:
+        _fail(f"exporting needs PyTorch and onnx: pip install 'ocrtool[torch]' ({e})")
+    source = Path(weights_dir) if weights_dir else default_weights_dir()
+    samples = _sample_images(Path(samples_dir))
+    try:
+        export_all(source, Path(out_dir) if out_dir else source, opset=opset,
+                   quantize=quantize, check=check, samples=samples,
+                   log=lambda line: click.echo(line, err=True))
+    except Exception as e:  # noqa: BLE001 - one line for the user, not a traceback
+        _fail(f"{type(e).__name__}: {e}")

@@ -1,0 +1,55 @@
+"""`ocrtool info`: version, backends, devices, model files and the charset."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import click
+
+from .. import __version__
+from ..runtime.base import file_sha256, weights_dir
+
+
+def collect_info() -> dict:
+    """Everything `ocrtool info` prints, as a dict (also handy in bug reports)."""
+    info: dict = {"version": __version__, "backends": {}, "devices": ["cpu"], "models": []}
+    import onnxruntime as ort
+
+    info["backends"]["onnx"] = f"onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})"
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        info["backends"]["torch"] = f"torch {torch.__version__}"
+        if torch.cuda.is_available():
+            info["devices"].append(f"cuda ({torch.cuda.get_device_name(0)})")
+    else:
+        info["backends"]["torch"] = "not installed (pip install 'ocrtool[torch]')"
+    folder = weights_dir()
+    info["weights_dir"] = str(folder)
+    for path in sorted(folder.glob("*")):
+        if path.suffix in (".pt", ".onnx"):
+            info["models"].append({"file": path.name, "bytes": path.stat().st_size,
+                                   "sha256": file_sha256(path)[:16]})
+    from ..recognition.charset import DEFAULT_CHARS
+
+    info["charset"] = DEFAULT_CHARS
+    return info
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def info(as_json: bool) -> None:
+    """Show version, available backends and devices, model files and the charset."""
+    data = collect_info()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"ocrtool {data['version']}")
+    for name, desc in data["backends"].items():
+        click.echo(f"backend {name}: {desc}")
+    click.echo(f"devices: {', '.join(data['devices'])}")
+    click.echo(f"weights: {data['weights_dir']}")
+    for m in data["models"]:
+        click.echo(f"  {m['file']:<24} {m['bytes'] / 1e6:7.2f} MB  sha256 {m['sha256']}")
+    click.echo(f"charset ({len(data['charset'])} characters): {data['charset']}")

@@ -1,0 +1,141 @@
+"""`ocrtool read PATH...`: images and folders in, text/JSON/TSV/hOCR out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..batch import done_in_jsonl, read_files
+from ..formats import get_format, output_path, write_atomic
+from ..imageio import iter_image_files
+
+
+def _reader_kwargs(o: dict) -> dict:
+    return {
+        "backend": o["backend"], "device": o["device"], "weights": o["weights"],
+        "decoder": o["decoder"], "beam_width": o["beam_width"], "lm_weight": o["lm_weight"],
+        "allowlist": o["allowlist"], "blocklist": o["blocklist"],
+        "detail": "words" if o["words"] else "lines", "min_confidence": o["min_confidence"],
+        "canvas": o["canvas"], "magnify": o["magnify"], "threads": o["threads"],
+    }
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "tsv", "hocr"]),
+              default="text", show_default=True, help="Output format (json = JSON Lines).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write all results to this file instead of stdout.")
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write one file per image here, mirroring the input folders.")
+@click.option("--annotate", type=click.Path(path_type=Path, file_okay=False),
+              help="Write each image with its boxes and text drawn into this folder.")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
+@click.option("--ext", "extensions", multiple=True, help="Only these extensions in folders.")
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
+              show_default=True)
+@click.option("--beam-width", type=click.IntRange(1, 100), default=8, show_default=True)
+@click.option("--lm-weight", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+              help="Weight of the shipped English character LM (beam decoder only).")
+@click.option("--allowlist", help="Only these characters may be output.")
+@click.option("--blocklist", help="These characters are never output.")
+@click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
+              show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder with detector/recognizer model files (default: shipped ones).")
+@click.option("--no-detect", is_flag=True, help="Treat each image as one text line.")
+@click.option("--lines/--words", "lines", default=True, help="Report lines or single words.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0)
+@click.option("--canvas", type=click.IntRange(64, 8000), default=1600, show_default=True,
+              help="Longest side the detector sees.")
+@click.option("--magnify", type=click.FloatRange(0.1, 8), default=1.0, show_default=True,
+              help="Enlarge images first (small text on large scans).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads per process.")
+@click.option("--resume", is_flag=True, help="Skip images already in -o FILE / --output-dir.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_detect, lines,
+         workers, resume, quiet, **opts) -> None:
+    """Read text from images and folders of images."""
+    opts["words"] = not lines
+    if output and output_dir:
+        raise click.UsageError("use either -o/--output or --output-dir, not both")
+    if resume and not (output_dir or (output and fmt == "json")):
+        raise click.UsageError("--resume needs --output-dir, or -o FILE with --format json")
+    if opts["lm_weight"] > 0 and opts["decoder"] != "beam":
+        raise click.UsageError("--lm-weight needs --decoder beam")
+    files = iter_image_files(paths, recursive=recursive, extensions=extensions or None)
+    if not files:
+        raise click.UsageError("no images found in the given folders")
+    if resume:
+        files = _not_done(files, fmt, output, output_dir)
+
+    try:
+        from ..reader import Reader
+
+        reader = Reader(**_reader_kwargs(opts)) if workers == 1 else None
+    except (OSError, RuntimeError, ValueError) as e:
+        raise click.ClickException(" ".join(str(e).split())) from None
+
+    fmt_obj = get_format(fmt)
+    stream = None
+    if not output_dir:
+        stream = open(output, "a" if resume else "w", encoding="utf-8") if output else sys.stdout
+        stream.write(fmt_obj.header())
+    start, errors = time.perf_counter(), 0
+    results = read_files([f for f, _ in files], _reader_kwargs(opts), workers,
+                         recognize_only=no_detect, reader=reader)
+    bar = _progress(len(files), quiet)
+    for index, ((path, root), page) in enumerate(zip(files, results)):
+        if page.error:
+            errors += 1
+            click.echo(f"ocrtool: {path}: {page.error}", err=True)
+        if output_dir:
+            write_atomic(output_path(path, root, output_dir, fmt), fmt_obj.render(page))
+        else:
+            stream.write(fmt_obj.page(page, index))
+            stream.flush()
+        if annotate and not page.error:
+            _annotate(path, root, annotate, page)
+        bar.update(1)
+    bar.close()
+    if stream is not None:
+        stream.write(fmt_obj.footer())
+        if stream is not sys.stdout:
+            stream.close()
+    seconds = time.perf_counter() - start
+    if not quiet and (len(files) > 1 or errors):
+        click.echo(f"ocrtool: {len(files)} images, {errors} errors, {seconds:.1f} s, "
+                   f"{len(files) / max(seconds, 1e-9):.2f} images/s", err=True)
+    sys.exit(1 if errors else 0)
+
+
+def _not_done(files, fmt, output, output_dir):
+    if output_dir:
+        return [(f, r) for f, r in files if not output_path(f, r, output_dir, fmt).exists()]
+    done = done_in_jsonl(output)
+    return [(f, r) for f, r in files if str(f) not in done]
+
+
+def _annotate(path: Path, root: Path, out_dir: Path, page) -> None:
+    from ..formats.annotate import write_annotated
+    from ..imageio import load_image
+
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(path.name)
+    target = out_dir / rel.with_suffix(".annotated.png")
+    write_annotated(target, load_image(path), page)
+
+
+def _progress(total: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", disable=quiet or total < 2 or not sys.stderr.isatty())

@@ -1,0 +1,58 @@
+"""`ocrtool train recognizer|detector`: the commands that make the shipped weights."""
+
+from __future__ import annotations
+
+import click
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("training needs PyTorch: pip install 'ocrtool[train]'") from None
+
+
+@click.group()
+def train() -> None:
+    """Train or fine-tune the models (resumes from OUT_DIR/last.ckpt when present)."""
+
+
+@train.command()
+@click.option("--data-root", default="../shared/data", show_default=True,
+              help="Folder with the JSON-lines data sets.")
+@click.option("--steps", type=int, default=100000, show_default=True)
+@click.option("--minutes", type=float, default=0.0, help="Time budget; 0 = steps only.")
+@click.option("--batch-size", type=int, default=48, show_default=True)
+@click.option("--lr", type=float, default=1.5e-3, show_default=True)
+@click.option("--synth-fraction", type=float, default=0.5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out-dir", default="runs/recognizer", show_default=True)
+@click.option("--weights-out", default="weights/recognizer.pt", show_default=True)
+@click.option("--init", help="Start from these weights (fine-tuning).")
+@click.option("--workers", type=int, default=1, show_default=True)
+def recognizer(**kw) -> None:
+    """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines."""
+    _require_torch()
+    from ..training.recognizer import RecognizerConfig, train_recognizer
+
+    train_recognizer(RecognizerConfig(**kw), log=lambda m: click.echo(m))
+
+
+@train.command()
+@click.option("--data-root", default="../shared/data", show_default=True)
+@click.option("--steps", type=int, default=100000, show_default=True)
+@click.option("--minutes", type=float, default=60.0, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--crop", type=int, default=384, show_default=True)
+@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--synth-fraction", type=float, default=0.25, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out-dir", default="runs/detector", show_default=True)
+@click.option("--weights-out", default="weights/detector.pt", show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True)
+def detector(**kw) -> None:
+    """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
+    _require_torch()
+    from ..training.detector import DetectorConfig, train_detector
+
+    train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))

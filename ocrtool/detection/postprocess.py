@@ -1,0 +1,263 @@
+"""Detector pre- and post-processing (numpy + OpenCV only, shared by both backends).
+
+Maps -> words: threshold the region and affinity maps, label connected components once for
+the whole map, and fit one rotated rectangle per component from that component's own
+bounding-box window. CRAFT's original code allocates a full-image mask per component,
+which is quadratic on busy pages; here the cost is linear in the image area.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+STRIDE = 32  # detector input sides must be multiples of this
+MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
+STD = (0.229, 0.224, 0.225)
+MAX_SIDE = 6000  # larger inputs are downscaled first, whatever the canvas asks for
+
+
+@dataclass
+class DetectParams:
+    canvas: int = 1600  # longest side fed to the detector
+    magnify: float = 1.0  # extra scale factor (e.g. 2 for tiny text on a large scan)
+    min_side: int = 800  # small images are enlarged until their long side reaches this
+    text_threshold: float = 0.6  # a component's peak region score must reach this
+    low_text: float = 0.35  # region score that counts as text
+    link_threshold: float = 0.35  # affinity score that joins characters into words
+    min_area: int = 6  # components smaller than this (map pixels) are noise
+    expand: float = 0.45  # grow each word box by this fraction of its height per side
+
+
+def prepare_image(image: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
+    """RGB uint8 -> normalised (1, 3, H, W) with H, W multiples of 32, and the scale used."""
+    h, w = image.shape[:2]
+    scale = base_scale(h, w, params.canvas, params.min_side) * params.magnify
+    scale = min(scale, params.canvas / max(h, w), MAX_SIDE / max(h, w))
+    nh, nw = max(int(round(h * scale)), 1), max(int(round(w * scale)), 1)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (nw, nh), interpolation=interp) if scale != 1 else image
+    ph, pw = math.ceil(nh / STRIDE) * STRIDE, math.ceil(nw / STRIDE) * STRIDE
+    x = np.zeros((ph, pw, 3), np.float32)
+    x[:nh, :nw] = (resized.astype(np.float32) / 255.0 - MEAN) / STD
+    return x.transpose(2, 0, 1)[None], scale
+
+
+def base_scale(h: int, w: int, canvas: int = 1600, min_side: int = 800) -> float:
+    """Scale at which a page meets the detector: big scans shrink to the canvas, small
+    web graphics grow (up to 2x) so their 10-pixel text is still found."""
+    long_side = max(h, w, 1)
+    if long_side > canvas:
+        return canvas / long_side
+    return min(max(min_side / long_side, 1.0), 2.0)
+
+
+def training_scale(h: int, w: int) -> float:
+    """The inference scale with default parameters: training crops are sampled around it."""
+    return base_scale(h, w)
+
+
+def _component_box(points: np.ndarray, grow: float) -> np.ndarray:
+    (cx, cy), (w, h), angle = cv2.minAreaRect(points)
+    short = min(w, h)
+    pad = grow * max(short, 1.0)
+    return cv2.boxPoints(((cx, cy), (w + 2 * pad, h + 2 * pad), angle))
+
+
+def maps_to_words(
+    region: np.ndarray, affinity: np.ndarray, params: DetectParams, scale: float
+) -> tuple[list[np.ndarray], list[float]]:
+    """Word quads (4x2, original image pixels) and their peak region scores."""
+    text = region > params.low_text
+    comb = (text | (affinity > params.link_threshold)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(comb, connectivity=4)
+    to_image = 2.0 / scale  # maps are at half the network input resolution
+    quads, scores = [], []
+    for k in range(1, n):
+        x, y, w, h, area = stats[k]
+        if area < params.min_area:
+            continue
+        window = labels[y : y + h, x : x + w] == k
+        peak = float(region[y : y + h, x : x + w][window].max())
+        if peak < params.text_threshold:
+            continue
+        ys, xs = np.nonzero(window)
+        pts = np.stack([xs + x, ys + y], axis=1).astype(np.float32) + 0.5
+        quads.append(_component_box(pts, params.expand) * to_image)
+        scores.append(peak)
+    return quads, scores
+
+
+# ---------------------------------------------------------------- lines and reading order
+
+
+def reading_direction(quad: np.ndarray) -> np.ndarray:
+    """Unit vector along a box's long side, pointing right (or down for vertical text)."""
+    q = np.asarray(quad, np.float32)
+    a, b = q[1] - q[0], q[2] - q[1]
+    u = a if np.linalg.norm(a) >= np.linalg.norm(b) else b
+    u = u / max(float(np.linalg.norm(u)), 1e-6)
+    if u[0] < -1e-6 or (abs(u[0]) <= 1e-6 and u[1] < 0):
+        u = -u
+    return u
+
+
+def oriented_box(points: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The box around `points` aligned with direction u, clockwise from the text's top-left."""
+    v = np.array([-u[1], u[0]], np.float32)  # 'down' for text running along u
+    pu, pv = points @ u, points @ v
+    corners = [(pu.min(), pv.min()), (pu.max(), pv.min()), (pu.max(), pv.max()),
+               (pu.min(), pv.max())]
+    return np.array([a * u + b * v for a, b in corners], np.float32)
+
+
+@dataclass
+class _Geom:
+    center: np.ndarray
+    u: np.ndarray
+    length: float
+    height: float
+
+
+def _geometry(quad: np.ndarray, u: np.ndarray | None = None) -> _Geom:
+    q = np.asarray(quad, np.float32)
+    u = reading_direction(q) if u is None else u
+    v = np.array([-u[1], u[0]], np.float32)
+    pu, pv = q @ u, q @ v
+    return _Geom(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))
+
+
+def _same_line(a: _Geom, b: _Geom, gap_ratio: float) -> bool:
+    h = max(a.height, b.height)
+    if min(a.height, b.height) < h / 2.2:
+        return False
+    # a near-square box (one character) has no reliable direction: borrow the other's
+    u = a.u if a.length >= a.height * 1.3 or b.length < b.height * 1.3 else b.u
+    if abs(float(a.u @ b.u)) < math.cos(math.radians(20)) and min(a.length, b.length) > h * 1.3:
+        return False
+    v = np.array([-u[1], u[0]], np.float32)
+    d = b.center - a.center
+    if abs(float(d @ v)) > 0.5 * h:
+        return False
+    gap = abs(float(d @ u)) - (a.length + b.length) / 2
+    return gap < gap_ratio * h
+
+
+def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2) -> list[list[int]]:
+    """Cluster word boxes into lines; each line's words sorted along its direction."""
+    geoms = [_geometry(q) for q in quads]
+    parent = list(range(len(quads)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted(range(len(quads)), key=lambda i: geoms[i].center[1])
+    for pos, i in enumerate(order):
+        for j in order[pos + 1 :]:
+            if geoms[j].center[1] - geoms[i].center[1] > 2 * max(geoms[i].height,
+                                                                 geoms[i].length):
+                break
+            if _same_line(geoms[i], geoms[j], gap_ratio):
+                parent[find(j)] = find(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(quads)):
+        groups.setdefault(find(i), []).append(i)
+    lines = []
+    for members in groups.values():
+        u = line_direction([quads[i] for i in members])
+        lines.append(sorted(members, key=lambda i: float(geoms[i].center @ u)))
+    return lines
+
+
+def line_direction(quads: list[np.ndarray]) -> np.ndarray:
+    """Direction of a line of words: that of its longest word, else horizontal."""
+    geoms = [_geometry(q) for q in quads]
+    best = max(geoms, key=lambda g: g.length / max(g.height, 1e-6))
+    if len(quads) > 1:
+        first, last = geoms[0].center, geoms[-1].center
+        span = last - first
+        if np.linalg.norm(span) > best.height:
+            u = span / np.linalg.norm(span)
+            return u if u[0] > -1e-6 else -u
+    if best.length < best.height * 1.3:
+        return np.array([1.0, 0.0], np.float32)
+    return best.u
+
+
+def line_box(quads: list[np.ndarray]) -> np.ndarray:
+    u = line_direction(quads)
+    return oriented_box(np.concatenate([np.asarray(q, np.float32) for q in quads]), u)
+
+
+def _intervals_gap(lo: np.ndarray, hi: np.ndarray, axis_order: np.ndarray):
+    """Largest empty gap between consecutive intervals sorted by start: (gap, cut index)."""
+    best_gap, best_cut, reach = -np.inf, -1, -np.inf
+    for n, i in enumerate(axis_order):
+        if n > 0 and lo[i] - reach > best_gap:
+            best_gap, best_cut = lo[i] - reach, n
+        reach = max(reach, hi[i])
+    return best_gap, best_cut
+
+
+def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
+    """Line order and a block id per line, by recursive XY-cut on the line boxes.
+
+    At each level the widest clean gap wins; a vertical cut (columns) is taken only when
+    the two sides are not row-aligned, so a table is read row by row while a two-column
+    page is read column by column. Gaps wider than one line height start a new block.
+    """
+    if not boxes:
+        return [], []
+    pts = np.array([np.asarray(b, np.float32) for b in boxes])
+    x0, x1 = pts[..., 0].min(1), pts[..., 0].max(1)
+    y0, y1 = pts[..., 1].min(1), pts[..., 1].max(1)
+    med_h = float(np.median(y1 - y0)) or 1.0
+    order: list[int] = []
+    blocks: list[int] = [0] * len(boxes)
+    block = [0]
+
+    def rows_aligned(left: list[int], right: list[int]) -> bool:
+        cy_r = (y0[right] + y1[right]) / 2
+        hits = sum(np.any(np.abs(cy_r - (y0[i] + y1[i]) / 2) < 0.3 * med_h) for i in left)
+        return hits >= 0.5 * min(len(left), len(right))
+
+    def cut(idx: list[int]) -> None:
+        if len(idx) == 1:
+            order.append(idx[0])
+            blocks[idx[0]] = block[0]
+            return
+        a = np.array(idx)
+        ys = a[np.argsort(y0[a], kind="stable")]
+        xs = a[np.argsort(x0[a], kind="stable")]
+        gy, cy = _intervals_gap(y0, y1, ys)
+        gx, cx = _intervals_gap(x0, x1, xs)
+        if gx > 0 and gx > gy * 0.8 and gx > 0.5 * med_h:
+            left, right = list(xs[:cx]), list(xs[cx:])
+            if not rows_aligned(left, right) or gy <= 0:
+                cut(left)
+                block[0] += 1
+                cut(right)
+                return
+        if gy > 0:
+            top, bottom = list(ys[:cy]), list(ys[cy:])
+            cut(top)
+            if gy > 1.0 * med_h:
+                block[0] += 1
+            cut(bottom)
+            return
+        if gx > 0:  # row-aligned pieces with no horizontal gap: left to right
+            cut(list(xs[:cx]))
+            cut(list(xs[cx:]))
+            return
+        for i in sorted(idx, key=lambda i: ((y0[i] + y1[i]) / 2 // med_h, x0[i])):
+            order.append(i)
+            blocks[i] = block[0]
+
+    cut(list(range(len(boxes))))
+    return order, blocks

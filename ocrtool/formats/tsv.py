@@ -1,0 +1,61 @@
+"""TSV: one row per word with its confidence and 4-point polygon, for spreadsheets and pandas.
+
+Columns: image, line, word, confidence, x1, y1, ..., x4, y4, text, error. Indices start at
+0. A line without words (line-level detail) gets one row with an empty word index, and a
+failed image one row with only image and error, so every input shows up in the table.
+Backslash, tab, CR and LF inside fields are written as \\\\, \\t, \\r and \\n.
+"""
+
+from __future__ import annotations
+
+from ..results import PageResult
+
+EXTENSION = ".tsv"
+
+COLUMNS = ("image", "line", "word", "confidence", "x1", "y1", "x2", "y2", "x3", "y3",
+           "x4", "y4", "text", "error")
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def escape(value: str) -> str:
+    """Escape a field so it cannot break the row or column structure."""
+    return value.translate(_ESCAPES)
+
+
+def _num(value: float) -> str:
+    """Shortest stable form: 12, 12.5 (one decimal is sub-pixel enough)."""
+    text = f"{round(float(value), 1):.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def header() -> str:
+    """The header row; written once at the top of a multi-image stream."""
+    return "\t".join(COLUMNS) + "\n"
+
+
+def _row(image: str, line: str, word: str, confidence: str, points: list, text: str,
+         error: str = "") -> str:
+    coords = [_num(v) for xy in points for v in xy] if points else [""] * 8
+    fields = [escape(image), line, word, confidence, *coords, escape(text), escape(error)]
+    return "\t".join(fields) + "\n"
+
+
+def rows(page: PageResult) -> str:
+    """The page's rows without a header, for appending to a stream."""
+    if page.error is not None:
+        return _row(page.image, "", "", "", [], "", page.error)
+    out = []
+    for li, line in enumerate(page.lines):
+        if not line.words:
+            out.append(_row(page.image, str(li), "", f"{line.confidence:.4f}", line.points,
+                            line.text))
+        for wi, word in enumerate(line.words):
+            out.append(_row(page.image, str(li), str(wi), f"{word.confidence:.4f}",
+                            word.points, word.text))
+    return "".join(out)
+
+
+def render(page: PageResult) -> str:
+    """A complete TSV document (header and rows) for one page."""
+    return header() + rows(page)

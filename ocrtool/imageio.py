@@ -1,0 +1,306 @@
+"""One place that turns whatever a user hands us into a uint8 RGB numpy array.
+
+Everything downstream (detector, recognizer, annotation) assumes (H, W, 3) uint8 RGB in the
+image's upright orientation, so every quirk of real files is settled here: EXIF rotation,
+alpha, 16-bit, palettes, CMYK, multi-page TIFF. Every failure becomes an `ImageError` with
+a one-line message, so a folder run can report a bad file and carry on without a traceback.
+
+Only numpy and Pillow are used, so the torch-free install can read images.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Refuse images above this many pixels (20000 x 20000): a page scanned at 600 dpi is about
+# 35 Mpx, so this only stops decompression bombs and mistakes, not real documents.
+MAX_PIXELS = 20000 * 20000
+# A multi-page TIFF with more pages than this is refused rather than filling memory.
+MAX_PAGES = 1000
+
+# Pillow warns above its own limit (89 Mpx) and raises above twice that. Align it with ours
+# so a 10000 x 10000 scan loads silently; anything PIL still flags is turned into our own
+# "too large" message in `_open` (warnings are escalated there), never a PIL warning.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff",
+    ".webp", ".gif", ".pbm", ".pgm", ".ppm", ".pnm",
+)
+
+# Formats whose extra frames are an animation, not further pages: only frame 0 is read.
+_ANIMATED_FORMATS = {"GIF", "WEBP", "PNG", "FLI", "MPO"}
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+
+class ImageError(ValueError):
+    """An input that cannot be read as an image; the message is one line, meant for users."""
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _name(source: object) -> str:
+    """How to name the input in an error message."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__name__}>"
+
+
+def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
+    """Load one image (page `page` of a multi-page TIFF) as uint8 RGB of shape (H, W, 3).
+
+    `source` may be a path, the encoded bytes of a file, a PIL image or a numpy array
+    (gray, RGB or RGBA; uint8, uint16, bool or float; arrays are taken as RGB, not BGR).
+    A PIL image is used at its current frame (`page` applies to paths and bytes).
+    Raises ImageError with a one-line message for anything that is not a usable image.
+    """
+    if isinstance(source, np.ndarray):
+        if page != 0:
+            raise ImageError(f"a numpy array has only page 0, not page {page}")
+        return array_to_rgb(source)
+    if isinstance(source, Image.Image):
+        return _frame_to_rgb(source, _name(source))
+    name = _name(source)
+    with _open(source) as im:
+        n_frames = getattr(im, "n_frames", 1)
+        if page < 0 or page >= n_frames:
+            raise ImageError(f"page {page} does not exist ({n_frames} page(s)): {name}")
+        if page:
+            _seek(im, page, name)
+        return _frame_to_rgb(im, name)
+
+
+def load_pages(source: ImageSource) -> list[np.ndarray]:
+    """Load every page of a multi-page TIFF (one-element list for other images).
+
+    Frames of an animation (GIF, WebP, APNG) are not pages of a document, so only the
+    first frame of those is returned.
+    """
+    if isinstance(source, (np.ndarray, Image.Image)):
+        return [load_image(source)]
+    name = _name(source)
+    with _open(source) as im:
+        if im.format in _ANIMATED_FORMATS or getattr(im, "n_frames", 1) == 1:
+            return [_frame_to_rgb(im, name)]
+        if im.n_frames > MAX_PAGES:
+            raise ImageError(f"too many pages ({im.n_frames} > {MAX_PAGES}): {name}")
+        pages = []
+        for index in range(im.n_frames):
+            _seek(im, index, name)
+            pages.append(_frame_to_rgb(im, name))
+        return pages
+
+
+def _seek(im: Image.Image, index: int, name: str) -> None:
+    try:
+        im.seek(index)
+    except Exception as exc:  # a broken page table raises anything from EOFError to struct.error
+        raise ImageError(f"corrupt image, cannot read page {index} ({_one_line(exc)}): "
+                         f"{name}") from None
+
+
+def _open(source: ImageSource) -> Image.Image:
+    """Open lazily (header only) with our own checks and messages; the caller closes it."""
+    name = _name(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageError(f"file not found: {name}")
+        if path.is_dir():
+            raise ImageError(f"is a directory, not an image: {name}")
+        if not path.is_file():
+            raise ImageError(f"not a regular file: {name}")
+        if path.stat().st_size == 0:
+            raise ImageError(f"empty file (0 bytes): {name}")
+        fp: object = path
+        with open(path, "rb") as f:
+            head = f.read(16)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            raise ImageError("empty input (0 bytes)")
+        fp = io.BytesIO(data)
+        head = data[:16]
+    else:
+        raise ImageError(f"unsupported input type {type(source).__name__}: expected a path, "
+                         "bytes, a PIL image or a numpy array")
+    if head.startswith(b"%PDF"):
+        raise ImageError(f"PDF input is not supported, convert its pages to images: {name}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(fp)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"image too large (more than {MAX_PIXELS} pixels), refused as a "
+                         f"possible decompression bomb: {name}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image, or an unsupported image format: {name}") from None
+    except PermissionError:
+        raise ImageError(f"permission denied: {name}") from None
+    except Exception as exc:  # PIL plugins raise many types on malformed headers
+        raise ImageError(f"corrupt image ({_one_line(exc)}): {name}") from None
+    return im
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image has no pixels ({width}x{height}): {name}")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"image too large ({width}x{height} is more than {MAX_PIXELS} "
+                         f"pixels): {name}")
+
+
+def _frame_to_rgb(im: Image.Image, name: str) -> np.ndarray:
+    """Fully decode the current frame, turn it upright and convert it to uint8 RGB."""
+    _check_size(im.width, im.height, name)
+    try:
+        # load() decodes every byte: a truncated file fails here, not later in the model.
+        im.load()
+    except Exception as exc:  # truncated/corrupt data surfaces as OSError, SyntaxError, ...
+        raise ImageError(f"corrupt or truncated image ({_one_line(exc)}): {name}") from None
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # a broken EXIF block must not cost the pixels; keep as stored
+        pass
+    return _pil_to_rgb(im, name)
+
+
+def _pil_to_rgb(im: Image.Image, name: str) -> np.ndarray:
+    mode = im.mode
+    try:
+        if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+            return array_to_rgb(np.asarray(im))
+        if mode == "RGB":
+            return np.asarray(im, dtype=np.uint8).copy()
+        if mode == "L":
+            return _gray_to_rgb(np.asarray(im, dtype=np.uint8))
+        if mode == "1":
+            return _gray_to_rgb(np.asarray(im.convert("L"), dtype=np.uint8))
+        if _has_alpha(im):
+            return _composite_on_white(np.asarray(im.convert("RGBA"), dtype=np.uint8))
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()  # P, CMYK, YCbCr, LAB...
+    except ImageError:
+        raise
+    except Exception as exc:  # an exotic mode PIL cannot convert
+        raise ImageError(f"unsupported image mode {mode} ({_one_line(exc)}): {name}") from None
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+
+
+def array_to_rgb(array: np.ndarray) -> np.ndarray:
+    """Convert a gray/RGB/RGBA array of any common dtype to uint8 RGB (a new array).
+
+    uint16 is scaled by 65535 -> 255 (not clipped, which would turn most of a 16-bit scan
+    white); floats in [0, 1] are scaled by 255; other ranges are stretched to 0..255.
+    """
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ImageError(f"unsupported array shape {a.shape}: expected (H, W), (H, W, 3) "
+                         "or (H, W, 4)")
+    _check_size(a.shape[1], a.shape[0], "<ndarray>")
+    a = _to_uint8(a)
+    if a.ndim == 2:
+        return _gray_to_rgb(a)
+    if a.shape[2] == 4:
+        return _composite_on_white(a)
+    return np.array(a, dtype=np.uint8, order="C", copy=True)  # never alias the caller's array
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if a.dtype.kind == "u" and a.dtype.itemsize == 2:  # uint16, either byte order
+        return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ImageError(f"unsupported array dtype {a.dtype}")
+    f = a.astype(np.float64)
+    if not np.isfinite(f).all():
+        f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = float(f.min()), float(f.max())
+    if np.issubdtype(a.dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
+        f = f * 255.0
+    elif lo >= 0.0 and hi <= 255.0:
+        pass  # already in 8-bit range (e.g. int32 holding 0..255)
+    elif lo >= 0.0 and hi <= 65535.0 and np.issubdtype(a.dtype, np.integer):
+        f = f * (255.0 / 65535.0)  # 16-bit data in a wider integer type (PIL mode "I")
+    else:
+        f = (f - lo) * (255.0 / max(hi - lo, 1e-12))
+    return np.clip(np.rint(f), 0, 255).astype(np.uint8)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+
+
+def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    """Put transparent pixels on white: text on a transparent background is dark on light."""
+    rgb = rgba[:, :, :3].astype(np.uint16)
+    alpha = rgba[:, :, 3:4].astype(np.uint16)
+    out = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def _normalise_extensions(extensions: Iterable[str] | None) -> tuple[str, ...]:
+    if extensions is None:
+        return IMAGE_EXTENSIONS
+    exts = []
+    for ext in extensions:
+        ext = ext.strip().lower()
+        if ext:
+            exts.append(ext if ext.startswith(".") else "." + ext)
+    return tuple(exts)
+
+
+def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = False,
+                     extensions: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
+    """Expand the CLI's PATH arguments into (file, root) pairs, in a stable order.
+
+    A folder yields its image files (by extension, case-insensitive; hidden files and
+    folders skipped), sorted, with the folder as root so outputs can mirror the tree. A
+    path that is not a folder is kept as given with its parent as root, even when it does
+    not exist or has an unknown extension: the user named it, so it gets a result or an
+    error rather than silently vanishing. A file named twice is listed once.
+    """
+    exts = _normalise_extensions(extensions)
+    out: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            pairs = [(f, path) for f in _files_in_dir(path, recursive, exts)]
+        else:
+            pairs = [(path, path.parent)]
+        for file, root in pairs:
+            key = Path(os.path.abspath(file))
+            if key not in seen:
+                seen.add(key)
+                out.append((file, root))
+    return out
+
+
+def _files_in_dir(folder: Path, recursive: bool, exts: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    # os.walk does not follow symlinked folders, so a link loop cannot hang a run.
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")] if recursive else []
+        for fname in filenames:
+            if not fname.startswith(".") and fname.lower().endswith(exts):
+                found.append(Path(dirpath) / fname)
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())

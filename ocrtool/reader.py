@@ -1,0 +1,191 @@
+"""Reader: detect -> group into lines -> crop -> recognize -> assemble, all in numpy.
+
+Only the two forward passes go through the backend (PyTorch or ONNX Runtime); everything
+else is shared, so both backends give the same text. Whole lines are recognised (the
+recognizer sees word spacing and context); word boxes come from the detector when its
+words line up with the recognised words, else from the CTC frame positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .detection.postprocess import (
+    DetectParams,
+    group_lines,
+    line_box,
+    maps_to_words,
+    prepare_image,
+    reading_order,
+)
+from .geometry import crop_quad
+from .imageio import load_image
+from .recognition.charset import Charset
+from .recognition.decoding import Decoded, char_mask, decode_batch
+from .recognition.preprocess import batches_by_width, pad_batch, resize_line, to_gray
+from .results import Line, PageResult, Word
+from .runtime.base import Backend, load_backend
+
+ImageInput = "str | Path | bytes | np.ndarray | PIL.Image.Image"
+
+
+class Reader:
+    """Loads the models once; `read()` can then be called on any number of images."""
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        device: str = "auto",
+        weights: str | Path | None = None,
+        decoder: str = "greedy",
+        beam_width: int = 8,
+        lm_weight: float = 0.0,
+        allowlist: str | None = None,
+        blocklist: str | None = None,
+        detail: str = "lines",
+        min_confidence: float = 0.0,
+        canvas: int = 1600,
+        magnify: float = 1.0,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        if decoder not in ("greedy", "beam"):
+            raise ValueError(f"unknown decoder {decoder!r} (use greedy or beam)")
+        if detail not in ("lines", "words"):
+            raise ValueError(f"unknown detail {detail!r} (use lines or words)")
+        self.backend: Backend = load_backend(backend, device, weights, threads)
+        meta = self.backend.recognizer_meta
+        self.charset = Charset.from_dict(meta["charset"])
+        self.decoder, self.beam_width = decoder, beam_width
+        self.lm, self.lm_weight = (self._load_lm() if lm_weight > 0 else None), lm_weight
+        self.mask = char_mask(
+            self.charset.num_classes,
+            self.charset.indices_of(allowlist) if allowlist else None,
+            self.charset.indices_of(blocklist) if blocklist else None,
+        )
+        self.calibrator = _load_calibrator(meta)
+        self.detail, self.min_confidence = detail, min_confidence
+        self.params = DetectParams(canvas=canvas, magnify=magnify)
+        self.batch_size = batch_size
+
+    @staticmethod
+    def _load_lm():
+        from .recognition.lm import load_default_lm
+
+        return load_default_lm()
+
+    # ------------------------------------------------------------------ public API
+
+    def read(self, image, recognize_only: bool = False, name: str | None = None) -> PageResult:
+        """Read one image: a path, bytes, a PIL image or a numpy array (RGB or gray)."""
+        rgb = load_image(image)
+        label = name if name is not None else (str(image) if isinstance(image, (str, Path))
+                                               else "<image>")
+        h, w = rgb.shape[:2]
+        if recognize_only:
+            quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+            lines = self._read_lines(rgb, [quad], [[quad]], [0])
+        else:
+            words, _ = self.detect(rgb)
+            groups = group_lines(words)
+            line_quads = [line_box([words[i] for i in g]) for g in groups]
+            order, blocks = reading_order(line_quads)
+            lines = self._read_lines(
+                rgb,
+                [line_quads[i] for i in order],
+                [[words[j] for j in groups[i]] for i in order],
+                [blocks[i] for i in order],
+            )
+        lines = [ln for ln in lines if ln.text and ln.confidence >= self.min_confidence]
+        if self.detail == "words":
+            lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
+                     for ln in lines for wd in ln.words]
+        return PageResult(label, w, h, lines)
+
+    def detect(self, rgb: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+        """Word quadrilaterals in original pixels, with their detection scores."""
+        batch, scale = prepare_image(rgb, self.params)
+        maps = self.backend.detect(batch)[0]
+        return maps_to_words(maps[0], maps[1], self.params, scale)
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
+        """Decode text-line crops (any size, RGB or gray), in the order given."""
+        lines = [resize_line(to_gray(c)) for c in crops]
+        out: list[Decoded | None] = [None] * len(lines)
+        for idx in batches_by_width(lines, self.batch_size):
+            logits = self.backend.recognize(pad_batch([lines[i] for i in idx]))
+            lengths = [lines[i].shape[1] // 4 for i in idx]
+            decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
+                                   self.lm, self.lm_weight, lengths)
+            for i, d in zip(idx, decoded):
+                out[i] = d
+        return out  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ assembly
+
+    def _confidence(self, probs: Sequence[float]) -> float:
+        raw = float(np.prod(probs)) if len(probs) else 0.0
+        return self.calibrator(raw) if self.calibrator else raw
+
+    def _read_lines(self, rgb, line_quads, word_quads, blocks) -> list[Line]:
+        crops = [crop_quad(rgb, q) for q in line_quads]
+        decoded = self.recognize(crops)
+        return [
+            self._assemble_line(d, q, wq, b, crop.shape[:2])
+            for d, q, wq, b, crop in zip(decoded, line_quads, word_quads, blocks, crops)
+        ]
+
+    def _assemble_line(self, d: Decoded, quad, detected_words, block, crop_hw) -> Line:
+        text = self.charset.decode(d.indices)
+        spans = _word_spans(text)
+        words = []
+        use_detected = len(detected_words) == len(spans) and len(spans) > 1
+        crop_w = crop_hw[1] * 32.0 / max(crop_hw[0], 1)  # the crop's width at height 32
+        for n, (a, b) in enumerate(spans):
+            probs = d.char_probs[a:b]
+            if use_detected:
+                pts = np.asarray(detected_words[n], np.float32)
+            else:
+                pts = _span_quad(quad, d.frames[a], d.frames[b - 1], crop_w)
+            words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
+        non_space = [p for c, p in zip(text, d.char_probs) if c != " "]
+        return Line(" ".join(w.text for w in words), self._confidence(non_space),
+                    np.asarray(quad).tolist(), words, block)
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the space-separated words of a line."""
+    spans, start = [], None
+    for i, c in enumerate(text + " "):
+        if c != " " and start is None:
+            start = i
+        elif c == " " and start is not None:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
+def _span_quad(quad, first_frame: int, last_frame: int, crop_w: float) -> np.ndarray:
+    """Part of a line quad covered by CTC frames [first, last] (4 px each at height 32)."""
+    q = np.asarray(quad, np.float32)
+    f0 = float(np.clip((4 * first_frame - 3) / crop_w, 0, 1))
+    f1 = float(np.clip((4 * last_frame + 7) / crop_w, 0, 1))
+    top = lambda f: q[0] + f * (q[1] - q[0])  # noqa: E731
+    bottom = lambda f: q[3] + f * (q[2] - q[3])  # noqa: E731
+    return np.array([top(f0), top(f1), bottom(f1), bottom(f0)], np.float32)
+
+
+def _load_calibrator(meta: dict):
+    if "calibration" not in meta:
+        return None
+    from .recognition.calibration import Calibrator
+
+    return Calibrator.from_dict(meta["calibration"]).apply
+
+
+def read(image, **kwargs) -> PageResult:
+    """One-off convenience: build a Reader and read one image."""
+    return Reader(**kwargs).read(image)

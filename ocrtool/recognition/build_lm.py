@@ -1,0 +1,119 @@
+"""Build the shipped English character language model.
+
+    python -m ocrtool.recognition.build_lm --out ocrtool/data/english_char_lm.json.gz
+
+What goes in (and why):
+- pseudo-sentences of English words drawn from PyPI's `wordfreq` (top 50k, weighted by
+  frequency ** 0.75 so common words dominate without drowning the rest), in lower,
+  sentence, title and upper case (receipts and signs are often upper case);
+- lines from ocrtool.synth.text.random_text: numbers, prices, dates, codes, e-mails and
+  URLs, the things documents hold that no word list has;
+- the text of sroie_train lines (receipts, our main domain) as written (all upper case)
+  and lower-cased, and born_digital_train words, from ../shared/data when present.
+The dev sets (sroie_dev, born_digital_dev) are never read: they measure the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Iterator
+from itertools import accumulate
+from pathlib import Path
+
+from .charset import Charset
+from .lm import CharNgramLM
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+TRAIN_SETS = ("sroie_train", "born_digital_train")  # never the *_dev sets
+
+
+def wordfreq_sentences(rng: random.Random, count: int, top: int = 50000) -> Iterator[str]:
+    """Frequency-weighted English words joined into pseudo-sentences, in mixed case."""
+    from wordfreq import top_n_list, word_frequency
+
+    words = [w for w in top_n_list("en", top) if w.isprintable()]
+    # cumulative weights once: rng.choices(weights=...) would re-sum 50k weights per call
+    cum = list(accumulate(word_frequency(w, "en") ** 0.75 for w in words))
+    for _ in range(count):
+        text = " ".join(rng.choices(words, cum_weights=cum, k=rng.randint(1, 10)))
+        if rng.random() < 0.3:
+            text += rng.choice([".", ",", ":", "!", "?"])
+        r = rng.random()
+        if r < 0.15:
+            text = text.upper()
+        elif r < 0.25:
+            text = text.title()
+        elif r < 0.45:
+            text = text[:1].upper() + text[1:]
+        yield text
+
+
+def synthetic_lines(rng: random.Random, count: int) -> Iterator[str]:
+    """Document strings (prices, dates, codes...) from the synthetic-data generator."""
+    from ..synth.text import random_text
+
+    for _ in range(count):
+        yield random_text(rng)
+
+
+def dataset_lines(data_dir: Path, names: tuple[str, ...] = TRAIN_SETS) -> list[str]:
+    """Region texts of the named training sets, SROIE also lower-cased."""
+    lines = []
+    for name in names:
+        if name.endswith("_dev"):
+            raise ValueError("dev sets are for measurement, not for training the LM")
+        gt = data_dir / name / "gt.jsonl"
+        if not gt.exists():
+            continue
+        for row in gt.read_text(encoding="utf-8").splitlines():
+            for region in json.loads(row).get("regions", []):
+                text = region.get("text", "").strip()
+                if not text or region.get("ignore"):
+                    continue
+                lines.append(text)
+                if name.startswith("sroie"):
+                    lines.append(text.lower())
+    return lines
+
+
+def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path) -> tuple[list[str], str]:
+    """All training lines plus a one-line description of what went in."""
+    rng = random.Random(seed)
+    words = list(wordfreq_sentences(rng, sentences))
+    synth = list(synthetic_lines(rng, synthetic))
+    real = dataset_lines(data_dir)
+    about = (
+        f"wordfreq en pseudo-sentences: {len(words)}; synth.random_text lines: {len(synth)}; "
+        f"{'+'.join(TRAIN_SETS)} region texts (SROIE also lower-cased): {len(real)}; "
+        f"seed {seed}"
+    )
+    return words + synth + real, about
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="ocrtool/data/english_char_lm.json.gz")
+    parser.add_argument("--order", type=int, default=6)
+    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--sentences", type=int, default=100000)
+    parser.add_argument("--synthetic", type=int, default=40000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    args = parser.parse_args(argv)
+
+    texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data)
+    about += f"; order {args.order}, min_count {args.min_count}"
+    print(about)
+    lm = CharNgramLM.train(texts, order=args.order, charset=Charset(), min_count=args.min_count,
+                           about=about)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    lm.save(args.out)
+    size = Path(args.out).stat().st_size
+    print(f"{len(lm.log_probs)} n-grams, {len(lm.log_backoffs)} contexts -> {args.out} "
+          f"({size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

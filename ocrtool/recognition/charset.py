@@ -1,0 +1,83 @@
+"""The recognizer's character set: one definition, stored inside every checkpoint.
+
+Index 0 is the CTC blank; characters start at 1. Text is normalised before it meets the
+charset (NFKC, odd whitespace to spaces, look-alike quotes folded) so the labels of real
+data sets and the output of the decoder speak the same alphabet.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+EXTRA_CHARS = "€£°‘’“”–—"
+DEFAULT_CHARS = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + EXTRA_CHARS
+
+# Characters folded onto ones the charset has, so labels from the wild still train.
+_FOLD = {
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u2002": " ",
+    "\u2003": " ",
+    "\u2212": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u00b4": "'",
+    "\u2032": "'",
+    "\u2033": '"',
+    "\u00d7": "x",
+    "\u2022": "*",
+    "\u00b7": ".",
+    "\u2026": "...",
+}
+
+
+class Charset:
+    """Maps text to label indices and back; blank is index 0."""
+
+    def __init__(self, chars: str = DEFAULT_CHARS) -> None:
+        if len(set(chars)) != len(chars):
+            raise ValueError("charset has duplicate characters")
+        self.chars = chars
+        self._index = {c: i + 1 for i, c in enumerate(chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    @property
+    def num_classes(self) -> int:
+        """Characters plus the CTC blank."""
+        return len(self.chars) + 1
+
+    def normalize(self, text: str) -> str:
+        """NFKC plus folding; characters the charset lacks are dropped, spaces squeezed."""
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(_FOLD.get(c, c) for c in text)
+        text = "".join(c for c in text if c in self._index)
+        return " ".join(text.split())
+
+    def encode(self, text: str) -> list[int]:
+        return [self._index[c] for c in self.normalize(text)]
+
+    def decode(self, indices: Iterable[int]) -> str:
+        return "".join(self.chars[i - 1] for i in indices if i > 0)
+
+    def indices_of(self, chars: Sequence[str] | str) -> list[int]:
+        """Label indices of the given characters; unknown characters are ignored."""
+        return [self._index[c] for c in chars if c in self._index]
+
+    def case_pairs(self) -> tuple[list[int], list[int]]:
+        """(upper, lower) index pairs for letters, used for case-insensitive CTC training."""
+        upper, lower = [], []
+        for c in string.ascii_uppercase:
+            upper.append(self._index[c])
+            lower.append(self._index[c.lower()])
+        return upper, lower
+
+    def to_dict(self) -> dict:
+        return {"chars": self.chars}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Charset:
+        return cls(d["chars"])

@@ -1,0 +1,45 @@
+"""CRNN: a small VGG-like CNN, a mean over height, a 2-layer BiLSTM and a CTC head.
+
+The height axis is collapsed with a plain mean (not AdaptiveAvgPool2d((None, 1))) so the
+ONNX graph keeps dynamic batch and width without special cases. Every output column covers
+4 input pixels, enough for doubled narrow letters to keep a blank between them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .preprocess import INPUT_HEIGHT  # noqa: F401  (torch-free home of the constant)
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+
+class CRNN(nn.Module):
+    """Grayscale line image (B, 1, 32, W) -> class logits (B, W/4, num_classes)."""
+
+    def __init__(self, num_classes: int, width: int = 1, hidden: int = 128) -> None:
+        super().__init__()
+        c = [32 * width, 64 * width, 128 * width, 192 * width]
+        self.features = nn.Sequential(
+            *_conv(1, c[0]),
+            nn.MaxPool2d(2, 2),  # 16 x W/2
+            *_conv(c[0], c[1]),
+            nn.MaxPool2d(2, 2),  # 8 x W/4
+            *_conv(c[1], c[2]),
+            *_conv(c[2], c[2]),
+            nn.MaxPool2d((2, 1), (2, 1)),  # 4 x W/4
+            *_conv(c[2], c[3]),
+            *_conv(c[3], c[3]),
+            nn.MaxPool2d((2, 1), (2, 1)),  # 2 x W/4
+        )
+        self.rnn = nn.LSTM(c[3], hidden, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(2 * hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x).mean(dim=2)  # (B, C, T)
+        f = f.permute(0, 2, 1)  # (B, T, C)
+        f, _ = self.rnn(f)
+        return self.head(f)

@@ -1,0 +1,64 @@
+"""Line-crop preprocessing shared by training and both inference backends (numpy + OpenCV).
+
+Crops are sorted by aspect ratio and padded only to the widest crop of their own batch
+(PaddleOCR's trick): padding every crop to the widest in the image wastes most of the CPU
+time on blank columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+INPUT_HEIGHT = 32  # recognizer input height; stored in the weight metadata too
+MIN_WIDTH = 16
+MAX_WIDTH = 2400
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any uint8 image (H, W), (H, W, 3) RGB or (H, W, 4) RGBA -> (H, W) uint8."""
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        image = image[:, :, :3]
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def resize_line(gray: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
+    """Scale to a fixed height keeping the aspect ratio; width clamped to a sane range."""
+    h, w = gray.shape[:2]
+    new_w = int(round(w * height / max(h, 1)))
+    new_w = min(max(new_w, MIN_WIDTH), MAX_WIDTH)
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    return cv2.resize(gray, (new_w, height), interpolation=interp)
+
+
+def normalize(line: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [-1, 1]; the same mapping is stored in the model metadata."""
+    return line.astype(np.float32) / 127.5 - 1.0
+
+
+def pad_batch(lines: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack height-normalised uint8 lines into (B, 1, H, Wmax) float32.
+
+    Padding repeats each line's own right-edge background (its median last column) so the
+    model never sees a hard black/white border it was not trained on.
+    """
+    width = max(line.shape[1] for line in lines)
+    width = int(math.ceil(width / 4) * 4)
+    batch = np.empty((len(lines), 1, lines[0].shape[0], width), dtype=np.float32)
+    for i, line in enumerate(lines):
+        w = line.shape[1]
+        batch[i, 0, :, :w] = normalize(line)
+        if w < width:
+            batch[i, 0, :, w:] = normalize(np.median(line[:, -2:]).astype(np.uint8))
+    return batch
+
+
+def batches_by_width(lines: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
+    """Index groups of similar width, widest last; callers restore the original order."""
+    order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

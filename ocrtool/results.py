@@ -1,0 +1,83 @@
+"""Result dataclasses for one page: words inside lines, in reading order, with polygons.
+
+`to_dict()` gives the JSON schema of README.md (the one `ocrtool read --format json`
+writes), so every writer and `ocrtool eval --pred` read the same structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Points = list[list[float]]  # 4 [x, y] pairs, clockwise from the text's top-left
+
+
+def _round_points(points: Points) -> list[list[float]]:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
+
+
+@dataclass
+class Word:
+    text: str
+    confidence: float
+    points: Points
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "confidence": round(float(self.confidence), 4),
+                "points": _round_points(self.points)}
+
+
+@dataclass
+class Line:
+    text: str
+    confidence: float
+    points: Points
+    words: list[Word] = field(default_factory=list)
+    block: int = 0  # index of the block/paragraph the line belongs to
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "confidence": round(float(self.confidence), 4),
+                "points": _round_points(self.points), "block": self.block,
+                "words": [w.to_dict() for w in self.words]}
+
+
+@dataclass
+class PageResult:
+    image: str
+    width: int
+    height: int
+    lines: list[Line] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Full text in reading order; blank line between blocks."""
+        out: list[str] = []
+        prev_block = None
+        for line in self.lines:
+            if prev_block is not None and line.block != prev_block:
+                out.append("")
+            out.append(line.text)
+            prev_block = line.block
+        return "\n".join(out)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line.words]
+
+    def to_dict(self) -> dict:
+        if self.error is not None:
+            return {"image": self.image, "error": self.error}
+        return {"image": self.image, "width": self.width, "height": self.height,
+                "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PageResult:
+        if "error" in d:
+            return cls(d.get("image", ""), 0, 0, error=d["error"])
+        lines = [
+            Line(ln["text"], ln.get("confidence", 1.0), ln["points"],
+                 [Word(w["text"], w.get("confidence", 1.0), w["points"])
+                  for w in ln.get("words", [])], ln.get("block", 0))
+            for ln in d.get("lines", [])
+        ]
+        return cls(d.get("image", ""), d.get("width", 0), d.get("height", 0), lines)

@@ -1,0 +1,106 @@
+"""ONNX Runtime backend: the same two forward passes as the PyTorch one, without torch.
+
+This module must never import torch (directly or through ocrtool modules that do): it is
+what a torch-free install reads text with. The model metadata (charset, normalisation)
+comes from the ONNX files' metadata_props, read through onnxruntime itself, so neither
+torch nor the `onnx` package is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .base import DETECTOR, RECOGNIZER, model_path, weights_dir
+
+META_KEY = "ocrtool_meta"  # must match ocrtool.export.META_KEY (kept apart: no torch here)
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def select_providers(device: str, available: list[str]) -> tuple[str, list]:
+    """Execution providers for `device` ('auto', 'cpu', 'cuda') -> (device, providers).
+
+    cuDNN's exhaustive algorithm search costs seconds per new input shape, and every page
+    and crop batch has a new shape, so the CUDA provider uses the heuristic search.
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    if device in ("auto", "cuda") and CUDA in available:
+        return "cuda", [(CUDA, {"cudnn_conv_algo_search": "HEURISTIC"}), CPU]
+    if device == "cuda":
+        print("ocrtool: onnxruntime has no CUDA provider here, running on the CPU",
+              file=sys.stderr)
+    return "cpu", [CPU]
+
+
+def create_session(path: str | Path, device: str = "cpu", threads: int | None = None):
+    """One InferenceSession; returns (session, device actually used)."""
+    import onnxruntime as ort
+
+    requested = device
+    device, providers = select_providers(device, ort.get_available_providers())
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    if device == "cuda" and CUDA not in session.get_providers():
+        # The provider is installed but could not start (no GPU, missing CUDA libraries).
+        if requested == "cuda":
+            print("ocrtool: the CUDA provider failed to start, running on the CPU",
+                  file=sys.stderr)
+        device = "cpu"
+    return session, device
+
+
+def read_meta(session) -> dict:
+    """The weight file's meta dict stored at export time (same shape as the .pt meta)."""
+    props = session.get_modelmeta().custom_metadata_map
+    if META_KEY not in props:
+        raise ValueError("this ONNX file has no ocrtool metadata; export it with "
+                         "`ocrtool export-onnx`")
+    meta = json.loads(props[META_KEY])
+    if "source_sha256" in props:
+        meta.setdefault("source_sha256", props["source_sha256"])
+    return meta
+
+
+class OnnxBackend:
+    """Detector and recognizer sessions loaded from `<weights>/{detector,recognizer}.onnx`.
+
+    `quantized=True` loads the `*.int8.onnx` variants written by `export-onnx --quantize
+    int8` (each falls back to the float file when its int8 file was not produced).
+    """
+
+    name = "onnx"
+
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 threads: int | None = None, quantized: bool = False) -> None:
+        directory = Path(weights or weights_dir())
+        self.files = {kind: _model_file(kind, directory, quantized)
+                      for kind in (DETECTOR, RECOGNIZER)}
+        self._detector, self.device = create_session(self.files[DETECTOR], device, threads)
+        # The recognizer follows the detector: no second fallback message.
+        self._recognizer, _ = create_session(self.files[RECOGNIZER], self.device, threads)
+        self.detector_meta = read_meta(self._detector)
+        self.recognizer_meta = read_meta(self._recognizer)
+        self._detector_input = self._detector.get_inputs()[0].name
+        self._recognizer_input = self._recognizer.get_inputs()[0].name
+
+    def detect(self, batch: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._detector.run(None, {self._detector_input: x})[0]
+
+    def recognize(self, batch: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._recognizer.run(None, {self._recognizer_input: x})[0]
+
+
+def _model_file(kind: str, directory: Path, quantized: bool) -> Path:
+    if quantized and (directory / f"{kind}.int8.onnx").exists():
+        return directory / f"{kind}.int8.onnx"
+    return model_path(kind, ".onnx", directory)

@@ -1,0 +1,66 @@
+"""PyTorch backend: eager forward passes on CPU or CUDA."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..detection.model import CraftNet
+from ..recognition.model import CRNN
+from .base import DETECTOR, RECOGNIZER, model_path
+
+
+def load_detector(path: str | Path) -> tuple[CraftNet, dict]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    meta = state.get("meta", {})
+    model = CraftNet(**meta.get("arch_args", {}))
+    model.load_state_dict(state["model"])
+    return model.eval(), meta
+
+
+def load_recognizer(path: str | Path) -> tuple[CRNN, dict]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    meta = state["meta"]
+    num_classes = len(meta["charset"]["chars"]) + 1
+    model = CRNN(num_classes, width=meta.get("width", 1), hidden=meta.get("hidden", 128))
+    model.load_state_dict(state["model"])
+    return model.eval(), meta
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> cuda when present; 'cuda' without a GPU falls back with a message."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        print("ocrtool: CUDA is not available, running on the CPU", file=sys.stderr)
+        return "cpu"
+    return device
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 threads: int | None = None) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = resolve_device(device)
+        self.detector, self.detector_meta = load_detector(model_path(DETECTOR, ".pt", weights))
+        self.recognizer, self.recognizer_meta = load_recognizer(
+            model_path(RECOGNIZER, ".pt", weights)
+        )
+        self.detector.to(self.device)
+        self.recognizer.to(self.device)
+
+    @torch.inference_mode()
+    def detect(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device)
+        return self.detector(x).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def recognize(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device)
+        return self.recognizer(x).float().cpu().numpy()

@@ -1,0 +1,234 @@
+"""Text sources for synthetic data: frequency-weighted English words and document strings.
+
+Documents are full of things no word list has (prices, dates, codes, e-mails); a recognizer
+that never saw them reads them badly, so each sample draws one of several generators.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from functools import lru_cache
+
+CURRENCIES = ["$", "€", "£", "RM", "USD ", "EUR ", ""]
+TLDS = ["com", "org", "net", "io", "co.uk", "de", "my", "edu"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+RECEIPT_WORDS = [
+    "TOTAL",
+    "SUBTOTAL",
+    "CASH",
+    "CHANGE",
+    "GST",
+    "TAX",
+    "QTY",
+    "AMOUNT",
+    "INVOICE",
+    "RECEIPT",
+    "DATE",
+    "TIME",
+    "ITEM",
+    "PRICE",
+    "DISCOUNT",
+    "ROUNDING",
+    "BALANCE",
+    "TEL",
+    "FAX",
+    "NO",
+    "SDN",
+    "BHD",
+    "JALAN",
+    "TAMAN",
+    "CASHIER",
+    "VISA",
+    "MASTERCARD",
+    "THANK",
+    "YOU",
+    "PLEASE",
+]
+
+
+# Word stems kept out of generated text: contact sheets and demos are read by people,
+# and a recognizer loses nothing by not seeing them.
+RUDE_STEMS = (
+    "fuck",
+    "shit",
+    "bitch",
+    "cunt",
+    "nigg",
+    "fag",
+    "whore",
+    "slut",
+    "pussy",
+    "cock",
+    "dick",
+    "asshole",
+    "bastard",
+    "retard",
+    "rape",
+    "porn",
+    "twat",
+    "wank",
+    "tits",
+)
+
+
+def _is_rude(word: str) -> bool:
+    w = word.lower()
+    return any(w.startswith(s) or s in w and len(s) >= 5 for s in RUDE_STEMS)
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[list[str], list[float]]:
+    """Top English words with their frequencies (wordfreq when installed, else a fallback)."""
+    try:
+        from wordfreq import top_n_list, word_frequency
+
+        words = [w for w in top_n_list("en", 30000) if w.isprintable() and not _is_rude(w)]
+        freqs = [word_frequency(w, "en") ** 0.5 for w in words]  # flatten the Zipf head a bit
+        return words, freqs
+    except ImportError:
+        words = [w.lower() for w in RECEIPT_WORDS] + list(string.ascii_lowercase)
+        return words, [1.0] * len(words)
+
+
+@lru_cache(maxsize=1)
+def _cumulative() -> tuple[list[str], list[float]]:
+    """Cumulative weights, computed once: passing `weights=` to rng.choices re-sums all
+    30k of them on every call (about 1 ms), and draws the same values as `cum_weights=`."""
+    words, freqs = _vocabulary()
+    return words, list(itertools.accumulate(freqs))
+
+
+def vocabulary() -> list[str]:
+    """The word list (loaded once per process; call early to share it with forked workers)."""
+    return _cumulative()[0]
+
+
+def _words(rng: random.Random, n: int) -> list[str]:
+    words, cum = _cumulative()
+    return rng.choices(words, cum_weights=cum, k=n)
+
+
+def _case(rng: random.Random, text: str) -> str:
+    r = rng.random()
+    if r < 0.25:
+        return text.upper()
+    if r < 0.45:
+        return text.title()
+    if r < 0.55:
+        return text[:1].upper() + text[1:]
+    return text
+
+
+def sentence(rng: random.Random) -> str:
+    text = " ".join(_words(rng, rng.randint(1, 7)))
+    if rng.random() < 0.3:
+        text += rng.choice([".", ",", ":", ";", "!", "?", "...", " -", ")"])
+    if rng.random() < 0.1:
+        q = rng.choice(['""', "“”", "‘’", "''", "()", "[]"])
+        text = q[0] + text + q[1]
+    return _case(rng, text)
+
+
+def number(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.3:
+        return str(rng.randint(0, 10 ** rng.randint(1, 7)))
+    if kind < 0.6:
+        return f"{rng.uniform(0, 10 ** rng.randint(1, 5)):,.2f}"
+    if kind < 0.8:
+        return f"{rng.uniform(0, 100):.{rng.randint(0, 2)}f}%"
+    return f"{rng.randint(1, 99)} x {rng.uniform(0, 500):.2f}"
+
+
+def price(rng: random.Random) -> str:
+    value = f"{rng.uniform(0, 10 ** rng.randint(1, 4)):,.2f}"
+    cur = rng.choice(CURRENCIES)
+    if rng.random() < 0.2:
+        return f"{value} {cur.strip() or 'RM'}"
+    return f"{cur}{value}"
+
+
+def date_time(rng: random.Random) -> str:
+    d, m, y = rng.randint(1, 31), rng.randint(1, 12), rng.randint(1990, 2030)
+    fmt = rng.choice(
+        [
+            f"{d:02d}/{m:02d}/{y}",
+            f"{y}-{m:02d}-{d:02d}",
+            f"{d:02d}-{m:02d}-{y % 100:02d}",
+            f"{d} {MONTHS[m - 1]} {y}",
+            f"{MONTHS[m - 1]} {d}, {y}",
+            f"{d:02d}.{m:02d}.{y}",
+        ]
+    )
+    if rng.random() < 0.4:
+        hh, mm, ss = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+        fmt += rng.choice(
+            [
+                f" {hh:02d}:{mm:02d}",
+                f" {hh:02d}:{mm:02d}:{ss:02d}",
+                f" {hh % 12 + 1}:{mm:02d} {rng.choice(['AM', 'PM'])}",
+            ]
+        )
+    return fmt
+
+
+def code(rng: random.Random) -> str:
+    alnum = string.ascii_uppercase + string.digits
+    kind = rng.random()
+    if kind < 0.3:
+        return (
+            rng.choice(["INV", "NO", "REF", "ID", "#", "ORDER", "Doc No"])
+            + rng.choice([": ", " ", "-", "#"])
+            + "".join(rng.choices(alnum, k=rng.randint(4, 12)))
+        )
+    if kind < 0.6:
+        return f"+{rng.randint(1, 99)} {rng.randint(10, 999)} {rng.randint(1000, 9999999)}"
+    if kind < 0.8:
+        return f"{rng.randint(0, 99):02d}-{rng.randint(100, 9999)} {rng.randint(1000, 9999)}"
+    return "".join(rng.choices(alnum + "-/", k=rng.randint(5, 16)))
+
+
+def email_url(rng: random.Random) -> str:
+    w = [x for x in _words(rng, 3) if x.isalpha()] or ["info"]
+    if rng.random() < 0.5:
+        return (
+            f"{w[0]}{rng.choice(['.', '_', ''])}{w[-1]}@{w[min(1, len(w) - 1)]}.{rng.choice(TLDS)}"
+        )
+    path = "/".join(w[1:])
+    return f"{rng.choice(['https://', 'http://', 'www.', ''])}{w[0]}.{rng.choice(TLDS)}/{path}"
+
+
+def receipt_line(rng: random.Random) -> str:
+    left = " ".join(rng.choice(RECEIPT_WORDS) for _ in range(rng.randint(1, 3)))
+    if rng.random() < 0.5:
+        left = " ".join(_words(rng, rng.randint(1, 3))).upper()
+    return f"{left}{' ' * rng.randint(1, 3)}{rng.choice([price(rng), number(rng), ''])}".strip()
+
+
+def symbols(rng: random.Random) -> str:
+    pool = string.punctuation + "€£°‘’“”–—" + string.ascii_letters + string.digits
+    return "".join(rng.choices(pool, k=rng.randint(1, 12)))
+
+
+GENERATORS = [
+    (sentence, 0.40),
+    (receipt_line, 0.16),
+    (number, 0.08),
+    (price, 0.07),
+    (date_time, 0.07),
+    (code, 0.08),
+    (email_url, 0.05),
+    (symbols, 0.05),
+    (lambda rng: rng.choice(string.printable[:94] + "€£°"), 0.02),
+    (lambda rng: " ".join(sentence(rng) for _ in range(3)), 0.02),
+]
+
+
+def random_text(rng: random.Random, max_chars: int = 60) -> str:
+    """One line of text from a weighted mix of generators, capped at max_chars."""
+    gens, weights = zip(*GENERATORS)
+    text = rng.choices(gens, weights=weights)[0](rng)
+    text = " ".join(text.split())[:max_chars].strip()
+    return text or "0"

@@ -1,0 +1,107 @@
+"""Readers for the shared JSON-lines data sets (pages with regions, or crop sets).
+
+One format for real and synthetic data: `{"image", "width", "height", "regions": [...]}`
+per page, or `{"image", "width", "height", "text"}` per crop (see ../shared/data/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..geometry import crop_quad, expand_quad, order_clockwise
+
+# Case-insensitive sets: SROIE labels are upper case whatever the print, IIIT5K's protocol
+# ignores case. Their CTC loss merges upper and lower case (see training/recognizer.py).
+CASE_INSENSITIVE = ("sroie", "iiit5k")
+CROP_MARGIN = 0.25  # margin kept around each cached crop, as a fraction of its height
+CACHE_HEIGHT = 48  # cached crop height including margins (box height 32)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def is_case_insensitive(name: str) -> bool:
+    return any(name.startswith(p) for p in CASE_INSENSITIVE)
+
+
+def load_gray(path: str | Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise ValueError(f"cannot read image {path}")
+    return img
+
+
+def iter_regions(dataset_dir: str | Path) -> Iterator[tuple[np.ndarray, list[dict]]]:
+    """(grayscale image, regions) per page; crop sets yield one full-image region."""
+    root = Path(dataset_dir)
+    for row in read_jsonl(root / "gt.jsonl"):
+        img = load_gray(root / row["image"])
+        if "regions" in row:
+            yield img, row["regions"]
+        else:
+            h, w = img.shape
+            yield img, [{"points": [[0, 0], [w, 0], [w, h], [0, h]], "text": row["text"],
+                         "full": True}]
+
+
+@dataclass
+class CropSet:
+    """Cached line/word crops: uint8 images with a margin, labels, case-insensitive flag."""
+
+    images: list[np.ndarray]
+    texts: list[str]
+    case_insensitive: bool
+    name: str
+
+
+def cut_crop(img: np.ndarray, region: dict, margin: float = CROP_MARGIN) -> np.ndarray:
+    """The region's crop with `margin` of context on every side, at CACHE_HEIGHT pixels."""
+    quad = order_clockwise(np.array(region["points"], np.float32))
+    if region.get("full"):
+        crop = crop_quad(img, quad, height=int(CACHE_HEIGHT / (1 + 2 * margin)))
+        pad = int(round(crop.shape[0] * margin))
+        return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    h = max(np.linalg.norm(quad[3] - quad[0]), 1.0)
+    return crop_quad(img, expand_quad(quad, margin * h, margin * h), height=CACHE_HEIGHT)
+
+
+def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN) -> CropSet:
+    name = Path(dataset_dir).name
+    images, texts = [], []
+    for img, regions in iter_regions(dataset_dir):
+        for r in regions:
+            if r.get("ignore") or not r.get("text", "").strip():
+                continue
+            images.append(cut_crop(img, r, margin))
+            texts.append(r["text"])
+    return CropSet(images, texts, is_case_insensitive(name), name)
+
+
+def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") -> CropSet:
+    """build_crop_set, memoised on disk: cutting 30k crops takes a minute."""
+    cache = Path(cache_dir) / f"crops_{Path(dataset_dir).name}.pkl"
+    if cache.exists():
+        with open(cache, "rb") as f:
+            return pickle.load(f)
+    cs = build_crop_set(dataset_dir)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache, "wb") as f:
+        pickle.dump(cs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return cs
+
+
+def strip_margin(crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
+    """The exact box from a cached crop (what evaluation on ground-truth boxes reads)."""
+    h, w = crop.shape[:2]
+    box_h = h / (1 + 2 * margin)
+    p = int(round(box_h * margin))
+    return crop[p : h - p, p : w - p]

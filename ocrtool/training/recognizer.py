@@ -1,0 +1,288 @@
+"""`ocrtool train recognizer`: CRNN + CTC on real crops mixed with synthetic lines.
+
+Real data sets whose labels ignore case (SROIE, IIIT5K) are trained with a case-merged CTC
+loss: the probability of 'a' is added onto 'A' before the loss, so a capital label never
+teaches that a printed lower-case letter is a capital, and case comes from the sets that
+keep it (synthetic lines, born-digital, ICDAR15).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from ..recognition.charset import Charset
+from ..recognition.decoding import decode_batch
+from ..recognition.model import INPUT_HEIGHT, CRNN
+from ..recognition.preprocess import pad_batch, resize_line
+from ..synth.lines import render_line
+from .checkpoints import load_checkpoint, save_checkpoint, save_weights
+from .datasets import CACHE_HEIGHT, CROP_MARGIN, CropSet, cached_crop_set, strip_margin
+
+MAX_TRAIN_WIDTH = 640
+
+
+@dataclass
+class RecognizerConfig:
+    data_root: str = "../shared/data"
+    real_sets: dict[str, float] = field(
+        default_factory=lambda: {
+            "sroie_train": 0.45, "born_digital_train": 0.2, "ic15_words_train": 0.2,
+            "iiit5k_train": 0.15,
+        }
+    )
+    synth_fraction: float = 0.5
+    batch_size: int = 48
+    steps: int = 6000
+    minutes: float = 0.0  # time budget; when set, the schedule follows elapsed time
+    lr: float = 1.5e-3
+    weight_decay: float = 1e-2
+    seed: int = 0
+    width: int = 1
+    hidden: int = 128
+    eval_every: int = 500
+    checkpoint_minutes: float = 5.0
+    out_dir: str = "runs/recognizer"
+    weights_out: str = "weights/recognizer.pt"
+    init: str | None = None
+    workers: int = 1
+    val_limit: int = 800
+
+
+def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
+    """Cut the box out of a cached crop with each edge moved like a detector's would be."""
+    h, w = crop.shape
+    p = h * margin / (1 + 2 * margin)
+    box_h = h - 2 * p
+
+    def edge(lo: float, hi: float) -> int:
+        return int(round(p - box_h * rng.uniform(lo, hi)))
+
+    top, bottom = max(edge(-0.06, 0.2), 0), h - max(edge(-0.06, 0.2), 0)
+    left, right = max(edge(-0.05, 0.4), 0), w - max(edge(-0.05, 0.4), 0)
+    out = crop[top:bottom, left:right]
+    return out if out.shape[0] > 4 and out.shape[1] > 4 else crop
+
+
+def photometric(rng: random.Random, img: np.ndarray) -> np.ndarray:
+    """Cheap contrast, blur, noise and inversion changes for real crops."""
+    f = img.astype(np.float32)
+    if rng.random() < 0.5:
+        f = (f - f.mean()) * rng.uniform(0.6, 1.3) + f.mean() + rng.uniform(-30, 30)
+    if rng.random() < 0.2:
+        f = cv2.GaussianBlur(f, (3, 3), rng.uniform(0.3, 1.0))
+    if rng.random() < 0.2:
+        f += np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 10), f.shape)
+    if rng.random() < 0.05:
+        f = 255 - f
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
+def prepare_line(img: np.ndarray) -> np.ndarray:
+    line = resize_line(img, INPUT_HEIGHT)
+    if line.shape[1] > MAX_TRAIN_WIDTH:
+        line = cv2.resize(line, (MAX_TRAIN_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_AREA)
+    return line
+
+
+class MixedLines(torch.utils.data.IterableDataset):
+    """Endless stream of width-bucketed batches: (images, targets, lengths, case flags)."""
+
+    def __init__(self, cfg: RecognizerConfig, charset: Charset, crop_sets: list[CropSet],
+                 weights: list[float]) -> None:
+        self.cfg, self.charset = cfg, charset
+        self.crop_sets, self.weights = crop_sets, weights
+
+    def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
+        if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
+            img, text = render_line(rng)
+            return prepare_line(img), text, False
+        cs = rng.choices(self.crop_sets, weights=self.weights)[0]
+        i = rng.randrange(len(cs.images))
+        return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), cs.texts[i], \
+            cs.case_insensitive
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        seed = self.cfg.seed * 1000 + (info.id if info else 0) + int(time.time())
+        rng = random.Random(seed)
+        bs = self.cfg.batch_size
+        while True:
+            pool = []
+            while len(pool) < 4 * bs:
+                line, text, ci = self.sample(rng)
+                labels = self.charset.encode(text)
+                # CTC needs at least one frame per label (+1 between repeats)
+                if labels and len(labels) * 2 + 1 <= line.shape[1] // 4:
+                    pool.append((line, labels, ci))
+            pool.sort(key=lambda s: s[0].shape[1])
+            chunks = [pool[i : i + bs] for i in range(0, len(pool), bs)]
+            rng.shuffle(chunks)
+            for chunk in chunks:
+                lines = [c[0] for c in chunk]
+                yield (
+                    torch.from_numpy(pad_batch(lines)),
+                    torch.tensor([x for c in chunk for x in c[1]], dtype=torch.long),
+                    torch.tensor([len(c[1]) for c in chunk], dtype=torch.long),
+                    torch.tensor([c[0].shape[1] // 4 for c in chunk], dtype=torch.long),
+                    torch.tensor([c[2] for c in chunk], dtype=torch.bool),
+                )
+
+
+def case_merged_log_probs(log_probs: torch.Tensor, charset: Charset) -> torch.Tensor:
+    """Add each lower-case letter's probability onto its capital (for case-free labels)."""
+    upper, lower = charset.case_pairs()
+    merged = log_probs.clone()
+    merged[..., upper] = torch.logaddexp(log_probs[..., upper], log_probs[..., lower])
+    return merged
+
+
+def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_mask,
+             charset: Charset) -> torch.Tensor:
+    log_probs = logits.float().log_softmax(-1)  # (B, T, C)
+    if ci_mask.any():
+        merged = case_merged_log_probs(log_probs, charset)
+        log_probs = torch.where(ci_mask[:, None, None], merged, log_probs)
+    loss = nn.functional.ctc_loss(
+        log_probs.permute(1, 0, 2), targets, input_lengths, target_lengths,
+        blank=0, reduction="none", zero_infinity=True,
+    )
+    return (loss / target_lengths.clamp(min=1)).mean()
+
+
+def cer(pred: str, truth: str) -> float:
+    """Character error rate of one pair (edit distance / truth length)."""
+    from ..evaluation import edit_distance
+
+    return edit_distance(pred, truth) / max(len(truth), 1)
+
+
+@torch.no_grad()
+def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
+             limit: int = 800) -> dict[str, float]:
+    """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes."""
+    from ..evaluation import edit_distance
+
+    model.eval()
+    out = {}
+    for cs in crop_sets:
+        n = min(limit, len(cs.images))
+        idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
+        lines = [resize_line(strip_margin(cs.images[i]), INPUT_HEIGHT) for i in idx]
+        truths = [charset.normalize(cs.texts[i]) for i in idx]
+        preds = [""] * n
+        order = sorted(range(n), key=lambda i: lines[i].shape[1])
+        for s in range(0, n, 64):
+            chunk = order[s : s + 64]
+            batch = torch.from_numpy(pad_batch([lines[i] for i in chunk])).to(device)
+            logits = model(batch).float().cpu().numpy()
+            lengths = [lines[i].shape[1] // 4 for i in chunk]
+            for i, d in zip(chunk, decode_batch(logits, lengths=lengths)):
+                preds[i] = charset.decode(d.indices)
+        errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
+        errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
+        total = sum(len(t) for t in truths)
+        out[f"{cs.name}/cer_ci"] = errs / max(total, 1)
+        out[f"{cs.name}/cer"] = errs_cs / max(total, 1)
+        out[f"{cs.name}/word_acc"] = float(np.mean([p == t for p, t in zip(preds, truths)]))
+    model.train()
+    return out
+
+
+def progress(step: int, elapsed: float, steps: int, minutes: float) -> float:
+    """Fraction of the run done: by steps, or by wall time when a time budget is set."""
+    frac = step / max(steps, 1)
+    if minutes > 0:
+        frac = max(frac, elapsed / (minutes * 60))
+    return min(frac, 1.0)
+
+
+def lr_at(frac: float, step: int, base_lr: float, warmup: int = 300) -> float:
+    """Linear warm-up, then cosine decay to 2% of the base rate."""
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    return base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    charset = Charset()
+    model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    out_dir = Path(cfg.out_dir)
+    step = 0
+    if (out_dir / "last.ckpt").exists():
+        step = load_checkpoint(out_dir / "last.ckpt", model, opt)
+        log(f"resumed from {out_dir / 'last.ckpt'} at step {step}")
+    elif cfg.init:
+        state = torch.load(cfg.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        log(f"initialised from {cfg.init}")
+
+    root = Path(cfg.data_root)
+    names = [n for n in cfg.real_sets if (root / n).exists()]
+    crop_sets = [cached_crop_set(root / n) for n in names]
+    val_sets = [cached_crop_set(root / n) for n in ("sroie_dev", "born_digital_dev")
+                if (root / n).exists()]
+    ds = MixedLines(cfg, charset, crop_sets, [cfg.real_sets[n] for n in names])
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=cfg.workers,
+                                         persistent_workers=cfg.workers > 0)
+    use_amp = device == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    model.train()
+    t0 = last_ckpt = time.time()
+    best, metrics, running = float("inf"), {}, 0.0
+    meta = {"charset": charset.to_dict(), "arch": "crnn", "width": cfg.width,
+            "hidden": cfg.hidden, "input_height": INPUT_HEIGHT, "normalize": "x/127.5-1"}
+    for images, targets, tlens, ilens, ci in loader:
+        frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
+        if frac >= 1.0:
+            break
+        lr = lr_at(frac, step, cfg.lr)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        images = images.to(device, non_blocking=True)
+        with torch.autocast(device_type=device, enabled=use_amp):
+            logits = model(images)
+        loss = ctc_loss(logits, targets, tlens, ilens.clamp(max=logits.shape[1]), ci.to(device),
+                        charset)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        scaler.step(opt)
+        scaler.update()
+        step += 1
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % 50 == 0:
+            log(f"step {step} loss {running:.4f} lr {lr:.2e} "
+                f"{(time.time() - t0) / 60:.1f} min")
+        if step % cfg.eval_every == 0:
+            metrics = validate(model, charset, val_sets, device, cfg.val_limit)
+            log(f"step {step} val " + " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            score = sum(v for k, v in metrics.items() if k.endswith("cer_ci"))
+            if score < best:
+                best = score
+                save_weights(cfg.weights_out, model, {**meta, "step": step, "metrics": metrics})
+                log(f"saved {cfg.weights_out}")
+        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+            save_checkpoint(out_dir / "last.ckpt", model, opt, step)
+            last_ckpt = time.time()
+    save_checkpoint(out_dir / "last.ckpt", model, opt, step)
+    metrics = validate(model, charset, val_sets, device, cfg.val_limit)
+    log(f"final step {step} val " + " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    score = sum(v for k, v in metrics.items() if k.endswith("cer_ci"))
+    if score < best:
+        save_weights(cfg.weights_out, model, {**meta, "step": step, "metrics": metrics})
+        log(f"saved {cfg.weights_out}")
+    return metrics

@@ -1,0 +1,152 @@
+"""`ocrtool read` / `ocrtool info` end to end with the shipped weights: exit codes,
+formats, files written, folder runs with bad files, resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ocrtool.cli import main
+from ocrtool.evaluation import cer
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+LINE = SAMPLES / "line.png"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def expected(image: Path) -> str:
+    return image.with_suffix(".txt").read_text(encoding="utf-8").strip()
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    """Three good images (one in a sub-folder) and two bad files."""
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(LINE, root / "a.png")
+    shutil.copy(LINE, root / "sub" / "b.png")
+    shutil.copy(LINE, root / "c.png")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    (root / "empty.jpg").write_bytes(b"")
+    return root
+
+
+def test_read_single_line_no_detect():
+    result = run("read", "--no-detect", str(LINE))
+    assert result.exit_code == 0
+    assert cer(expected(LINE).lower(), result.output.strip().lower()) < 0.05
+
+
+def test_read_receipt_text_matches_expected():
+    receipt = next(SAMPLES.glob("receipt.*[!t]"))
+    result = run("read", str(receipt))
+    assert result.exit_code == 0
+    truth = " ".join(expected(receipt).split())
+    got = " ".join(result.output.split())
+    assert cer(truth.lower(), got.lower()) < 0.10
+
+
+def test_json_output_follows_schema(tmp_path: Path):
+    out = tmp_path / "r.jsonl"
+    result = run("read", "--format", "json", "-o", str(out), str(LINE))
+    assert result.exit_code == 0
+    row = json.loads(out.read_text().splitlines()[0])
+    assert set(row) >= {"image", "width", "height", "text", "lines"}
+    line = row["lines"][0]
+    assert len(line["points"]) == 4 and 0 <= line["confidence"] <= 1
+    assert line["words"] and all(len(w["points"]) == 4 for w in line["words"])
+
+
+def test_folder_run_reports_bad_files_and_continues(folder: Path, tmp_path: Path):
+    out = tmp_path / "r.jsonl"
+    result = run("read", "-r", "--format", "json", "-o", str(out), str(folder))
+    assert result.exit_code == 1
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    errors = [r for r in rows if "error" in r]
+    assert len(rows) == 5 and len(errors) == 2
+    assert {Path(r["image"]).name for r in errors} == {"broken.png", "empty.jpg"}
+    assert "broken.png" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_dir_mirrors_tree_and_resume_skips_done(folder: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = run("read", "-r", "--output-dir", str(out), str(folder))
+    assert result.exit_code == 1
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt"))
+    assert "sub/b.png.txt" in written and "a.png.txt" in written
+    (out / "a.png.txt").unlink()
+    (folder / "broken.png").unlink()
+    (folder / "empty.jpg").unlink()
+    result = run("read", "-r", "--resume", "--output-dir", str(out), str(folder))
+    assert result.exit_code == 0
+    assert (out / "a.png.txt").exists()
+    assert "1 images" in result.stderr
+
+
+def test_resume_with_jsonl_redoes_only_missing(folder: Path, tmp_path: Path):
+    out = tmp_path / "r.jsonl"
+    for name in ("broken.png", "empty.jpg"):
+        (folder / name).unlink()
+    run("read", "-r", "--format", "json", "-o", str(out), str(folder))
+    lines = out.read_text().splitlines()
+    out.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # killed mid-write
+    result = run("read", "-r", "--resume", "--format", "json", "-o", str(out), str(folder))
+    assert result.exit_code == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 3 and len({r["image"] for r in rows}) == 3
+
+
+@pytest.mark.parametrize("fmt,check", [
+    ("tsv", lambda s: s.splitlines()[0].startswith("image\t")),
+    ("hocr", lambda s: "ocrx_word" in s and s.lstrip().startswith("<?xml")),
+    ("text", lambda s: len(s.strip()) > 0),
+])
+def test_formats(fmt, check):
+    result = run("read", "--no-detect", "--format", fmt, str(LINE))
+    assert result.exit_code == 0 and check(result.output)
+
+
+def test_annotate_writes_image(tmp_path: Path):
+    result = run("read", "--annotate", str(tmp_path), str(LINE))
+    assert result.exit_code == 0
+    assert list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize("args", [
+    ["read"],
+    ["read", "--format", "xml", "x.png"],
+    ["read", "--beam-width", "0", "x.png"],
+    ["read", "-o", "a.txt", "--output-dir", "d", "x.png"],
+    ["read", "--resume", "x.png"],
+])
+def test_usage_errors_exit_2(args):
+    assert run(*args).exit_code == 2
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not an image at all"])
+def test_bad_single_file_gives_one_line_error(tmp_path: Path, content):
+    path = tmp_path / "bad.png"
+    if content is not None:
+        path.write_bytes(content)
+    result = run("read", str(path))
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "bad.png" in result.stderr
+
+
+def test_allowlist_restricts_output():
+    result = run("read", "--no-detect", "--allowlist", "0123456789", str(LINE))
+    assert result.exit_code == 0
+    assert set(result.output.strip()) <= set("0123456789 ")
+
+
+def test_info_lists_models():
+    result = run("info")
+    assert result.exit_code == 0
+    assert "recognizer.onnx" in result.output and "detector.onnx" in result.output

@@ -1,0 +1,230 @@
+"""ONNX export and the ONNX Runtime backend, on randomly initialised models.
+
+Random weights are enough to prove the graphs: parity is about the exporter reproducing
+the same function on every input size, not about what the function has learned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from ocrtool.detection.model import CraftNet  # noqa: E402
+from ocrtool.export import (  # noqa: E402
+    ParityError,
+    check_parity,
+    export_all,
+    export_recognizer,
+    quantize_recognizer,
+    read_metadata,
+)
+from ocrtool.recognition.charset import Charset  # noqa: E402
+from ocrtool.recognition.model import CRNN  # noqa: E402
+from ocrtool.runtime.base import file_sha256  # noqa: E402
+from ocrtool.training.checkpoints import save_weights  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHARSET = Charset()
+RECOGNIZER_META = {"charset": CHARSET.to_dict(), "arch": "crnn", "width": 1, "hidden": 32,
+                   "input_height": 32, "normalize": "x/127.5-1", "step": 0,
+                   "metrics": {"cer": np.float32(0.5)}}
+DETECTOR_META = {"arch_args": {"widths": (8, 16, 24, 32, 48), "up_widths": (24, 16, 16, 8)},
+                 "normalize": "imagenet"}
+
+
+def _save_models(folder: Path, seed: int = 0) -> Path:
+    """Small random detector + recognizer in `folder`, as training would save them."""
+    torch.manual_seed(seed)
+    save_weights(folder / "recognizer.pt", CRNN(CHARSET.num_classes, 1, 32), RECOGNIZER_META)
+    save_weights(folder / "detector.pt", CraftNet(**DETECTOR_META["arch_args"]), DETECTOR_META)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """Weights and their ONNX export in one folder (what `weights/` holds when shipped)."""
+    folder = _save_models(tmp_path_factory.mktemp("weights"))
+    export_all(folder, folder, check=False, log=lambda _: None)
+    return folder
+
+
+def _torch_model(folder: Path, kind: str):
+    from ocrtool.runtime.torch_backend import load_detector, load_recognizer
+
+    return (load_detector if kind == "detector" else load_recognizer)(folder / f"{kind}.pt")[0]
+
+
+@pytest.mark.parametrize(
+    "kind, shape",
+    [("recognizer", (b, 1, 32, w)) for b in (1, 3) for w in (16, 100, 340)]
+    + [("detector", (b, 3, h, w)) for b in (1, 2) for h, w in ((64, 96), (128, 160))],
+)
+def test_onnxruntime_matches_torch(exported: Path, kind: str, shape: tuple) -> None:
+    model = _torch_model(exported, kind)
+    session = ort.InferenceSession(str(exported / f"{kind}.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(sum(shape)).standard_normal(shape, dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    got = session.run(None, {"images": x})[0]
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, atol=1e-3), np.abs(got - expected).max()
+
+
+def test_graph_axes_are_dynamic(exported: Path) -> None:
+    det = ort.InferenceSession(str(exported / "detector.onnx"), providers=["CPUExecutionProvider"])
+    rec = ort.InferenceSession(str(exported / "recognizer.onnx"),
+                               providers=["CPUExecutionProvider"])
+    assert det.get_inputs()[0].shape == ["batch", 3, "height", "width"]
+    assert rec.get_inputs()[0].shape == ["batch", 1, 32, "width"]
+
+
+def test_check_parity_passes_and_reports(exported: Path) -> None:
+    diff = check_parity(exported / "recognizer.pt", exported / "recognizer.onnx")
+    assert 0.0 <= diff < 1e-4
+
+
+def test_check_parity_fails_on_other_weights(exported: Path, tmp_path: Path) -> None:
+    other = _save_models(tmp_path, seed=1)
+    with pytest.raises(ParityError):
+        check_parity(other / "recognizer.pt", exported / "recognizer.onnx",
+                     sizes=[(1, 32, 64)])
+
+
+def test_metadata_round_trip(exported: Path) -> None:
+    from ocrtool.runtime.onnx_backend import OnnxBackend
+
+    backend = OnnxBackend(exported, device="cpu", threads=1)
+    pt_meta = torch.load(exported / "recognizer.pt", weights_only=False)["meta"]
+    assert backend.recognizer_meta["charset"] == pt_meta["charset"]
+    assert Charset.from_dict(backend.recognizer_meta["charset"]).chars == CHARSET.chars
+    assert backend.recognizer_meta["normalize"] == "x/127.5-1"
+    assert backend.recognizer_meta["metrics"]["cer"] == pytest.approx(0.5)
+    assert backend.detector_meta["arch_args"]["widths"] == [8, 16, 24, 32, 48]
+    props = read_metadata(exported / "detector.onnx")
+    assert props["source_sha256"] == file_sha256(exported / "detector.pt")
+    assert json.loads(props["ocrtool_meta"])["kind"] == "detector"
+    assert props["ocrtool_version"]
+
+
+def test_backend_shapes(exported: Path) -> None:
+    from ocrtool.runtime.onnx_backend import OnnxBackend
+
+    backend = OnnxBackend(exported, device="cpu")
+    assert (backend.name, backend.device) == ("onnx", "cpu")
+    maps = backend.detect(np.zeros((1, 3, 96, 128), np.float32))
+    logits = backend.recognize(np.zeros((2, 1, 32, 120), np.float64))  # cast, not rejected
+    assert maps.shape == (1, 2, 48, 64) and maps.min() >= 0 and maps.max() <= 1
+    assert logits.shape == (2, 30, CHARSET.num_classes)
+
+
+def test_cuda_request_without_provider_falls_back(capsys) -> None:
+    from ocrtool.runtime.onnx_backend import select_providers
+
+    device, providers = select_providers("cuda", ["CPUExecutionProvider"])
+    assert (device, providers) == ("cpu", ["CPUExecutionProvider"])
+    assert capsys.readouterr().err.count("\n") == 1
+    device, providers = select_providers("auto", ["CUDAExecutionProvider",
+                                                  "CPUExecutionProvider"])
+    assert device == "cuda"
+    assert providers[0] == ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})
+
+
+def test_int8_recognizer_keeps_metadata_and_shape(exported: Path, tmp_path: Path) -> None:
+    path = quantize_recognizer(exported / "recognizer.onnx", tmp_path / "recognizer.int8.onnx")
+    meta = json.loads(read_metadata(path)["ocrtool_meta"])
+    assert meta["charset"] == RECOGNIZER_META["charset"] and meta["quantization"] == "int8"
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"images": np.zeros((3, 1, 32, 100), np.float32)})[0]
+    assert out.shape == (3, 25, CHARSET.num_classes)
+
+
+def test_export_recognizer_writes_only_the_target(exported: Path, tmp_path: Path) -> None:
+    out = export_recognizer(exported / "recognizer.pt", tmp_path / "sub" / "r.onnx", opset=17)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r.onnx"]
+
+
+def test_cli_reports_missing_weights_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ocrtool.commands.export import export_onnx
+
+    result = CliRunner().invoke(export_onnx, ["--weights", str(tmp_path), "--out",
+                                              str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "not found" in result.output and result.output.count("\n") == 1
+
+
+# A subprocess in which torch (and the `onnx` package, also absent from a torch-free
+# install) cannot be imported: the PathFinder is wrapped so they look not installed at all
+# (find_spec -> None, import -> ModuleNotFoundError), exactly like a missing package.
+NO_TORCH_PRELUDE = """
+import sys
+from importlib.machinery import PathFinder
+
+class _Hidden(PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.partition(".")[0] in ("torch", "onnx", "onnxscript"):
+            return None
+        return PathFinder.find_spec(name, path, target)
+
+sys.meta_path[:] = [_Hidden if f is PathFinder else f for f in sys.meta_path]
+try:
+    import torch
+    raise SystemExit("torch should not be importable here")
+except ModuleNotFoundError:
+    pass
+"""
+
+
+def _run_without_torch(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
+        "PYTHONPATH", "")])}
+    script = NO_TORCH_PRELUDE + textwrap.dedent(code) + (
+        "\nassert not any(m.partition('.')[0] == 'torch' for m in sys.modules), "
+        "'torch was imported'\nprint('OK')\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+
+
+def test_onnx_backend_runs_without_torch(exported: Path) -> None:
+    result = _run_without_torch(f"""
+        import numpy as np
+        from ocrtool.runtime.base import load_backend, torch_available
+        assert not torch_available()
+        backend = load_backend("onnx", "cpu", {str(exported)!r}, threads=1)
+        maps = backend.detect(np.zeros((1, 3, 64, 96), np.float32))
+        logits = backend.recognize(np.zeros((3, 1, 32, 100), np.float32))
+        assert maps.shape == (1, 2, 32, 48), maps.shape
+        assert logits.shape[:2] == (3, 25), logits.shape
+        assert len(backend.recognizer_meta["charset"]["chars"]) == logits.shape[2] - 1
+    """)
+    assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr
+
+
+def test_reader_reads_an_image_without_torch(exported: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ocrtool.reader")
+    import cv2
+
+    page = np.full((200, 320, 3), 255, np.uint8)
+    cv2.putText(page, "Total 12.50", (10, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2)
+    cv2.imwrite(str(tmp_path / "page.png"), page)
+    result = _run_without_torch(f"""
+        from ocrtool.reader import Reader
+        reader = Reader(backend="onnx", device="cpu", weights={str(exported)!r}, threads=1)
+        result = reader.read({str(tmp_path / "page.png")!r})
+        assert isinstance(result.text, str)
+    """)
+    assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr

@@ -1,0 +1,128 @@
+"""Detector post-processing on hand-made maps, line grouping and reading order."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocrtool.detection.postprocess import (
+    DetectParams,
+    group_lines,
+    line_box,
+    maps_to_words,
+    prepare_image,
+    reading_order,
+)
+from ocrtool.geometry import order_clockwise, polygon_iou
+
+
+def _box(x0, y0, x1, y1):
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def test_axis_aligned_component_gives_exact_box():
+    region = np.zeros((40, 80), np.float32)
+    region[10:21, 10:51] = 0.9  # pixel centres span x 10.5..50.5, y 10.5..20.5
+    params = DetectParams(expand=0.0)
+    quads, scores = maps_to_words(region, np.zeros_like(region), params, scale=1.0)
+    assert len(quads) == 1 and abs(scores[0] - 0.9) < 1e-6
+    # maps are at half resolution: image box = 2 x map box
+    assert np.allclose(order_clockwise(quads[0]), _box(21, 21, 101, 41), atol=1e-3)
+
+
+def test_expand_grows_box_by_fraction_of_height():
+    region = np.zeros((40, 80), np.float32)
+    region[10:21, 10:51] = 0.9
+    quads, _ = maps_to_words(region, np.zeros_like(region), DetectParams(expand=0.5), 1.0)
+    # short side 10 map px -> 5 px per side -> 10 image px per side
+    assert np.allclose(order_clockwise(quads[0]), _box(11, 11, 111, 51), atol=1e-3)
+
+
+def test_rotated_component_gives_rotated_box():
+    region = np.zeros((200, 200), np.float32)
+    rect = ((100.0, 100.0), (120.0, 20.0), 30.0)
+    cv2.fillPoly(region, [cv2.boxPoints(rect).astype(np.int32)], 0.95)
+    quads, _ = maps_to_words(region, np.zeros_like(region), DetectParams(expand=0.0), 1.0)
+    assert len(quads) == 1
+    assert polygon_iou(quads[0], cv2.boxPoints(rect) * 2) > 0.9
+
+
+def test_affinity_links_characters_and_threshold_filters_weak_blobs():
+    region = np.zeros((40, 120), np.float32)
+    affinity = np.zeros_like(region)
+    for x in (10, 30, 50):  # three characters of one word
+        region[10:20, x : x + 12] = 0.9
+    affinity[12:18, 20:52] = 0.8  # links between them
+    region[10:20, 90:100] = 0.4  # a weak blob: above low_text but below text_threshold
+    quads, _ = maps_to_words(region, affinity, DetectParams(expand=0.0), 1.0)
+    assert len(quads) == 1
+    xs = quads[0][:, 0]
+    assert xs.min() < 22 and xs.max() > 120
+
+
+def test_blank_maps_give_no_boxes():
+    z = np.zeros((64, 64), np.float32)
+    assert maps_to_words(z, z, DetectParams(), 1.0) == ([], [])
+
+
+def test_huge_image_is_downscaled_to_the_canvas():
+    image = np.zeros((10000, 10000, 3), np.uint8)
+    batch, scale = prepare_image(image, DetectParams(canvas=1280))
+    assert batch.shape == (1, 3, 1280, 1280)
+    assert abs(scale - 0.128) < 1e-9
+
+
+def test_small_image_is_enlarged_and_padded_to_multiple_of_32():
+    batch, scale = prepare_image(np.zeros((100, 250, 3), np.uint8), DetectParams())
+    assert scale == 2.0
+    assert batch.shape == (1, 3, 224, 512)
+
+
+def test_words_on_one_row_form_one_line_in_order():
+    words = [_box(200, 10, 260, 30), _box(10, 12, 80, 31), _box(90, 11, 190, 30)]
+    lines = group_lines(words)
+    assert lines == [[1, 2, 0]]
+
+
+def test_distant_words_on_a_row_stay_separate_lines():
+    words = [_box(10, 10, 80, 30), _box(600, 10, 660, 30)]
+    assert sorted(map(sorted, group_lines(words))) == [[0], [1]]
+
+
+def test_rotated_line_is_grouped_and_boxed_along_its_direction():
+    angle = np.radians(30)
+    u = np.array([np.cos(angle), np.sin(angle)])
+    v = np.array([-np.sin(angle), np.cos(angle)])
+    words = []
+    for start in (0, 70, 140):
+        corners = [start * u, (start + 60) * u, (start + 60) * u + 20 * v, start * u + 20 * v]
+        words.append(np.array(corners, np.float32) + 100)
+    lines = group_lines(words)
+    assert lines == [[0, 1, 2]]
+    box = line_box(words)
+    direction = box[1] - box[0]
+    assert abs(np.degrees(np.arctan2(direction[1], direction[0])) - 30) < 1.0
+    assert np.allclose(box[0], words[0][0], atol=1e-3)  # starts at the first word
+
+
+def test_two_columns_are_read_column_by_column():
+    left = [_box(10, 20 + 40 * i, 300, 45 + 40 * i) for i in range(5)]
+    right = [_box(360, 35 + 40 * i, 650, 60 + 40 * i) for i in range(5)]  # offset rows
+    order, blocks = reading_order(left + right)
+    assert order == list(range(10))
+    assert len(set(blocks[:5])) == 1 and blocks[0] != blocks[5]
+
+
+def test_table_is_read_row_by_row():
+    cells = [_box(10 + 150 * c, 20 + 40 * r, 110 + 150 * c, 45 + 40 * r)
+             for r in range(3) for c in range(3)]
+    shuffled = [cells[i] for i in (4, 0, 8, 2, 6, 1, 3, 5, 7)]
+    order, _ = reading_order(shuffled)
+    assert [(4, 0, 8, 2, 6, 1, 3, 5, 7)[i] for i in order] == list(range(9))
+
+
+def test_paragraph_gap_starts_a_new_block():
+    lines = [_box(10, 10, 300, 30), _box(10, 40, 300, 60), _box(10, 140, 300, 160)]
+    order, blocks = reading_order(lines)
+    assert order == [0, 1, 2]
+    assert blocks[0] == blocks[1] != blocks[2]

@@ -1,0 +1,212 @@
+"""Synthetic data engine: labels match pixels, boxes nest, maps peak where characters are,
+seeds reproduce bytes, and the CLI writes the shared format."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ocrtool.commands.synth import synth
+from ocrtool.detection.targets import (
+    affinity_quads,
+    region_and_affinity_maps,
+    split_line_quad,
+    split_word_quad,
+)
+from ocrtool.synth.fonts import discover_fonts
+from ocrtool.synth.lines import render_line
+from ocrtool.synth.pages import render_page
+from ocrtool.synth.textline import draw_line, rotation_matrix, warp_line
+
+TOL = 1.5  # px: JSON rounds to 0.1 px and glyph edges are anti-aliased
+
+
+def _font(name: str = "DejaVuSans"):
+    fonts = [f for f in discover_fonts() if f.name == name]
+    if not fonts:
+        pytest.skip(f"font {name} not installed")
+    return fonts[0]
+
+
+def _inside(points, quad, tol: float = TOL) -> bool:
+    poly = np.asarray(quad, np.float32).reshape(-1, 1, 2)
+    return all(
+        cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= -tol
+        for x, y in np.asarray(points).reshape(-1, 2)
+    )
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def test_region_map_peaks_at_character_centres():
+    word = np.array(
+        [
+            [[10, 20], [30, 20], [30, 50], [10, 50]],
+            [[34, 20], [54, 20], [54, 50], [34, 50]],
+            [[58, 20], [78, 20], [78, 50], [58, 50]],
+        ],
+        np.float32,
+    )
+    region, affinity = region_and_affinity_maps((80, 100), [word], scale=1.0)
+    assert region.shape == (80, 100) and region.dtype == np.float32
+    for m in (region, affinity):
+        assert m.min() >= 0.0 and m.max() <= 1.0
+    for q in word:
+        cx, cy = q.mean(axis=0)
+        y0, x0 = int(cy) - 3, int(cx) - 3
+        patch = region[y0 : y0 + 7, x0 : x0 + 7]
+        py, px = np.unravel_index(patch.argmax(), patch.shape)
+        assert patch.max() > 0.95
+        assert abs(x0 + px + 0.5 - cx) <= 1 and abs(y0 + py + 0.5 - cy) <= 1
+    assert region[5, 5] == 0.0  # far from any character
+    # affinity peaks between neighbours, not on a character centre
+    for q in affinity_quads(word):
+        cx, cy = q.mean(axis=0)
+        assert affinity[int(cy), int(cx)] > 0.9
+    assert affinity[35, 20] < 0.2
+
+
+def test_maps_scale_and_empty():
+    r, a = region_and_affinity_maps((101, 203), [], scale=0.5)
+    assert r.shape == a.shape == (50, 102) and r.max() == 0
+    tiny = split_word_quad(np.array([[10, 10], [16, 10], [16, 13], [10, 13]]), 3)
+    r, _ = region_and_affinity_maps((40, 40), [tiny], scale=0.5)
+    assert r.max() > 0.5  # characters smaller than a map pixel still leave a mark
+
+
+def test_split_word_and_line_quads():
+    quad = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
+    chars = split_word_quad(quad, 4)
+    assert chars.shape == (4, 4, 2)
+    assert np.allclose(chars[0, 0], [0, 0]) and np.allclose(chars[-1, 2], [100, 20])
+    assert np.allclose(chars[:, 1, 0], [25, 50, 75, 100])
+    words = split_line_quad(np.array([[0, 0], [70, 0], [70, 10], [0, 10]]), "ab cd e")
+    assert [len(w) for w in words] == [2, 2, 1]
+    assert np.allclose(words[1][0, 0], [30, 0]) and np.allclose(words[2][0, 0], [60, 0])
+    # a vertical word box is split along its long side
+    tall = split_word_quad(np.array([[0, 0], [10, 0], [10, 100], [0, 100]]), 5)
+    assert np.ptp(tall[:, :, 1]) > 90
+
+
+# ----------------------------------------------------------------------------- text lines
+
+
+def test_clean_render_has_one_glyph_per_box():
+    font = _font()
+    text = "HELLO WORLD 2024 ABC"  # one connected component per glyph in this font
+    line = draw_line(font.path, 40, text)
+    assert line.text == text
+    boxes = np.concatenate(line.chars)
+    assert len(boxes) == len(text.replace(" ", ""))
+    n, _, stats, _ = cv2.connectedComponentsWithStats((line.mask > 127).astype(np.uint8))
+    comps = stats[1:]
+    assert len(comps) == len(boxes)
+    for x, y, w, h, _ in comps:  # each blob lies inside exactly one character box
+        hits = [q for q in boxes if _inside([[x, y], [x + w, y + h]], q)]
+        assert len(hits) == 1
+
+
+def test_warped_boxes_follow_the_ink():
+    line = draw_line(_font().path, 32, "Tilted text")
+    h, w = line.mask.shape
+    warped = warp_line(line, rotation_matrix(35, w / 2, h / 2))
+    ys, xs = np.nonzero(warped.mask > 127)
+    ink = np.stack([xs + 0.5, ys + 0.5], axis=1)[::7]
+    assert _inside(ink, warped.line_quad, tol=2.0)
+
+
+def test_render_line_is_deterministic():
+    a, ta = render_line(random.Random(3))
+    b, tb = render_line(random.Random(3))
+    assert ta == tb and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_page_boxes_nest_and_stay_in_image(seed):
+    img, regions = render_page(random.Random(seed), size=(480, 400))
+    h, w = img.shape[:2]
+    assert img.dtype == np.uint8 and img.shape[:2] == (480, 400)
+    assert regions, "a page without text"
+    image_quad = [[0, 0], [w, 0], [w, h], [0, h]]
+    for r in regions:
+        assert r["text"] == " ".join(wd["text"] for wd in r["words"])
+        assert _inside(r["points"], image_quad)
+        for wd in r["words"]:
+            assert len(wd["chars"]) == len(wd["text"]) > 0
+            assert _inside(wd["points"], r["points"], tol=2.5)
+            for c in wd["chars"]:
+                assert _inside(c, wd["points"])
+
+
+def test_page_is_deterministic():
+    a, ra = render_page(random.Random(11), size=(400, 400))
+    b, rb = render_page(random.Random(11), size=(400, 400))
+    assert np.array_equal(a, b) and json.dumps(ra) == json.dumps(rb)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _files(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_cli_writes_identical_output_for_a_seed(tmp_path):
+    runner = CliRunner()
+    a, b = tmp_path / "a", tmp_path / "b"
+    res = runner.invoke(
+        synth,
+        [
+            "lines",
+            "--count",
+            "6",
+            "--out",
+            str(a),
+            "--seed",
+            "5",
+            "--preview",
+            str(tmp_path / "lines.png"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        synth, ["lines", "--count", "6", "--out", str(b), "--seed", "5", "--workers", "2"]
+    )
+    assert res.exit_code == 0, res.output
+    assert _files(a) == _files(b)
+    records = [json.loads(x) for x in (a / "gt.jsonl").read_text().splitlines()]
+    assert len(records) == 6 and all((a / r["image"]).exists() and r["text"] for r in records)
+    assert (tmp_path / "lines.png").stat().st_size > 0
+
+
+def test_cli_pages(tmp_path):
+    res = CliRunner().invoke(
+        synth,
+        [
+            "pages",
+            "-n",
+            "2",
+            "-o",
+            str(tmp_path / "p"),
+            "--seed",
+            "1",
+            "--preview",
+            str(tmp_path / "p.png"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in (tmp_path / "p/gt.jsonl").read_text().splitlines()]
+    assert len(records) == 2
+    for r in records:
+        img = cv2.imread(str(tmp_path / "p" / r["image"]))
+        assert img.shape[:2] == (r["height"], r["width"])
+        assert all("words" in reg and len(reg["points"]) == 4 for reg in r["regions"])
