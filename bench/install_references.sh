@@ -70,7 +70,7 @@ main() {
         pip_install "${TORCH_PINS[@]}" "${EASYOCR_PINS[@]}"
     fi
     pip_install "${RAPIDOCR_PINS[@]}" "${COMMON_PINS[@]}"
-    "$VENV/bin/python" -m pip freeze > "$HERE/.venv-ref/installed.txt"
+    "$VENV/bin/python" -m pip freeze > "$VENV/installed.txt"
     smoke_test
     echo "reference engines installed in $VENV ($(du -sh "$VENV" | cut -f1))"
 }

@@ -45,7 +45,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("rapidocr", "tesseract", "easyocr", "ocrtool-onnx", "ocrtool-torch")
-SMOKE_IMAGE = ROOT / "samples"
 
 Point = list[float]
 LineDict = dict  # {"text", "confidence", "points", "words": [{"text","confidence","points"}]}
@@ -177,7 +176,15 @@ def easyocr_model_dir() -> str:
 
 
 def load_easyocr() -> tuple[ReadFn, str]:
-    """EasyOCR on the CPU with local English weights; downloading is switched off."""
+    """EasyOCR on the CPU with local English weights; downloading is switched off.
+
+    torch warns once per page that it cannot pin memory without a GPU, and once about its
+    deprecated quantization API (EasyOCR quantizes its recognizer on the CPU by default):
+    noise in the benchmark logs, so those UserWarnings from torch are silenced.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.")
     import easyocr
 
     reader = easyocr.Reader(["en"], gpu=False, model_storage_directory=easyocr_model_dir(),
@@ -194,14 +201,21 @@ def load_easyocr() -> tuple[ReadFn, str]:
 
 
 def load_ocrtool(backend: str) -> Callable[[], tuple[ReadFn, str]]:
-    """ocrtool's Reader with one backend and its defaults, through the same loop."""
+    """ocrtool's Reader on the CPU with one backend, through the same loop as the others.
+
+    Not `ocrtool read`: that command neither warms up nor times single images, so its
+    numbers would not mean what the reference engines' numbers mean. Everything else is
+    the command's defaults (greedy decoder, lines, canvas 1600). OCRTOOL_WEIGHTS (set by
+    --weights) picks another weights folder.
+    """
 
     def load() -> tuple[ReadFn, str]:
         sys.path.insert(0, str(ROOT))
         from ocrtool import __version__ as version
         from ocrtool.reader import Reader
 
-        reader = Reader(backend=backend)
+        reader = Reader(backend=backend, device="cpu",
+                        weights=os.environ.get("OCRTOOL_WEIGHTS") or None)
 
         def read(path: Path, recognize_only: bool) -> list[LineDict]:
             page = reader.read(str(path), recognize_only=recognize_only).to_dict()
@@ -286,9 +300,11 @@ def run(engine: str, data: Path, out: Path, meta_out: Path, limit: int | None,
     out.parent.mkdir(parents=True, exist_ok=True)
     seconds, errors = [], 0
     with out.open("w", encoding="utf-8") as stream:
-        for row in rows:
+        for index, row in enumerate(rows, 1):
             pred = predict(read, data, row, recognize_only)
             errors += "error" in pred
+            print(f"[{engine} {index}/{len(rows)}] {row['image']}: {pred['seconds']:.2f} s"
+                  + (f" ERROR {pred['error']}" if "error" in pred else ""), file=sys.stderr)
             seconds.append(pred["seconds"])
             stream.write(json.dumps(pred, ensure_ascii=False) + "\n")
             stream.flush()
@@ -326,9 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N images")
     parser.add_argument("--no-detect", action="store_true",
                         help="recognize whole images (implied by a crop-set gt.jsonl)")
+    parser.add_argument("--weights", type=Path, help="ocrtool weights folder (ocrtool only)")
     parser.add_argument("--smoke", action="store_true",
                         help="only load the engine and read one generated image")
     args = parser.parse_args(argv)
+    if args.weights:
+        os.environ["OCRTOOL_WEIGHTS"] = str(args.weights.resolve())
     if args.smoke:
         smoke(args.engine)
         return 0

@@ -124,6 +124,12 @@ class Reader:
                 out[i] = d
         return out  # type: ignore[return-value]
 
+    def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, confidence) per line crop, in the order given."""
+        return [(self.charset.decode(d.indices), self._confidence(
+            [p for i, p in zip(d.indices, d.char_probs) if self.charset.decode([i]) != " "]))
+            for d in self.recognize(crops)]
+
     # ------------------------------------------------------------------ assembly
 
     def _confidence(self, probs: Sequence[float]) -> float:

@@ -244,3 +244,30 @@ def test_char_ngram_lm_maps_onto_a_different_charset(tmp_path):
     before = lm.log_prob(CS.encode("th"), CS.indices_of("e")[0])
     after = moved.log_prob(other.encode("th"), other.indices_of("e")[0])
     assert after == pytest.approx(before, abs=1e-3)
+
+
+def test_shipped_lm_fixes_look_alikes_and_keeps_doubled_letters():
+    from ocrtool.recognition.lm import DEFAULT_PATH, load_default_lm
+
+    if not DEFAULT_PATH.exists():
+        pytest.skip("shipped LM not built")
+    lm = load_default_lm(CS)
+
+    def line(word: str, ambiguous: dict[int, dict[str, float]]) -> np.ndarray:
+        spec = []
+        for i, ch in enumerate(word):
+            spec += [ambiguous.get(i, {ch: 0.95}), {"-": 0.95}]
+        return frames_from(spec)
+
+    cases = [
+        ("TOTAL", {1: {"0": 0.5, "O": 0.45}}, "T0TAL"),
+        ("Invoice", {1: {"r": 0.5, "n": 0.45}}, "Irvoice"),
+        ("happy", {}, "happy"),
+        ("book", {}, "book"),
+        ("1100", {}, "1100"),
+        ("12.50", {}, "12.50"),
+    ]
+    for word, ambiguous, greedy_text in cases:
+        lp = line(word, ambiguous)
+        assert text(greedy_decode(lp)) == greedy_text
+        assert text(beam_decode(lp, beam_width=8, lm=lm, lm_weight=0.3)) == word

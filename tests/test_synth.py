@@ -130,7 +130,7 @@ def test_render_line_is_deterministic():
 # ----------------------------------------------------------------------------- pages
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(5))
 def test_page_boxes_nest_and_stay_in_image(seed):
     img, regions = render_page(random.Random(seed), size=(480, 400))
     h, w = img.shape[:2]

@@ -21,7 +21,7 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def _make_reader(backend: str, decoder: str):
+def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float):
     """Import the Reader only when ocrtool itself is scored (not with --pred)."""
     try:
         from ..reader import Reader
@@ -29,7 +29,8 @@ def _make_reader(backend: str, decoder: str):
         _fail(f"the ocrtool reader is not available ({e}); score predictions with --pred",
               1)
     try:
-        return Reader(backend=backend, decoder=decoder)
+        return Reader(backend=backend, decoder=decoder, beam_width=beam_width,
+                      lm_weight=lm_weight)
     except Exception as e:  # one line for the user, not a traceback
         _fail(f"cannot start the reader: {type(e).__name__}: {e}", 1)
 
@@ -52,12 +53,20 @@ def _make_reader(backend: str, decoder: str):
               help="Reader backend when running ocrtool (ignored with --pred).")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
               show_default=True, help="CTC decoder when running ocrtool.")
+@click.option("--beam-width", type=click.IntRange(1, 100), default=8, show_default=True)
+@click.option("--lm-weight", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+              help="Weight of the shipped character LM (beam decoder).")
+@click.option("--gt-boxes", is_flag=True,
+              help="Page set: recognize the ground-truth boxes as crops (recognizer only).")
+@click.option("--save-pred", default=None, metavar="PREDS.jsonl",
+              help="Also write ocrtool's predictions here (to re-score without rerunning).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Score only the first N images.")
 @click.option("--worst", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many worst images (by case-insensitive CER) the report lists.")
 def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: str | None,
-             level: str, backend: str, decoder: str, limit: int | None, worst: int) -> None:
+             level: str, backend: str, decoder: str, beam_width: int, lm_weight: float,
+             gt_boxes: bool, save_pred: str | None, limit: int | None, worst: int) -> None:
     """Score text and boxes against ground truth: CER, word F1, detection H-mean."""
     if not Path(data_dir).is_dir():
         _fail(f"--data {data_dir}: no such directory", 2)
@@ -69,8 +78,12 @@ def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: st
         _fail(str(e), 1)
     if limit is not None:
         gt_rows = gt_rows[:limit]
-    crops = no_detect or ev.is_crop_set(gt_rows)
-    if crops and not ev.is_crop_set(gt_rows):
+    if gt_boxes:
+        if ev.is_crop_set(gt_rows):
+            _fail("--gt-boxes needs a page set with regions", 2)
+        gt_rows = ev.gt_crop_rows(gt_rows)
+    crops = no_detect or gt_boxes or ev.is_crop_set(gt_rows)
+    if crops and not gt_boxes and not ev.is_crop_set(gt_rows):
         _fail(f"--no-detect needs a crop set, but {data_dir} holds pages with regions", 2)
 
     reader_failed = False
@@ -80,9 +93,15 @@ def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: st
         except ev.EvaluationError as e:
             _fail(str(e), 1)
     else:
-        reader = _make_reader(backend, decoder)
-        pred_rows = ev.predict_with_reader(reader, data_dir, gt_rows, recognize_only=crops)
+        reader = _make_reader(backend, decoder, beam_width, lm_weight)
+        if gt_boxes:
+            pred_rows = ev.predict_gt_crops(reader, data_dir, gt_rows)
+        else:
+            pred_rows = ev.predict_with_reader(reader, data_dir, gt_rows, recognize_only=crops)
         reader_failed = any("error" in row for row in pred_rows)
+        if save_pred:
+            Path(save_pred).write_text("".join(
+                json.dumps(r, ensure_ascii=False) + "\n" for r in pred_rows), encoding="utf-8")
 
     try:
         report = ev.evaluate(gt_rows, pred_rows, crops=crops, level=level, worst=worst)

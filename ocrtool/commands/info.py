@@ -16,7 +16,8 @@ def collect_info() -> dict:
     info: dict = {"version": __version__, "backends": {}, "devices": ["cpu"], "models": []}
     import onnxruntime as ort
 
-    info["backends"]["onnx"] = f"onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})"
+    providers = ", ".join(ort.get_available_providers())
+    info["backends"]["onnx"] = f"onnxruntime {ort.__version__} ({providers})"
     if importlib.util.find_spec("torch") is not None:
         import torch
 

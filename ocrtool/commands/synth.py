@@ -41,7 +41,7 @@ def _run(kind: str, count: int, out: str, seed: int, workers: int, preview: str 
     gt = write_dataset(kind, count, out, seed=seed, workers=workers)
     click.echo(f"wrote {count} {kind} to {gt}")
     if preview:
-        write_preview(kind, seed, preview)
+        write_preview(kind, seed, preview, count=min(count, 40 if kind == "lines" else 9))
         click.echo(f"wrote preview {preview}")
 
 

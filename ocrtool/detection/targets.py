@@ -178,7 +178,7 @@ def _reading_frame(quad: np.ndarray, n_units: int) -> np.ndarray:
     q = np.asarray(quad, np.float64).reshape(4, 2)
     top = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
     side = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
-    if n_units >= 2 and side > top and top / n_units < 0.25 * side:
+    if n_units >= 2 and side > top and top / n_units < 0.15 * side:
         q = np.roll(q, -1, axis=0)  # reading direction: old top-right -> old bottom-right
     return q
 

@@ -126,14 +126,16 @@ class CharNgramLM:
 
     # ---------------------------------------------------------------- storage
     def to_dict(self) -> dict:
+        """Each table as two strings (newline-joined keys, space-joined values): parsing
+        two long strings is several times faster than a JSON object of 400k entries."""
         return {
             "format": FORMAT,
-            "version": 1,
+            "version": 2,
             "order": self.order,
             "chars": self.charset.chars,
             "about": self.about,
-            "log_probs": {k: round(v, 3) for k, v in sorted(self.log_probs.items())},
-            "log_backoffs": {k: round(v, 3) for k, v in sorted(self.log_backoffs.items())},
+            "log_probs": _pack(self.log_probs),
+            "log_backoffs": _pack(self.log_backoffs),
         }
 
     def save(self, path: str | Path) -> None:
@@ -150,7 +152,20 @@ class CharNgramLM:
         if d.get("format") != FORMAT:
             raise ValueError(f"{path} is not an {FORMAT} file")
         charset = charset or Charset(d["chars"])
-        return cls(d["order"], d["log_probs"], d["log_backoffs"], charset, d.get("about", ""))
+        return cls(d["order"], _unpack(d["log_probs"]), _unpack(d["log_backoffs"]), charset,
+                   d.get("about", ""))
+
+
+def _pack(table: dict[str, float]) -> dict[str, str]:
+    keys = sorted(table)  # sorted keys share prefixes: gzip compresses them well
+    return {"keys": "\n".join(keys), "values": " ".join(f"{table[k]:.3f}" for k in keys)}
+
+
+def _unpack(packed: dict[str, str]) -> dict[str, float]:
+    if not packed["keys"]:
+        return {}
+    keys = packed["keys"].split("\n")
+    return dict(zip(keys, map(float, packed["values"].split(" "))))
 
 
 def _witten_bell(
@@ -208,6 +223,6 @@ def _backed_off(probs: dict, log_backoffs: dict, gram: str, vocab_size: int) -> 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "english_char_lm.json.gz"
 
 
-def load_default(charset: Charset | None = None) -> CharNgramLM:
+def load_default_lm(charset: Charset | None = None) -> CharNgramLM:
     """The shipped English model (ocrtool/data/english_char_lm.json.gz)."""
     return CharNgramLM.load(DEFAULT_PATH, charset)

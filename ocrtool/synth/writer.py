@@ -102,7 +102,10 @@ def write_dataset(
 
 
 def write_preview(kind: str, seed: int, path: str | os.PathLike, count: int | None = None) -> None:
-    """A contact sheet of the first samples of a seed, boxes and labels drawn."""
+    """A contact sheet of the first samples of a seed (the ones written), boxes and labels
+    drawn; `count` defaults to 40 lines or 9 pages."""
+    if count is not None and count <= 0:
+        return
     from .preview import lines_sheet, pages_sheet, save_sheet
 
     if kind == "lines":

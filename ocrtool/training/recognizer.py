@@ -21,11 +21,11 @@ from torch import nn
 
 from ..recognition.charset import Charset
 from ..recognition.decoding import decode_batch
-from ..recognition.model import INPUT_HEIGHT, CRNN
+from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import pad_batch, resize_line
 from ..synth.lines import render_line
 from .checkpoints import load_checkpoint, save_checkpoint, save_weights
-from .datasets import CACHE_HEIGHT, CROP_MARGIN, CropSet, cached_crop_set, strip_margin
+from .datasets import CROP_MARGIN, CropSet, cached_crop_set, strip_margin
 
 MAX_TRAIN_WIDTH = 640
 
