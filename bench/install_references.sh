@@ -41,7 +41,6 @@ make_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         "$PYTHON" -m venv "$VENV"
     fi
-    "$VENV/bin/python" -m pip install --upgrade --quiet pip
 }
 
 pip_install() {

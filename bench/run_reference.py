@@ -116,7 +116,9 @@ def load_rapidocr() -> tuple[ReadFn, str]:
         out = engine(str(path), return_word_box=True)
         if out.boxes is None or out.txts is None:
             return []
-        word_results = out.word_results or [()] * len(out.txts)
+        word_results = out.word_results or ()
+        if len(word_results) != len(out.txts):  # words must pair with their lines
+            word_results = [()] * len(out.txts)
         lines = []
         for box, text, score, words in zip(out.boxes, out.txts, out.scores, word_results):
             line_words = [word(w[0], w[1], clockwise_quad(w[2]))

@@ -21,6 +21,7 @@ from .detection.postprocess import (
     prepare_image,
     reading_order,
 )
+from .enhance import stretch_contrast
 from .geometry import crop_quad
 from .imageio import load_image
 from .recognition.charset import Charset
@@ -71,11 +72,10 @@ class Reader:
         self.params = DetectParams(canvas=canvas, magnify=magnify)
         self.batch_size = batch_size
 
-    @staticmethod
-    def _load_lm():
+    def _load_lm(self):
         from .recognition.lm import load_default_lm
 
-        return load_default_lm()
+        return load_default_lm(self.charset)
 
     # ------------------------------------------------------------------ public API
 
@@ -113,7 +113,7 @@ class Reader:
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
         """Decode text-line crops (any size, RGB or gray), in the order given."""
-        lines = [resize_line(to_gray(c)) for c in crops]
+        lines = [resize_line(stretch_contrast(to_gray(c))) for c in crops]
         out: list[Decoded | None] = [None] * len(lines)
         for idx in batches_by_width(lines, self.batch_size):
             logits = self.backend.recognize(pad_batch([lines[i] for i in idx]))

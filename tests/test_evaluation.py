@@ -247,7 +247,7 @@ class FakeReader:
 
     calls: list[tuple[str, dict]] = []
 
-    def __init__(self, backend: str, decoder: str):
+    def __init__(self, backend: str, decoder: str, **kwargs):
         self.options = (backend, decoder)
 
     def read(self, path: str, **kwargs) -> PageResult:

@@ -110,7 +110,7 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
         if stream is not sys.stdout:
             stream.close()
     seconds = time.perf_counter() - start
-    if not quiet and (len(files) > 1 or errors):
+    if not quiet and (len(files) > 1 or resume):
         click.echo(f"ocrtool: {len(files)} images, {errors} errors, {seconds:.1f} s, "
                    f"{len(files) / max(seconds, 1e-9):.2f} images/s", err=True)
     sys.exit(1 if errors else 0)

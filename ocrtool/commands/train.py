@@ -56,3 +56,21 @@ def detector(**kw) -> None:
     from ..training.detector import DetectorConfig, train_detector
 
     train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
+
+
+@train.command()
+@click.option("--weights", default="weights/recognizer.pt", show_default=True,
+              type=click.Path(exists=True, dir_okay=False))
+@click.option("--data-root", default="../shared/data", show_default=True)
+@click.option("--sets", default="sroie_dev,born_digital_dev", show_default=True)
+@click.option("--method", type=click.Choice(["platt", "isotonic"]), default="platt",
+              show_default=True)
+def calibrate(weights: str, data_root: str, sets: str, method: str) -> None:
+    """Fit the confidence calibration on dev crops and store it in the weight file."""
+    _require_torch()
+    from pathlib import Path
+
+    from ..training.calibrate import calibrate as run
+
+    run(Path(weights), Path(data_root), tuple(sets.split(",")), method,
+        log=lambda m: click.echo(m))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..enhance import stretch_contrast
+
 STRIDE = 32  # detector input sides must be multiples of this
 MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
 STD = (0.229, 0.224, 0.225)
@@ -25,15 +27,17 @@ class DetectParams:
     canvas: int = 1600  # longest side fed to the detector
     magnify: float = 1.0  # extra scale factor (e.g. 2 for tiny text on a large scan)
     min_side: int = 800  # small images are enlarged until their long side reaches this
+    # thresholds chosen on the dev sets with bench/tune_detector.py (see the model card)
     text_threshold: float = 0.6  # a component's peak region score must reach this
     low_text: float = 0.35  # region score that counts as text
     link_threshold: float = 0.35  # affinity score that joins characters into words
     min_area: int = 6  # components smaller than this (map pixels) are noise
-    expand: float = 0.45  # grow each word box by this fraction of its height per side
+    expand: float = 0.25  # grow each word box by this fraction of its short side per side
 
 
 def prepare_image(image: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
     """RGB uint8 -> normalised (1, 3, H, W) with H, W multiples of 32, and the scale used."""
+    image = stretch_contrast(image)
     h, w = image.shape[:2]
     scale = base_scale(h, w, params.canvas, params.min_side) * params.magnify
     scale = min(scale, params.canvas / max(h, w), MAX_SIDE / max(h, w))
@@ -122,9 +126,17 @@ class _Geom:
     height: float
 
 
+HORIZONTAL = np.array([1.0, 0.0], np.float32)
+
+
 def _geometry(quad: np.ndarray, u: np.ndarray | None = None) -> _Geom:
+    """Centre, direction, length and height of a box; a box that is not clearly longer
+    than tall (a single character, often taller than wide) is taken as horizontal."""
     q = np.asarray(quad, np.float32)
-    u = reading_direction(q) if u is None else u
+    if u is None:
+        a, b = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[1])
+        elongated = max(a, b) >= 1.5 * max(min(a, b), 1e-6)
+        u = reading_direction(q) if elongated else HORIZONTAL
     v = np.array([-u[1], u[0]], np.float32)
     pu, pv = q @ u, q @ v
     return _Geom(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))

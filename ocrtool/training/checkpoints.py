@@ -7,6 +7,7 @@ so a `.pt` file alone is a complete model; optimizer state never lands in `weigh
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -36,3 +37,36 @@ def save_weights(path: str | Path, model: torch.nn.Module, meta: dict) -> None:
     """Half-size-free float32 state dict plus metadata: what `weights/` holds."""
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     _atomic_save({"model": state, "meta": meta}, path)
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+class BestWeights:
+    """Writes the shipped weights whenever the validation score improves."""
+
+    def __init__(self, path: str | Path, meta: dict, higher_is_better: bool, log=print) -> None:
+        self.path, self.meta, self.higher, self.log = path, meta, higher_is_better, log
+        self.best: float | None = None
+
+    def update(self, model: torch.nn.Module, step: int, metrics: dict, score: float) -> None:
+        self.log(f"step {step} val {format_metrics(metrics)}")
+        better = self.best is None or (score > self.best if self.higher else score < self.best)
+        if better:
+            self.best = score
+            save_weights(self.path, model, {**self.meta, "step": step, "metrics": metrics})
+            self.log(f"saved {self.path}")
+
+
+class PeriodicCheckpoint:
+    """Model + optimizer every few minutes, so a killed run resumes where it was."""
+
+    def __init__(self, path: str | Path, minutes: float) -> None:
+        self.path, self.seconds = Path(path), minutes * 60
+        self.last = time.time()
+
+    def maybe_save(self, model: torch.nn.Module, opt, step: int, force: bool = False) -> None:
+        if force or time.time() - self.last > self.seconds:
+            save_checkpoint(self.path, model, opt, step)
+            self.last = time.time()

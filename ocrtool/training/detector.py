@@ -28,7 +28,7 @@ from ..detection.postprocess import (
 from ..detection.postprocess import prepare_image as prepare_detector_input
 from ..detection.targets import region_and_affinity_maps, split_line_quad, split_word_quad
 from ..geometry import order_clockwise
-from .checkpoints import load_checkpoint, save_checkpoint, save_weights
+from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import read_jsonl
 from .recognizer import lr_at, progress
 
@@ -254,8 +254,10 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
                                          persistent_workers=cfg.workers > 0)
     meta = {"arch": "craftnet", "arch_args": {}, "normalize": "rgb (x/255-mean)/std",
             "mean": list(MEAN), "std": list(STD), "output_stride": 2}
-    t0 = last_ckpt = time.time()
-    best, metrics, running = -1.0, {}, 0.0
+    t0 = time.time()
+    best = BestWeights(cfg.weights_out, meta, higher_is_better=True, log=log)
+    checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
+    metrics, running = {}, 0.0
     model.train()
     for x, region, affinity, weight in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
@@ -279,14 +281,8 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
         final = progress(step, time.time() - t0, cfg.steps, cfg.minutes) >= 1.0
         if step % cfg.eval_every == 0 or final:
             metrics = validate(model, cfg.data_root, cfg.val_limit, device)
-            log(f"step {step} val " + " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            score = float(np.mean([v for k, v in metrics.items() if k.endswith("hmean")] or [0]))
-            if score > best:
-                best = score
-                save_weights(cfg.weights_out, model, {**meta, "step": step, "metrics": metrics})
-                log(f"saved {cfg.weights_out}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            save_checkpoint(out_dir / "last.ckpt", model, opt, step)
-            last_ckpt = time.time()
-    save_checkpoint(out_dir / "last.ckpt", model, opt, step)
+            hmeans = [v for k, v in metrics.items() if k.endswith("hmean")]
+            best.update(model, step, metrics, float(np.mean(hmeans or [0.0])))
+        checkpoint.maybe_save(model, opt, step)
+    checkpoint.maybe_save(model, opt, step, force=True)
     return metrics

@@ -24,7 +24,7 @@ from ..recognition.decoding import decode_batch
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import pad_batch, resize_line
 from ..synth.lines import render_line
-from .checkpoints import load_checkpoint, save_checkpoint, save_weights
+from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import CROP_MARGIN, CropSet, cached_crop_set, strip_margin
 
 MAX_TRAIN_WIDTH = 640
@@ -205,6 +205,11 @@ def progress(step: int, elapsed: float, steps: int, minutes: float) -> float:
     return min(frac, 1.0)
 
 
+def total_cer(metrics: dict[str, float]) -> float:
+    """Model selection score: summed case-insensitive CER over the validation sets."""
+    return sum(v for k, v in metrics.items() if k.endswith("cer_ci"))
+
+
 def lr_at(frac: float, step: int, base_lr: float, warmup: int = 300) -> float:
     """Linear warm-up, then cosine decay to 2% of the base rate."""
     if step < warmup:
@@ -240,10 +245,12 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     use_amp = device == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     model.train()
-    t0 = last_ckpt = time.time()
-    best, metrics, running = float("inf"), {}, 0.0
+    t0 = time.time()
     meta = {"charset": charset.to_dict(), "arch": "crnn", "width": cfg.width,
             "hidden": cfg.hidden, "input_height": INPUT_HEIGHT, "normalize": "x/127.5-1"}
+    best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log)
+    checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
+    metrics, running = {}, 0.0
     for images, targets, tlens, ilens, ci in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
         if frac >= 1.0:
@@ -269,20 +276,9 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
                 f"{(time.time() - t0) / 60:.1f} min")
         if step % cfg.eval_every == 0:
             metrics = validate(model, charset, val_sets, device, cfg.val_limit)
-            log(f"step {step} val " + " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            score = sum(v for k, v in metrics.items() if k.endswith("cer_ci"))
-            if score < best:
-                best = score
-                save_weights(cfg.weights_out, model, {**meta, "step": step, "metrics": metrics})
-                log(f"saved {cfg.weights_out}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            save_checkpoint(out_dir / "last.ckpt", model, opt, step)
-            last_ckpt = time.time()
-    save_checkpoint(out_dir / "last.ckpt", model, opt, step)
+            best.update(model, step, metrics, total_cer(metrics))
+        checkpoint.maybe_save(model, opt, step)
+    checkpoint.maybe_save(model, opt, step, force=True)
     metrics = validate(model, charset, val_sets, device, cfg.val_limit)
-    log(f"final step {step} val " + " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-    score = sum(v for k, v in metrics.items() if k.endswith("cer_ci"))
-    if score < best:
-        save_weights(cfg.weights_out, model, {**meta, "step": step, "metrics": metrics})
-        log(f"saved {cfg.weights_out}")
+    best.update(model, step, metrics, total_cer(metrics))
     return metrics
