@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data}
 BACKEND=${2:-onnx}
-OUT=bench/reports
+OUT=runs/eval  # full reports (per-image details hold dev-set labels: not committed)
 mkdir -p "$OUT"
 for set in sroie_dev born_digital_dev; do
   # recognizer alone, on crops cut from the ground-truth boxes
@@ -19,3 +19,12 @@ for set in sroie_dev born_digital_dev; do
   ocrtool eval --data "$DATA/$set" --backend "$BACKEND" --out "$OUT/${set}_e2e.json" \
     --save-pred "$OUT/${set}_e2e_pred.jsonl"
 done
+# the committed summary: top-level scores only, no dev-set text
+python - "$OUT" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+summary = {p.stem: {k: v for k, v in json.loads(p.read_text()).items()
+                    if k not in ("per_image", "worst")} for p in sorted(out.glob("*.json"))}
+pathlib.Path("bench/reports").mkdir(exist_ok=True)
+pathlib.Path("bench/reports/summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+PY

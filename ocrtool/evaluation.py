@@ -686,8 +686,9 @@ def gt_crop_rows(gt_rows: list[dict]) -> list[dict]:
 
 def predict_gt_crops(reader, data_dir: str | Path, crop_rows: list[dict]) -> list[dict]:
     """Recognize every ground-truth box (cut from its page) with the Reader."""
-    from .geometry import crop_quad, order_clockwise
+    from .geometry import order_clockwise
     from .imageio import load_image
+    from .recognition.preprocess import crop_line
 
     root = Path(data_dir)
     by_page: dict[str, list[dict]] = {}
@@ -697,7 +698,7 @@ def predict_gt_crops(reader, data_dir: str | Path, crop_rows: list[dict]) -> lis
     for page, rows in by_page.items():
         start = time.perf_counter()
         image = load_image(root / page)
-        crops = [crop_quad(image, order_clockwise(np.array(r["points"], np.float32)))
+        crops = [crop_line(image, order_clockwise(np.array(r["points"], np.float32)))
                  for r in rows]
         texts = reader.recognize_text(crops)
         seconds = (time.perf_counter() - start) / max(len(rows), 1)

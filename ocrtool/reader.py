@@ -22,11 +22,16 @@ from .detection.postprocess import (
     reading_order,
 )
 from .enhance import stretch_contrast
-from .geometry import crop_quad
 from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
-from .recognition.preprocess import batches_by_width, pad_batch, resize_line, to_gray
+from .recognition.preprocess import (
+    batches_by_width,
+    crop_line,
+    pad_batch,
+    resize_line,
+    to_gray,
+)
 from .results import Line, PageResult, Word
 from .runtime.base import Backend, load_backend
 
@@ -137,7 +142,7 @@ class Reader:
         return self.calibrator(raw) if self.calibrator else raw
 
     def _read_lines(self, rgb, line_quads, word_quads, blocks) -> list[Line]:
-        crops = [crop_quad(rgb, q) for q in line_quads]
+        crops = [crop_line(rgb, q) for q in line_quads]
         decoded = self.recognize(crops)
         return [
             self._assemble_line(d, q, wq, b, crop.shape[:2])

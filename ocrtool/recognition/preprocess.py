@@ -13,9 +13,22 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..geometry import crop_quad, quad_size
+
 INPUT_HEIGHT = 32  # recognizer input height; stored in the weight metadata too
 MIN_WIDTH = 16
 MAX_WIDTH = 2400
+
+
+def crop_line(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Cut a text line out of an image, upright.
+
+    Small text is warped straight to the recognizer's height (sampling the source at
+    sub-pixel positions, as training crops are); larger text is cut at its own size and
+    shrunk with area averaging later, which aliases less than a shrinking warp.
+    """
+    _, h = quad_size(quad)
+    return crop_quad(image, quad, height=INPUT_HEIGHT if h < INPUT_HEIGHT else None)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
