@@ -577,25 +577,7 @@ LAYOUTS: list[tuple[Callable[[Page], None], float]] = [
 
 
 def _transform_lines(lines: list[TextLine], m: np.ndarray) -> list[TextLine]:
-    def tf(q: np.ndarray) -> np.ndarray:
-        return (
-            cv2.perspectiveTransform(q.reshape(1, -1, 2).astype(np.float64), m)[0]
-            .reshape(q.shape)
-            .astype(np.float32)
-        )
-
-    return [
-        TextLine(
-            ln.mask,
-            ln.words,
-            [tf(c) for c in ln.chars],
-            [tf(q) for q in ln.word_quads],
-            tf(ln.line_quad),
-            ln.curved,
-            ln.extra,
-        )
-        for ln in lines
-    ]
+    return [ln.transformed(m) for ln in lines]
 
 
 def _page_transform(rng: random.Random, h: int, w: int) -> np.ndarray | None:

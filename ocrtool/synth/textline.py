@@ -64,6 +64,12 @@ def glyph_mask(path: str, size: int, ch: str) -> np.ndarray:
     return _glyph(path, size, ch)[1]
 
 
+def transform_points(q: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a perspective matrix to points of any shape (..., 2)."""
+    flat = q.reshape(1, -1, 2).astype(np.float64)
+    return cv2.perspectiveTransform(flat, matrix)[0].reshape(q.shape).astype(np.float32)
+
+
 @dataclass
 class TextLine:
     """A rendered line: an ink mask and quads (clockwise from the text's top-left).
@@ -79,6 +85,18 @@ class TextLine:
     line_quad: np.ndarray
     curved: bool = False
     extra: dict = field(default_factory=dict)
+
+    def transformed(self, matrix: np.ndarray, mask: np.ndarray | None = None) -> TextLine:
+        """The same line with every quad moved by a 3x3 perspective matrix."""
+        return TextLine(
+            self.mask if mask is None else mask,
+            self.words,
+            [transform_points(c, matrix) for c in self.chars],
+            [transform_points(q, matrix) for q in self.word_quads],
+            transform_points(self.line_quad, matrix),
+            self.curved,
+            self.extra,
+        )
 
     @property
     def text(self) -> str:
@@ -246,23 +264,7 @@ def warp_line(line: TextLine, matrix: np.ndarray) -> TextLine:
     size = (int(x1 - x0) + 1, int(y1 - y0) + 1)
     mask = cv2.warpPerspective(line.mask, m, size, flags=cv2.INTER_LINEAR, borderValue=0)
 
-    def tf(q: np.ndarray) -> np.ndarray:
-        shape = q.shape
-        return (
-            cv2.perspectiveTransform(q.reshape(1, -1, 2).astype(np.float64), m)[0]
-            .reshape(shape)
-            .astype(np.float32)
-        )
-
-    return TextLine(
-        mask,
-        line.words,
-        [tf(c) for c in line.chars],
-        [tf(q) for q in line.word_quads],
-        tf(line.line_quad),
-        line.curved,
-        line.extra,
-    )
+    return line.transformed(m, mask)
 
 
 def rotation_matrix(angle_deg: float, cx: float, cy: float) -> np.ndarray:
