@@ -35,7 +35,6 @@ from .recognition.preprocess import (
 from .results import Line, PageResult, Word
 from .runtime.base import Backend, load_backend
 
-ImageInput = "str | Path | bytes | np.ndarray | PIL.Image.Image"
 
 
 class Reader:
@@ -131,11 +130,15 @@ class Reader:
 
     def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) per line crop, in the order given."""
-        return [(self.charset.decode(d.indices), self._confidence(
-            [p for i, p in zip(d.indices, d.char_probs) if self.charset.decode([i]) != " "]))
-            for d in self.recognize(crops)]
+        return [(self.charset.decode(d.indices), self._line_confidence(d))
+                for d in self.recognize(crops)]
 
     # ------------------------------------------------------------------ assembly
+
+    def _line_confidence(self, d: Decoded) -> float:
+        """Calibrated confidence of a whole line; spaces carry no evidence and are skipped."""
+        text = self.charset.decode(d.indices)
+        return self._confidence([p for c, p in zip(text, d.char_probs) if c != " "])
 
     def _confidence(self, probs: Sequence[float]) -> float:
         raw = float(np.prod(probs)) if len(probs) else 0.0
@@ -162,8 +165,7 @@ class Reader:
             else:
                 pts = _span_quad(quad, d.frames[a], d.frames[b - 1], crop_w)
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
-        non_space = [p for c, p in zip(text, d.char_probs) if c != " "]
-        return Line(" ".join(w.text for w in words), self._confidence(non_space),
+        return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
 
 
