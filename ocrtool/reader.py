@@ -36,7 +36,6 @@ from .results import Line, PageResult, Word
 from .runtime.base import Backend, load_backend
 
 
-
 class Reader:
     """Loads the models once; `read()` can then be called on any number of images."""
 
