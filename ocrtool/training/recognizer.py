@@ -158,13 +158,6 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
     return (loss / target_lengths.clamp(min=1)).mean()
 
 
-def cer(pred: str, truth: str) -> float:
-    """Character error rate of one pair (edit distance / truth length)."""
-    from ..evaluation import edit_distance
-
-    return edit_distance(pred, truth) / max(len(truth), 1)
-
-
 @torch.no_grad()
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
              limit: int = 800) -> dict[str, float]:
