@@ -51,7 +51,8 @@ def load(backend: str, weights: Path, threads: int):
         return TorchBackend(weights, device="cpu", threads=threads)
     from ocrtool.runtime.onnx_backend import OnnxBackend
 
-    return OnnxBackend(weights, device="cpu", threads=threads, quantized=backend == "int8")
+    precision = "int8" if backend == "int8" else "fp32"
+    return OnnxBackend(weights, device="cpu", threads=threads, precision=precision)
 
 
 def worker(backend: str, weights: Path, threads: int, repeats: int) -> dict:
@@ -79,13 +80,14 @@ def ensure_onnx(weights: Path) -> Path:
     sys.path.insert(0, str(ROOT))
     import shutil
 
-    from ocrtool.export import export_all, quantize_recognizer
+    from ocrtool.export import export_all
 
     out = Path(tempfile.mkdtemp(prefix="ocrtool-bench-"))
     for kind in ("detector", "recognizer"):
         shutil.copy(weights / f"{kind}.pt", out / f"{kind}.pt")
-    export_all(out, out, check=False, log=lambda line: print(line, file=sys.stderr))
-    quantize_recognizer(out / "recognizer.onnx", out / "recognizer.int8.onnx")
+    samples = sorted((ROOT / "samples").glob("*.[pj][np]g"))
+    export_all(out, out, check=False, quantize="int8", samples=samples,
+               log=lambda line: print(line, file=sys.stderr))
     return out
 
 

@@ -21,7 +21,6 @@ from .detection.postprocess import (
     prepare_image,
     reading_order,
 )
-from .enhance import stretch_contrast
 from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
@@ -29,8 +28,7 @@ from .recognition.preprocess import (
     batches_by_width,
     crop_line,
     pad_batch,
-    resize_line,
-    to_gray,
+    prepare_crop,
 )
 from .results import Line, PageResult, Word
 from .runtime.base import Backend, load_backend
@@ -55,12 +53,13 @@ class Reader:
         magnify: float = 1.0,
         batch_size: int = 32,
         threads: int | None = None,
+        precision: str = "auto",
     ) -> None:
         if decoder not in ("greedy", "beam"):
             raise ValueError(f"unknown decoder {decoder!r} (use greedy or beam)")
         if detail not in ("lines", "words"):
             raise ValueError(f"unknown detail {detail!r} (use lines or words)")
-        self.backend: Backend = load_backend(backend, device, weights, threads)
+        self.backend: Backend = load_backend(backend, device, weights, threads, precision)
         meta = self.backend.recognizer_meta
         self.charset = Charset.from_dict(meta["charset"])
         self.decoder, self.beam_width = decoder, beam_width
@@ -116,7 +115,7 @@ class Reader:
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
         """Decode text-line crops (any size, RGB or gray), in the order given."""
-        lines = [resize_line(stretch_contrast(to_gray(c))) for c in crops]
+        lines = [prepare_crop(c) for c in crops]
         out: list[Decoded | None] = [None] * len(lines)
         for idx in batches_by_width(lines, self.batch_size):
             logits = self.backend.recognize(pad_batch([lines[i] for i in idx]))

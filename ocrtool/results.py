@@ -40,6 +40,17 @@ class Line:
                 "words": [w.to_dict() for w in self.words]}
 
 
+def same_row(left: Line, right: Line) -> bool:
+    """`right` starts after `left` ends, and their vertical extents overlap by half."""
+    lx = [p[0] for p in left.points]
+    rx = [p[0] for p in right.points]
+    ly = [p[1] for p in left.points]
+    ry = [p[1] for p in right.points]
+    overlap = min(max(ly), max(ry)) - max(min(ly), min(ry))
+    shorter = min(max(ly) - min(ly), max(ry) - min(ry))
+    return min(rx) >= max(lx) - 0.25 * shorter and overlap >= 0.5 * shorter > 0
+
+
 @dataclass
 class PageResult:
     image: str
@@ -50,14 +61,21 @@ class PageResult:
 
     @property
     def text(self) -> str:
-        """Full text in reading order; blank line between blocks."""
+        """Full text in reading order; blank line between blocks.
+
+        Consecutive lines that sit side by side on one row (an item and its price on a
+        receipt, the cells of a table row) share one text line, as a person would copy it.
+        """
         out: list[str] = []
-        prev_block = None
+        prev: Line | None = None
         for line in self.lines:
-            if prev_block is not None and line.block != prev_block:
+            if prev is not None and line.block != prev.block:
                 out.append("")
-            out.append(line.text)
-            prev_block = line.block
+            if prev is not None and out and out[-1] and same_row(prev, line):
+                out[-1] += " " + line.text
+            else:
+                out.append(line.text)
+            prev = line
         return "\n".join(out)
 
     @property

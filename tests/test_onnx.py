@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("onnx")
+onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from ocrtool.detection.model import CraftNet  # noqa: E402
@@ -142,12 +143,33 @@ def test_cuda_request_without_provider_falls_back(capsys) -> None:
 
 
 def test_int8_recognizer_keeps_metadata_and_shape(exported: Path, tmp_path: Path) -> None:
-    path = quantize_recognizer(exported / "recognizer.onnx", tmp_path / "recognizer.int8.onnx")
+    rng = np.random.default_rng(0)
+    calibration = [rng.uniform(-1, 1, (4, 1, 32, w)).astype(np.float32) for w in (64, 128)]
+    path = quantize_recognizer(exported / "recognizer.onnx", tmp_path / "recognizer.int8.onnx",
+                               calibration)
     meta = json.loads(read_metadata(path)["ocrtool_meta"])
     assert meta["charset"] == RECOGNIZER_META["charset"] and meta["quantization"] == "int8"
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     out = session.run(None, {"images": np.zeros((3, 1, 32, 100), np.float32)})[0]
     assert out.shape == (3, 25, CHARSET.num_classes)
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert "QuantizeLinear" in ops and "LSTM" in ops  # convolutions int8, the LSTM float
+
+
+def test_precision_picks_the_int8_files_only_when_asked_or_shipped(exported: Path,
+                                                                   tmp_path: Path) -> None:
+    from ocrtool.runtime.onnx_backend import OnnxBackend
+
+    with pytest.raises(ValueError, match="no int8 models"):
+        OnnxBackend(exported, device="cpu", precision="int8")
+    for name in ("detector.onnx", "recognizer.onnx"):
+        shutil.copy(exported / name, tmp_path / name)
+    shutil.copy(exported / "recognizer.onnx", tmp_path / "recognizer.int8.onnx")
+    names = lambda b: sorted(p.name for p in b.files.values())  # noqa: E731
+    assert names(OnnxBackend(tmp_path, device="cpu")) == ["detector.onnx",
+                                                          "recognizer.int8.onnx"]
+    assert names(OnnxBackend(tmp_path, device="cpu", precision="fp32")) == [
+        "detector.onnx", "recognizer.onnx"]
 
 
 def test_export_recognizer_writes_only_the_target(exported: Path, tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float):
+def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float,
+                 weights: str | None, precision: str):
     """Import the Reader only when ocrtool itself is scored (not with --pred)."""
     try:
         from ..reader import Reader
@@ -30,7 +31,7 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float):
               1)
     try:
         return Reader(backend=backend, decoder=decoder, beam_width=beam_width,
-                      lm_weight=lm_weight)
+                      lm_weight=lm_weight, weights=weights, precision=precision)
     except Exception as e:  # one line for the user, not a traceback
         _fail(f"cannot start the reader: {type(e).__name__}: {e}", 1)
 
@@ -51,6 +52,10 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float):
                    "GT regions are single words.")
 @click.option("--backend", default="auto", show_default=True,
               help="Reader backend when running ocrtool (ignored with --pred).")
+@click.option("--weights", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Folder with the model files to score (default: shipped ones).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
+              show_default=True, help="ONNX model precision (auto: int8 files if shipped).")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
               show_default=True, help="CTC decoder when running ocrtool.")
 @click.option("--beam-width", type=click.IntRange(1, 100), default=8, show_default=True)
@@ -65,8 +70,9 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float):
 @click.option("--worst", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many worst images (by case-insensitive CER) the report lists.")
 def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: str | None,
-             level: str, backend: str, decoder: str, beam_width: int, lm_weight: float,
-             gt_boxes: bool, save_pred: str | None, limit: int | None, worst: int) -> None:
+             level: str, backend: str, weights: str | None, precision: str, decoder: str,
+             beam_width: int, lm_weight: float, gt_boxes: bool, save_pred: str | None,
+             limit: int | None, worst: int) -> None:
     """Score text and boxes against ground truth: CER, word F1, detection H-mean."""
     if not Path(data_dir).is_dir():
         _fail(f"--data {data_dir}: no such directory", 2)
@@ -93,7 +99,7 @@ def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: st
         except ev.EvaluationError as e:
             _fail(str(e), 1)
     else:
-        reader = _make_reader(backend, decoder, beam_width, lm_weight)
+        reader = _make_reader(backend, decoder, beam_width, lm_weight, weights, precision)
         if gt_boxes:
             pred_rows = ev.predict_gt_crops(reader, data_dir, gt_rows)
         else:

@@ -20,6 +20,7 @@ def _reader_kwargs(o: dict) -> dict:
         "allowlist": o["allowlist"], "blocklist": o["blocklist"],
         "detail": "words" if o["words"] else "lines", "min_confidence": o["min_confidence"],
         "canvas": o["canvas"], "magnify": o["magnify"], "threads": o["threads"],
+        "precision": o["precision"],
     }
 
 
@@ -48,6 +49,9 @@ def _reader_kwargs(o: dict) -> dict:
               show_default=True)
 @click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Folder with detector/recognizer model files (default: shipped ones).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
+              show_default=True,
+              help="ONNX model precision; auto takes the int8 models where they ship.")
 @click.option("--no-detect", is_flag=True, help="Treat each image as one text line.")
 @click.option("--lines/--words", "lines", default=True, help="Report lines or single words.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0)

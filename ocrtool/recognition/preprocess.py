@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..enhance import stretch_contrast
 from ..geometry import crop_quad, quad_size
 
 INPUT_HEIGHT = 32  # recognizer input height; stored in the weight metadata too
@@ -47,6 +48,12 @@ def resize_line(gray: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
     new_w = min(max(new_w, MIN_WIDTH), MAX_WIDTH)
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
     return cv2.resize(gray, (new_w, height), interpolation=interp)
+
+
+def prepare_crop(crop: np.ndarray) -> np.ndarray:
+    """A line crop (RGB or gray, any size) as the recognizer reads it: gray, contrast
+    stretched, at the input height."""
+    return resize_line(stretch_contrast(to_gray(crop)))
 
 
 def normalize(line: np.ndarray) -> np.ndarray:

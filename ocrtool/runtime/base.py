@@ -63,18 +63,25 @@ def torch_available() -> bool:
 
 
 def load_backend(backend: str = "auto", device: str = "auto",
-                 weights: str | Path | None = None, threads: int | None = None) -> Backend:
+                 weights: str | Path | None = None, threads: int | None = None,
+                 precision: str = "auto") -> Backend:
     """Pick a backend: 'torch', 'onnx', or 'auto' (torch on a GPU, else ONNX, else torch).
 
     ONNX Runtime is the faster CPU path and needs no torch; torch is used for CUDA.
+    `precision` 'auto' takes the int8 ONNX files where they exist (they ship only when
+    they are faster at a negligible accuracy cost, see the model card), 'fp32' never does.
     """
     if backend not in ("auto", "torch", "onnx"):
         raise ValueError(f"unknown backend {backend!r} (use auto, torch or onnx)")
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    if precision not in ("auto", "fp32", "int8"):
+        raise ValueError(f"unknown precision {precision!r} (use auto, fp32 or int8)")
     if backend == "auto":
         backend = _auto_backend(device, weights)
     if backend == "torch":
+        if precision == "int8":
+            raise ValueError("int8 models run on the onnx backend only")
         if not torch_available():
             raise RuntimeError("the torch backend needs PyTorch: pip install 'ocrtool[torch]'")
         from .torch_backend import TorchBackend
@@ -82,7 +89,7 @@ def load_backend(backend: str = "auto", device: str = "auto",
         return TorchBackend(weights, device=device, threads=threads)
     from .onnx_backend import OnnxBackend
 
-    return OnnxBackend(weights, device=device, threads=threads)
+    return OnnxBackend(weights, device=device, threads=threads, precision=precision)
 
 
 def _auto_backend(device: str, weights: str | Path | None) -> str:

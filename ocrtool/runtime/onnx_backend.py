@@ -72,17 +72,22 @@ def read_meta(session) -> dict:
 class OnnxBackend:
     """Detector and recognizer sessions loaded from `<weights>/{detector,recognizer}.onnx`.
 
-    `quantized=True` loads the `*.int8.onnx` variants written by `export-onnx --quantize
-    int8` (each falls back to the float file when its int8 file was not produced).
+    `precision="int8"` loads the `*.int8.onnx` files written by `export-onnx --quantize
+    int8` (an error if neither exists); "auto" loads each one that exists, on CPU only
+    (int8 kernels are a CPU speed-up); "fp32" never does.
     """
 
     name = "onnx"
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
-                 threads: int | None = None, quantized: bool = False) -> None:
+                 threads: int | None = None, precision: str = "auto") -> None:
         directory = Path(weights or weights_dir())
-        self.files = {kind: _model_file(kind, directory, quantized)
+        int8 = precision == "int8" or (precision == "auto" and device != "cuda")
+        self.files = {kind: _model_file(kind, directory, int8)
                       for kind in (DETECTOR, RECOGNIZER)}
+        if precision == "int8" and not any(".int8." in p.name for p in self.files.values()):
+            raise ValueError(f"no int8 models in {directory}: run `ocrtool export-onnx "
+                             "--quantize int8`")
         self._detector, self.device = create_session(self.files[DETECTOR], device, threads)
         # The recognizer follows the detector: no second fallback message.
         self._recognizer, _ = create_session(self.files[RECOGNIZER], self.device, threads)

@@ -36,9 +36,31 @@ def pick_font(rng: random.Random, mono_bias: float = 0.25) -> Font:
 def _paper_and_ink(rng: random.Random) -> tuple[int, int]:
     if rng.random() < 0.12:  # light text on a dark background
         return rng.randint(0, 90), rng.randint(170, 255)
+    if rng.random() < 0.1:  # coloured web graphics: little contrast once in grey
+        paper = rng.randint(60, 255)
+        ink = paper + rng.choice([-1, 1]) * rng.randint(35, 70)
+        return paper, int(np.clip(ink, 0, 255))
     paper = rng.randint(150, 255)
     ink = rng.randint(0, max(paper - 70, 1))
     return paper, ink
+
+
+def _decorate(rng: random.Random, mask: np.ndarray, paper: int, ink: int,
+              bg: np.ndarray) -> np.ndarray:
+    """Outlined or drop-shadowed text, as banners and buttons draw it."""
+    r = rng.random()
+    if r < 0.06:  # outline: a dilated halo in a third tone
+        k = rng.choice([3, 3, 5])
+        halo = cv2.dilate(mask, np.ones((k, k), np.uint8))
+        tone = 255 - ink if abs((255 - ink) - ink) > 60 else paper
+        return bg * (1 - halo) + tone * halo
+    if r < 0.12:  # drop shadow, offset down-right
+        d = max(1, int(round(mask.shape[0] * rng.uniform(0.01, 0.04))))
+        shadow = np.zeros_like(mask)
+        shadow[d:, d:] = mask[:-d, :-d]
+        tone = int(np.clip(paper + (ink - paper) * rng.uniform(0.3, 0.7), 0, 255))
+        return bg * (1 - shadow) + tone * shadow
+    return bg
 
 
 def _background(rng: random.Random, h: int, w: int, paper: int) -> np.ndarray:
@@ -86,8 +108,8 @@ def _degrade(rng: random.Random, img: np.ndarray) -> np.ndarray:
     if rng.random() < 0.35:
         k = rng.choice([3, 3, 5])
         img = cv2.GaussianBlur(img, (k, k), rng.uniform(0.3, 1.2))
-    if rng.random() < 0.3:  # low resolution
-        f = rng.uniform(0.35, 0.8)
+    if rng.random() < 0.35:  # low resolution (web graphics: text 8-15 px high)
+        f = rng.uniform(0.25, 0.8)
         small = cv2.resize(
             img, (max(int(w * f), 1), max(int(h * f), 1)), interpolation=cv2.INTER_AREA
         )
@@ -125,7 +147,7 @@ def render_line(rng: random.Random, text: str | None = None) -> tuple[np.ndarray
 
     paper, ink = _paper_and_ink(rng)
     h, w = mask.shape
-    bg = _background(rng, h, w, paper)
+    bg = _decorate(rng, mask, paper, ink, _background(rng, h, w, paper))
     img = bg * (1 - mask) + ink * mask
 
     if rng.random() < 0.15:  # neighbour-line fragments above or below
