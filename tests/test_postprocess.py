@@ -121,6 +121,17 @@ def test_table_is_read_row_by_row():
     assert [(4, 0, 8, 2, 6, 1, 3, 5, 7)[i] for i in order] == list(range(9))
 
 
+def test_receipt_with_touching_slanted_rows_is_read_row_by_row():
+    # rows 22 px apart, boxes 26 px tall (they touch: no clean horizontal gap), prices
+    # drifting down 4 px per row as on a photographed receipt
+    items = [_box(10, 20 + 22 * r, 200, 46 + 22 * r) for r in range(5)]
+    prices = [_box(400, 24 + 26 * r - 4 * r, 460, 50 + 26 * r - 4 * r) for r in range(5)]
+    boxes = [b for pair in zip(items, prices) for b in pair]
+    order, blocks = reading_order(boxes[::-1])
+    assert [len(boxes) - 1 - i for i in order] == list(range(10))
+    assert len(set(blocks)) == 1
+
+
 def test_paragraph_gap_starts_a_new_block():
     lines = [_box(10, 10, 300, 30), _box(10, 40, 300, 60), _box(10, 140, 300, 160)]
     order, blocks = reading_order(lines)

@@ -217,6 +217,17 @@ def _intervals_gap(lo: np.ndarray, hi: np.ndarray, axis_order: np.ndarray):
     return best_gap, best_cut
 
 
+def _rows(idx: list[int], cy: np.ndarray, med_h: float) -> list[list[int]]:
+    """Group boxes whose centres lie within half a line height of a row's mean centre."""
+    rows: list[list[int]] = []
+    for i in sorted(idx, key=lambda i: cy[i]):
+        if rows and abs(cy[i] - float(np.mean(cy[rows[-1]]))) <= 0.5 * med_h:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return rows
+
+
 def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
     """Line order and a block id per line, by recursive XY-cut on the line boxes.
 
@@ -251,7 +262,7 @@ def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
         gx, cx = _intervals_gap(x0, x1, xs)
         if gx > 0 and gx > gy * 0.8 and gx > 0.5 * med_h:
             left, right = list(xs[:cx]), list(xs[cx:])
-            if not rows_aligned(left, right) or gy <= 0:
+            if not rows_aligned(left, right):
                 cut(left)
                 block[0] += 1
                 cut(right)
@@ -263,13 +274,11 @@ def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
                 block[0] += 1
             cut(bottom)
             return
-        if gx > 0:  # row-aligned pieces with no horizontal gap: left to right
-            cut(list(xs[:cx]))
-            cut(list(xs[cx:]))
-            return
-        for i in sorted(idx, key=lambda i: ((y0[i] + y1[i]) / 2 // med_h, x0[i])):
-            order.append(i)
-            blocks[i] = block[0]
+        # no clean horizontal gap (touching or slanted rows, a table): row by row
+        for row in _rows(idx, (y0 + y1) / 2, med_h):
+            for i in sorted(row, key=lambda i: x0[i]):
+                order.append(i)
+                blocks[i] = block[0]
 
     cut(list(range(len(boxes))))
     return order, blocks
