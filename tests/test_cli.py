@@ -151,3 +151,44 @@ def test_info_lists_models():
     result = run("info")
     assert result.exit_code == 0
     assert "recognizer.onnx" in result.output and "detector.onnx" in result.output
+
+
+def test_folder_of_200_with_5_corrupt_survives_a_kill_and_resumes(tmp_path: Path):
+    """The issue's acceptance run, in a real process: SIGKILL mid-run, then --resume."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "in"
+    root.mkdir()
+    for i in range(195):
+        shutil.copy(LINE, root / f"img{i:03d}.png")
+    for i in range(5):
+        (root / f"bad{i}.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg" if i else b"")
+    out = tmp_path / "r.jsonl"
+    cmd = [sys.executable, "-m", "ocrtool.cli", "read", "--no-detect", "--backend", "onnx",
+           "-q", "--format", "json", "-o", str(out), str(root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while proc.poll() is None and (not out.exists() or out.read_text().count("\n") < 40):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {json.loads(x)["image"] for x in out.read_text().splitlines()
+            if x.endswith("}") and "error" not in x}
+    assert 40 <= len(done) + 5 and len(done) < 195
+
+    resume = [c for c in cmd if c != "-q"] + ["--resume"]
+    result = subprocess.run(resume, capture_output=True, text=True)
+    assert result.returncode == 1
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    errors = sorted(Path(r["image"]).name for r in rows if "error" in r)
+    assert errors == [f"bad{i}.jpg" for i in range(5)]
+    assert len(rows) == 200 and len({r["image"] for r in rows}) == 200
+    # only what was missing was read again: the summary counts the resumed images
+    assert f"ocrtool: {200 - len(done)} images, 5 errors" in result.stderr
+    assert all(f"bad{i}.jpg" in result.stderr for i in range(5))
+    assert "Traceback" not in result.stderr
