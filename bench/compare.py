@@ -45,6 +45,9 @@ class Outcome:
     meta: dict = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
     skipped: str | None = None
+    # set for an engine re-scored from an earlier run (--reuse): that run's ocrtool-onnx
+    # median s/page and peak RSS, so its ratios compare figures measured side by side
+    earlier_base: tuple[float | None, float | None] | None = None
 
     @property
     def median(self) -> float | None:
@@ -135,6 +138,23 @@ def score(engine: str, data: Path, preds: Path, meta: dict, report_path: Path, s
                    report=json.loads(report_path.read_text()), seconds=read_seconds(preds))
 
 
+def reuse_engine(engine: str, data: Path, earlier: Path, scorer: str,
+                 limit: int | None) -> Outcome:
+    """Re-score an engine's predictions from an earlier compare run (its work folder)."""
+    preds, meta_path = earlier / f"{engine}.jsonl", earlier / f"{engine}.meta.json"
+    if not preds.exists() or not meta_path.exists():
+        return Outcome(engine, skipped=f"no earlier predictions in {earlier}")
+    outcome = score(engine, data, preds, json.loads(meta_path.read_text()),
+                    earlier / f"{engine}.report.json", scorer, limit, earlier)
+    base_preds, base_meta = earlier / f"{BASELINE}.jsonl", earlier / f"{BASELINE}.meta.json"
+    if base_preds.exists() and base_meta.exists():
+        outcome.earlier_base = (percentile(read_seconds(base_preds), 50),
+                                json.loads(base_meta.read_text()).get("peak_rss_mb"))
+    else:
+        outcome.earlier_base = (None, None)
+    return outcome
+
+
 # ---------------------------------------------------------------------------- reporting
 
 
@@ -180,17 +200,26 @@ def table(dataset: str, outcomes: list[Outcome]) -> list[str]:
             out.append(f"| {o.engine} | skipped: {reason} | | | | | | | | |")
             continue
         r, rss = o.report, o.meta.get("peak_rss_mb")
+        engine_s, engine_rss = base_s, base_rss
+        if o.earlier_base is not None:
+            engine_s, engine_rss = o.earlier_base
         words = r.get("word_accuracy") if crops else r.get("word_f1_ci")
         det = "" if crops else fmt(r.get("det_hmean"))
         spread = f"{fmt(o.median)} ({fmt(percentile(o.seconds, 10))}–" \
                  f"{fmt(percentile(o.seconds, 90))})"
+        name = o.engine + (" †" if o.earlier_base is not None else "")
         out.append(
-            f"| {o.engine} | {fmt(r.get('cer'))} | {fmt(r.get('cer_ci'))} | {fmt(words)} "
+            f"| {name} | {fmt(r.get('cer'))} | {fmt(r.get('cer_ci'))} | {fmt(words)} "
             f"| {det} | {spread} | {fmt(o.pages_per_second, 2)} | {fmt(rss, 0)} "
-            f"| {ratio(o.median, base_s)} | {ratio(rss, base_rss)} |")
+            f"| {ratio(o.median, engine_s)} | {ratio(rss, engine_rss)} |")
     images = {o.meta.get("images") for o in outcomes if not o.skipped}
     out += ["", f"Images: {', '.join(str(i) for i in sorted(images)) or '–'}."
             + ("" if base else " ocrtool-onnx did not run, so there are no ratios."), ""]
+    if any(o.earlier_base is not None for o in outcomes):
+        out += ["† Predicted in an earlier, separate run (`--reuse`) and re-scored here; its "
+                "speed and memory were measured under that run's conditions (see the "
+                "note under the tables), and its ratios are against ocrtool-onnx measured "
+                "side by side with it in that run.", ""]
     return out
 
 
@@ -239,8 +268,9 @@ def plot(path: Path, results: dict[str, list[Outcome]]) -> None:
             ax.errorbar([o.median], [cer_ci], xerr=[[o.median - lo], [hi - o.median]],
                         fmt="o", capsize=3, color="C0" if o.engine.startswith("ocrtool")
                         else "C1")
-            ax.annotate(o.engine, (o.median, cer_ci), textcoords="offset points",
-                        xytext=(6, 6), fontsize=9)
+            label = o.engine + (" † (separate run)" if o.earlier_base is not None else "")
+            ax.annotate(label, (o.median, cer_ci), textcoords="offset points",
+                        xytext=(6, 6 if o.engine != BASELINE else -12), fontsize=9)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -281,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="Python that runs ocrtool (and scores every engine)")
     parser.add_argument("--weights", type=Path, help="ocrtool weights folder (default: shipped)")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "compare")
+    parser.add_argument("--reuse", nargs=2, action="append", default=[],
+                        metavar=("ENGINE", "WORK_DIR"),
+                        help="add ENGINE's predictions from an earlier run's --work folder "
+                             "(re-scored, not re-run; e.g. EasyOCR, which takes hours here)")
     parser.add_argument("--results", type=Path, default=BENCH / "results.md")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "speed_accuracy.png")
     args = parser.parse_args(argv)
@@ -297,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
                                  args.weights)
             print(f"[{dataset}] {engine}: {outcome.skipped or 'done'}", flush=True)
             outcomes.append(outcome)
+        for engine, earlier in args.reuse:
+            outcome = reuse_engine(engine, data, Path(earlier) / dataset, args.ocrtool_python,
+                                   args.limit)
+            print(f"[{dataset}] {engine} (earlier run): {outcome.skipped or 'done'}",
+                  flush=True)
+            outcomes.insert(len([o for o in outcomes if o.engine in REFERENCE_ENGINES]),
+                            outcome)
         results[dataset] = outcomes
     command = shlex.join(["python", "bench/compare.py", *(argv if argv is not None
                                                          else sys.argv[1:])])
