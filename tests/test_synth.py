@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from ocrtool.commands.synth import synth
 from ocrtool.detection.targets import (
     affinity_quads,
+    ink_split_word_quad,
     region_and_affinity_maps,
     split_line_quad,
     split_word_quad,
@@ -92,6 +93,28 @@ def test_split_word_and_line_quads():
     # a vertical word box is split along its long side
     tall = split_word_quad(np.array([[0, 0], [10, 0], [10, 100], [0, 100]]), 5)
     assert np.ptp(tall[:, :, 1]) > 90
+
+
+def test_ink_split_finds_proportional_letters_or_gives_up():
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(_font().path, 40)
+    img = Image.new("RGB", (260, 70), (30, 90, 30))  # light text on a dark box
+    ImageDraw.Draw(img).text((20, 10), "Wild", font=font, fill=(240, 240, 240))
+    rgb = np.asarray(img)
+    ys, xs = np.nonzero(rgb[..., 0] > 120)
+    quad = np.array([[xs.min() - 3, ys.min() - 3], [xs.max() + 3, ys.min() - 3],
+                     [xs.max() + 3, ys.max() + 3], [xs.min() - 3, ys.max() + 3]], np.float32)
+    chars = ink_split_word_quad(rgb, quad, 4)
+    assert chars is not None and chars.shape == (4, 4, 2)
+    widths = chars[:, 1, 0] - chars[:, 0, 0]
+    assert widths[0] > 2.5 * widths[2]  # 'W' is much wider than 'l': not equal slices
+    for box in chars:  # every box holds ink of its own letter
+        x0, x1 = int(box[:, 0].min()), int(box[:, 0].max()) + 1
+        assert (rgb[int(quad[0, 1]):int(quad[2, 1]), x0:x1, 0] > 120).any()
+    assert ink_split_word_quad(rgb, quad, 5) is None  # ink and text disagree
+    flat = np.full_like(rgb, 128)
+    assert ink_split_word_quad(flat, quad, 4) is None
 
 
 # ----------------------------------------------------------------------------- text lines

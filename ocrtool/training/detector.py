@@ -26,7 +26,12 @@ from ..detection.postprocess import (
     training_scale,
 )
 from ..detection.postprocess import prepare_image as prepare_detector_input
-from ..detection.targets import region_and_affinity_maps, split_line_quad, split_word_quad
+from ..detection.targets import (
+    ink_split_word_quad,
+    region_and_affinity_maps,
+    split_line_quad,
+    split_word_quad,
+)
 from ..geometry import order_clockwise
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import read_jsonl
@@ -76,11 +81,15 @@ def real_page(root: Path, row: dict, pseudo_weight: float) -> Page:
         if r.get("ignore") or not text.strip():
             ignore.append(quad)
             continue
-        parts = split_line_quad(quad, text) if " " in text.strip() else [
-            split_word_quad(quad, len(text.strip()))]
-        for chars in parts:
+        if " " in text.strip():
+            parts = [(c, pseudo_weight) for c in split_line_quad(quad, text)]
+        else:
+            chars = ink_split_word_quad(img, quad, len(text.strip()))
+            parts = [(chars, 1.0) if chars is not None else
+                     (split_word_quad(quad, len(text.strip())), pseudo_weight)]
+        for chars, weight in parts:
             words.append(np.asarray(chars, np.float32))
-            weights.append(pseudo_weight)
+            weights.append(weight)
     return Page(img, words, weights, ignore)
 
 
