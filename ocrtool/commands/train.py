@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -30,12 +32,27 @@ def train() -> None:
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)
 @click.option("--init", help="Start from these weights (fine-tuning).")
 @click.option("--workers", type=int, default=1, show_default=True)
-def recognizer(**kw) -> None:
-    """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines."""
+@click.option("--train-set", "train_sets", multiple=True, metavar="DIR",
+              help="Your own folder (shared JSON-lines format, pages or crops); repeatable. "
+                   "Replaces the built-in mix of ../shared/data sets.")
+@click.option("--val-set", "val_sets", multiple=True, metavar="DIR",
+              help="Validation folder(s) for model selection [default: the dev sets].")
+def recognizer(train_sets, val_sets, **kw) -> None:
+    """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
+
+    Fine-tune the shipped model on your data:
+    ocrtool train recognizer --init weights/recognizer.pt --train-set my/train
+    --val-set my/dev --minutes 20 --lr 3e-4 --out-dir runs/mine --weights-out my/recognizer.pt
+    """
     _require_torch()
     from ..training.recognizer import RecognizerConfig, train_recognizer
 
-    train_recognizer(RecognizerConfig(**kw), log=lambda m: click.echo(m))
+    for folder in (*train_sets, *val_sets):
+        if not (Path(folder) / "gt.jsonl").is_file():
+            raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "
+                                     "in README.md)")
+    train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),
+                                      **kw), log=lambda m: click.echo(m))
 
 
 @train.command()

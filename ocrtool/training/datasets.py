@@ -61,6 +61,7 @@ class CropSet:
     texts: list[str]
     case_insensitive: bool
     name: str
+    source: str = ""  # resolved folder the crops were cut from (empty in older caches)
 
 
 def cut_crop(img: np.ndarray, region: dict, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -89,10 +90,14 @@ def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN) -> Crop
 def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") -> CropSet:
     """build_crop_set, memoised on disk: cutting 30k crops takes a minute."""
     cache = Path(cache_dir) / f"crops_{Path(dataset_dir).name}.pkl"
+    source = str(Path(dataset_dir).resolve())
     if cache.exists():
         with open(cache, "rb") as f:
-            return pickle.load(f)
+            cs = pickle.load(f)
+        if cs.source in ("", source):  # a same-named folder elsewhere is cut afresh
+            return cs
     cs = build_crop_set(dataset_dir)
+    cs.source = source
     cache.parent.mkdir(parents=True, exist_ok=True)
     with open(cache, "wb") as f:
         pickle.dump(cs, f, protocol=pickle.HIGHEST_PROTOCOL)

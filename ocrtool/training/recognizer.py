@@ -56,6 +56,12 @@ class RecognizerConfig:
     init: str | None = None
     workers: int = 1
     val_limit: int = 800
+    # your own data (folders in the shared JSON-lines format, pages or crops): when given,
+    # these replace real_sets (equal weights) and the dev sets under data_root
+    train_sets: list[str] = field(default_factory=list)
+    val_sets: list[str] = field(default_factory=list)
+    cache_dir: str = "cache"
+    log_every: int = 50
 
 
 def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -211,6 +217,21 @@ def lr_at(frac: float, step: int, base_lr: float, warmup: int = 300) -> float:
     return base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def load_crop_sets(cfg: RecognizerConfig) -> tuple[list[CropSet], list[float], list[CropSet]]:
+    """Training crop sets with their sampling weights, and the validation crop sets."""
+    root = Path(cfg.data_root)
+    if cfg.train_sets:
+        train = [Path(p) for p in cfg.train_sets]
+        weights = [1.0] * len(train)
+    else:
+        names = [n for n in cfg.real_sets if (root / n).exists()]
+        train, weights = [root / n for n in names], [cfg.real_sets[n] for n in names]
+    val = [Path(p) for p in cfg.val_sets] or [
+        root / n for n in ("sroie_dev", "born_digital_dev") if (root / n).exists()]
+    load = lambda d: cached_crop_set(d, cfg.cache_dir)  # noqa: E731
+    return [load(d) for d in train], weights, [load(d) for d in val]
+
+
 def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
@@ -228,12 +249,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         model.load_state_dict(state["model"])
         log(f"initialised from {cfg.init}")
 
-    root = Path(cfg.data_root)
-    names = [n for n in cfg.real_sets if (root / n).exists()]
-    crop_sets = [cached_crop_set(root / n) for n in names]
-    val_sets = [cached_crop_set(root / n) for n in ("sroie_dev", "born_digital_dev")
-                if (root / n).exists()]
-    ds = MixedLines(cfg, charset, crop_sets, [cfg.real_sets[n] for n in names])
+    crop_sets, weights, val_sets = load_crop_sets(cfg)
+    ds = MixedLines(cfg, charset, crop_sets, weights)
     loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=cfg.workers,
                                          persistent_workers=cfg.workers > 0)
     use_amp = device == "cuda"
@@ -244,7 +261,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
             "hidden": cfg.hidden, "input_height": INPUT_HEIGHT, "normalize": "x/127.5-1"}
     best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log)
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
-    metrics, running = {}, 0.0
+    metrics, recent = {}, []
     for images, targets, tlens, ilens, ci in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
         if frac >= 1.0:
@@ -264,10 +281,11 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         scaler.step(opt)
         scaler.update()
         step += 1
-        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % 50 == 0:
-            log(f"step {step} loss {running:.4f} lr {lr:.2e} "
+        recent.append(loss.item())
+        if step % cfg.log_every == 0:  # the mean loss since the last report
+            log(f"step {step} loss {np.mean(recent):.4f} lr {lr:.2e} "
                 f"{(time.time() - t0) / 60:.1f} min")
+            recent = []
         if step % cfg.eval_every == 0:
             metrics = validate(model, charset, val_sets, device, cfg.val_limit)
             best.update(model, step, metrics, total_cer(metrics))
