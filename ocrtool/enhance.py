@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
-def stretch_contrast(image: np.ndarray, low: float = 1.0, high: float = 99.0) -> np.ndarray:
+def contrast_range(image: np.ndarray, low: float = 1.0,
+                   high: float = 99.0) -> tuple[float, float] | None:
+    """The 1st and 99th intensity percentiles (of a subsample), or None for a flat image."""
+    sample = image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
+    lo, hi = np.percentile(sample, [low, high])
+    if hi - lo < 8:  # a blank or nearly flat image: nothing to stretch
+        return None
+    return float(lo), float(hi)
+
+
+def stretch_lut(image: np.ndarray) -> np.ndarray:
+    """256-entry float table mapping the image's 1..99 percentile range to 0..255."""
+    levels = np.arange(256, dtype=np.float32)
+    bounds = contrast_range(image)
+    if bounds is None:
+        return levels
+    lo, hi = bounds
+    return np.clip((levels - lo) * 255.0 / (hi - lo), 0, 255)
+
+
+def stretch_contrast(image: np.ndarray) -> np.ndarray:
     """Map the 1st..99th intensity percentiles to 0..255.
 
     A dim scan (grey paper at 105/255, ink at 30) otherwise hides half its words from the
     detector; on a normal white page this is close to the identity.
     """
-    sample = image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
-    lo, hi = np.percentile(sample, [low, high])
-    if hi - lo < 8:  # a blank or nearly flat image: nothing to stretch
+    if contrast_range(image) is None:
         return image
-    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * 255.0 / (hi - lo), 0, 255)
-    return lut.astype(np.uint8)[image]
+    return cv2.LUT(image, stretch_lut(image).astype(np.uint8))
