@@ -18,8 +18,11 @@ def contrast_range(image: np.ndarray, low: float = 1.0,
 
 def stretch_lut(image: np.ndarray) -> np.ndarray:
     """256-entry float table mapping the image's 1..99 percentile range to 0..255."""
+    return _lut(contrast_range(image))
+
+
+def _lut(bounds: tuple[float, float] | None) -> np.ndarray:
     levels = np.arange(256, dtype=np.float32)
-    bounds = contrast_range(image)
     if bounds is None:
         return levels
     lo, hi = bounds
@@ -32,6 +35,7 @@ def stretch_contrast(image: np.ndarray) -> np.ndarray:
     A dim scan (grey paper at 105/255, ink at 30) otherwise hides half its words from the
     detector; on a normal white page this is close to the identity.
     """
-    if contrast_range(image) is None:
+    bounds = contrast_range(image)
+    if bounds is None:
         return image
-    return cv2.LUT(image, stretch_lut(image).astype(np.uint8))
+    return cv2.LUT(image, _lut(bounds).astype(np.uint8))
