@@ -17,7 +17,9 @@ from .detection.postprocess import (
     DetectParams,
     group_lines,
     line_box,
+    line_direction,
     maps_to_words,
+    oriented_box,
     prepare_image,
     reading_order,
 )
@@ -54,7 +56,10 @@ class Reader:
         batch_size: int = 32,
         threads: int | None = None,
         precision: str = "auto",
+        read_by: str = "lines",
     ) -> None:
+        if read_by not in ("lines", "words"):
+            raise ValueError(f"unknown read_by {read_by!r} (use lines or words)")
         if decoder not in ("greedy", "beam"):
             raise ValueError(f"unknown decoder {decoder!r} (use greedy or beam)")
         if detail not in ("lines", "words"):
@@ -73,6 +78,7 @@ class Reader:
         self.detail, self.min_confidence = detail, min_confidence
         self.params = DetectParams(canvas=canvas, magnify=magnify)
         self.batch_size = batch_size
+        self.read_by = read_by
 
     def _load_lm(self):
         from .recognition.lm import load_default_lm
@@ -95,7 +101,8 @@ class Reader:
             groups = group_lines(words)
             line_quads = [line_box([words[i] for i in g]) for g in groups]
             order, blocks = reading_order(line_quads)
-            lines = self._read_lines(
+            read_lines = self._read_words if self.read_by == "words" else self._read_lines
+            lines = read_lines(
                 rgb,
                 [line_quads[i] for i in order],
                 [[words[j] for j in groups[i]] for i in order],
@@ -149,6 +156,27 @@ class Reader:
             self._assemble_line(d, q, wq, b, crop.shape[:2])
             for d, q, wq, b, crop in zip(decoded, line_quads, word_quads, blocks, crops)
         ]
+
+    def _read_words(self, rgb, line_quads, word_quads, blocks) -> list[Line]:
+        """Recognize every detected word on its own crop, then assemble the lines."""
+        # word boxes come in the detector's corner order; turn each to its line's direction
+        word_quads = [[oriented_box(np.asarray(q, np.float32), line_direction(quads))
+                       for q in quads] for quads in word_quads]
+        flat = [q for quads in word_quads for q in quads]
+        decoded = iter(self.recognize([crop_line(rgb, q) for q in flat]))
+        lines = []
+        for quad, quads, block in zip(line_quads, word_quads, blocks):
+            words = []
+            for q in quads:
+                d = next(decoded)
+                text = self.charset.decode(d.indices).strip()
+                if text:
+                    words.append(Word(text, self._line_confidence(d),
+                                      np.asarray(q, np.float32).tolist()))
+            confidence = float(np.prod([w.confidence for w in words])) if words else 0.0
+            lines.append(Line(" ".join(w.text for w in words), confidence,
+                              np.asarray(quad).tolist(), words, block))
+        return lines
 
     def _assemble_line(self, d: Decoded, quad, detected_words, block, crop_hw) -> Line:
         text = self.charset.decode(d.indices)

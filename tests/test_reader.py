@@ -84,3 +84,13 @@ def test_shipped_int8_models_are_the_default_and_as_accurate_as_fp32(onnx_reader
     int8 = " | ".join(flat(onnx_reader.read(p).text) for p in IMAGES)
     # borderline boxes may flip either way; over all samples int8 must not read worse
     assert cer(truth, int8) <= cer(truth, fp32) + 0.02
+
+
+def test_reading_word_by_word_reads_the_same_line():
+    reader = Reader(backend="onnx", read_by="words")
+    page = reader.read(SAMPLES / "line.png")
+    truth = (SAMPLES / "line.txt").read_text().strip()
+    assert cer(truth.lower(), page.text.lower()) < 0.1
+    assert all(len(ln.words) >= 1 for ln in page.lines)
+    with pytest.raises(ValueError, match="read_by"):
+        Reader(backend="onnx", read_by="pages")

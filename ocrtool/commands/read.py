@@ -20,7 +20,7 @@ def _reader_kwargs(o: dict) -> dict:
         "allowlist": o["allowlist"], "blocklist": o["blocklist"],
         "detail": "words" if o["words"] else "lines", "min_confidence": o["min_confidence"],
         "canvas": o["canvas"], "magnify": o["magnify"], "threads": o["threads"],
-        "precision": o["precision"],
+        "precision": o["precision"], "read_by": o["read_by"],
     }
 
 
@@ -54,6 +54,9 @@ def _reader_kwargs(o: dict) -> dict:
               help="ONNX model precision; auto takes the int8 models where they ship.")
 @click.option("--no-detect", is_flag=True, help="Treat each image as one text line.")
 @click.option("--lines/--words", "lines", default=True, help="Report lines or single words.")
+@click.option("--read-by", type=click.Choice(["lines", "words"]), default="lines",
+              show_default=True,
+              help="Recognize whole lines (more accurate on both dev sets) or each word.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0)
 @click.option("--canvas", type=click.IntRange(64, 8000), default=1600, show_default=True,
               help="Longest side the detector sees.")
