@@ -217,14 +217,14 @@ def table(dataset: str, outcomes: list[Outcome]) -> list[str]:
             + ("" if base else " ocrtool-onnx did not run, so there are no ratios."), ""]
     if any(o.earlier_base is not None for o in outcomes):
         out += ["† Predicted in an earlier, separate run (`--reuse`) and re-scored here; its "
-                "speed and memory were measured under that run's conditions (see the "
-                "note under the tables), and its ratios are against ocrtool-onnx measured "
+                "speed and memory were measured under that run's conditions (see below), "
+                "and its ratios are against ocrtool-onnx measured "
                 "side by side with it in that run.", ""]
     return out
 
 
 def write_markdown(path: Path, results: dict[str, list[Outcome]], command: str,
-                   box: dict, plot_path: Path) -> None:
+                   box: dict, plot_path: Path, note: str = "") -> None:
     versions = sorted({o.version for res in results.values() for o in res if o.version})
     lines = ["# OCR engines side by side", "",
              "Made by `bash bench/run_all.sh` (see bench/README.md); this table by:", "",
@@ -246,8 +246,31 @@ def write_markdown(path: Path, results: dict[str, list[Outcome]], command: str,
              "above 1 means slower (or larger).", ""]
     for dataset, outcomes in results.items():
         lines += table(dataset, outcomes)
+    lines += [note, ""] if note else []
     lines += [f"![speed vs accuracy]({os.path.relpath(plot_path, path.parent)})", ""]
     path.write_text("\n".join(lines))
+
+
+README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, results: dict[str, list[Outcome]], command: str,
+                  plot_path: Path, note: str = "") -> bool:
+    """Replace the tables between the README's bench markers; False if it has none."""
+    text = readme.read_text() if readme.exists() else ""
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    body = [README_BEGIN, "", f"Made by `{command}` (full table with the machine: "
+            "[bench/results.md](bench/results.md)).", ""]
+    for dataset, outcomes in results.items():
+        rows = table(dataset, outcomes)
+        body += [f"**{dataset}**"] + rows[1:]
+    body += [note, ""] if note else []
+    body += [f"![speed vs accuracy]({os.path.relpath(plot_path, readme.parent)})", "",
+             README_END]
+    head, rest = text.split(README_BEGIN, 1)
+    readme.write_text(head + "\n".join(body) + rest.split(README_END, 1)[1])
+    return True
 
 
 def plot(path: Path, results: dict[str, list[Outcome]]) -> None:
@@ -317,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(re-scored, not re-run; e.g. EasyOCR, which takes hours here)")
     parser.add_argument("--results", type=Path, default=BENCH / "results.md")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "speed_accuracy.png")
+    parser.add_argument("--note", default="", help="a paragraph printed under the tables "
+                        "(e.g. the conditions of a --reuse run)")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md",
+                        help="README whose bench:begin/end section gets the new tables")
     args = parser.parse_args(argv)
 
     results: dict[str, list[Outcome]] = {}
@@ -341,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         results[dataset] = outcomes
     command = shlex.join(["python", "bench/compare.py", *(argv if argv is not None
                                                          else sys.argv[1:])])
-    write_markdown(args.results, results, command, machine(), args.plot)
+    write_markdown(args.results, results, command, machine(), args.plot, args.note)
+    if update_readme(args.readme, results, command, args.plot, args.note):
+        print(f"updated the tables in {args.readme}")
     plot(args.plot, results)
     summary = {d: [summary_row(o) for o in res] for d, res in results.items()}
     (args.work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
