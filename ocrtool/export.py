@@ -181,7 +181,7 @@ def compare_text(pt_dir: str | Path, onnx_dir: str | Path,
     from .reader import Reader
 
     torch_reader = Reader(backend="torch", device="cpu", weights=pt_dir)
-    onnx_reader = Reader(backend="onnx", device="cpu", weights=onnx_dir)
+    onnx_reader = Reader(backend="onnx", device="cpu", weights=onnx_dir, precision="fp32")
     mismatches = []
     for image in images:
         a, b = torch_reader.read(image).text, onnx_reader.read(image).text
