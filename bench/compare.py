@@ -345,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md",
                         help="README whose bench:begin/end section gets the new tables")
     args = parser.parse_args(argv)
+    try:  # fail before hours of engine runs, not after them at the plot
+        import matplotlib  # noqa: F401
+    except ImportError:
+        parser.error("matplotlib is missing: run this with bench/.venv-ref/bin/python "
+                     "(bench/run_all.sh does)")
 
     results: dict[str, list[Outcome]] = {}
     for dataset in args.datasets:
