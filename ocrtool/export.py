@@ -267,6 +267,7 @@ def _quantize_static(onnx_path: str | Path, out_path: str | Path,
 
     if not calibration:
         raise ValueError("static quantization needs calibration inputs (sample images)")
+
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
             self._items = iter({INPUT_NAME: x} for x in calibration)

@@ -33,8 +33,8 @@ def _sample_images(folder: Path) -> list[Path]:
               help="Where to write the .onnx files [default: the --weights folder].")
 @click.option("--opset", default=17, show_default=True, type=int, help="ONNX opset.")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="Also write *.int8.onnx (recognizer dynamic; detector static, "
-                   "calibrated on --samples).")
+              help="Also write *.int8.onnx (static int8 convolutions, calibrated on what "
+                   "the float models see on --samples; the ONNX backend's CPU default).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Fail unless logits match PyTorch within 1e-3 and both backends read "
                    "the same text on --samples.")
