@@ -160,8 +160,7 @@ class Reader:
     def _read_words(self, rgb, line_quads, word_quads, blocks) -> list[Line]:
         """Recognize every detected word on its own crop, then assemble the lines."""
         # word boxes come in the detector's corner order; turn each to its line's direction
-        word_quads = [[oriented_box(np.asarray(q, np.float32), line_direction(quads))
-                       for q in quads] for quads in word_quads]
+        word_quads = [_along(quads, line_direction(quads)) for quads in word_quads]
         flat = [q for quads in word_quads for q in quads]
         decoded = iter(self.recognize([crop_line(rgb, q) for q in flat]))
         lines = []
@@ -193,6 +192,11 @@ class Reader:
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
+
+
+def _along(quads, u: np.ndarray) -> list[np.ndarray]:
+    """Each quad re-fitted as a box along direction u (first corner at its text start)."""
+    return [oriented_box(np.asarray(q, np.float32), u) for q in quads]
 
 
 def _word_spans(text: str) -> list[tuple[int, int]]:

@@ -82,7 +82,7 @@ class OnnxBackend:
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  threads: int | None = None, precision: str = "auto") -> None:
         directory = Path(weights or weights_dir())
-        int8 = precision == "int8" or (precision == "auto" and device != "cuda")
+        int8 = precision == "int8" or (precision == "auto" and not _may_use_cuda(device))
         self.files = {kind: _model_file(kind, directory, int8)
                       for kind in (DETECTOR, RECOGNIZER)}
         if precision == "int8" and not any(".int8." in p.name for p in self.files.values()):
@@ -103,6 +103,15 @@ class OnnxBackend:
     def recognize(self, batch: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         return self._recognizer.run(None, {self._recognizer_input: x})[0]
+
+
+def _may_use_cuda(device: str) -> bool:
+    """Whether a session for `device` could land on CUDA, where int8 QDQ graphs don't pay."""
+    if device == "cpu":
+        return False
+    import onnxruntime as ort
+
+    return device == "cuda" or CUDA in ort.get_available_providers()
 
 
 def _model_file(kind: str, directory: Path, quantized: bool) -> Path:
