@@ -27,6 +27,7 @@ from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
 from .recognition.preprocess import (
+    CROP_CONTEXT,
     batches_by_width,
     crop_line,
     pad_batch,
@@ -95,7 +96,8 @@ class Reader:
         h, w = rgb.shape[:2]
         if recognize_only:
             quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-            lines = self._read_lines(rgb, [quad], [[quad]], [0])
+            # the image is the crop: its own border is all the context there is
+            lines = self._read_lines(rgb, [quad], [[quad]], [0], context=(0.0, 0.0))
         else:
             words, _ = self.detect(rgb)
             groups = group_lines(words)
@@ -149,11 +151,12 @@ class Reader:
         raw = float(np.prod(probs)) if len(probs) else 0.0
         return self.calibrator(raw) if self.calibrator else raw
 
-    def _read_lines(self, rgb, line_quads, word_quads, blocks) -> list[Line]:
-        crops = [crop_line(rgb, q) for q in line_quads]
+    def _read_lines(self, rgb, line_quads, word_quads, blocks,
+                    context: tuple[float, float] = CROP_CONTEXT) -> list[Line]:
+        crops = [crop_line(rgb, q, context) for q in line_quads]
         decoded = self.recognize(crops)
         return [
-            self._assemble_line(d, q, wq, b, crop.shape[:2])
+            self._assemble_line(d, q, wq, b, crop.shape[:2], context)
             for d, q, wq, b, crop in zip(decoded, line_quads, word_quads, blocks, crops)
         ]
 
@@ -177,7 +180,8 @@ class Reader:
                               np.asarray(quad).tolist(), words, block))
         return lines
 
-    def _assemble_line(self, d: Decoded, quad, detected_words, block, crop_hw) -> Line:
+    def _assemble_line(self, d: Decoded, quad, detected_words, block, crop_hw,
+                       context: tuple[float, float]) -> Line:
         text = self.charset.decode(d.indices)
         spans = _word_spans(text)
         words = []
@@ -188,7 +192,7 @@ class Reader:
             if use_detected:
                 pts = np.asarray(detected_words[n], np.float32)
             else:
-                pts = _span_quad(quad, d.frames[a], d.frames[b - 1], crop_w)
+                pts = _span_quad(quad, d.frames[a], d.frames[b - 1], crop_w, context)
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
@@ -211,11 +215,18 @@ def _word_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _span_quad(quad, first_frame: int, last_frame: int, crop_w: float) -> np.ndarray:
-    """Part of a line quad covered by CTC frames [first, last] (4 px each at height 32)."""
+def _span_quad(quad, first_frame: int, last_frame: int, crop_w: float,
+               context: tuple[float, float]) -> np.ndarray:
+    """Part of a line quad covered by CTC frames [first, last] (4 px each at height 32).
+
+    The crop was cut with `context` around the quad, so crop positions are shifted by that
+    margin before they become fractions of the quad's own length.
+    """
     q = np.asarray(quad, np.float32)
-    f0 = float(np.clip((4 * first_frame - 3) / crop_w, 0, 1))
-    f1 = float(np.clip((4 * last_frame + 7) / crop_w, 0, 1))
+    margin = context[0] * 32.0 / (1 + 2 * context[1])  # crop pixels at height 32
+    inner = max(crop_w - 2 * margin, 1e-6)  # the quad's own length at the crop's scale
+    f0 = float(np.clip((4 * first_frame - 3 - margin) / inner, 0, 1))
+    f1 = float(np.clip((4 * last_frame + 7 - margin) / inner, 0, 1))
     top = lambda f: q[0] + f * (q[1] - q[0])  # noqa: E731
     bottom = lambda f: q[3] + f * (q[2] - q[3])  # noqa: E731
     return np.array([top(f0), top(f1), bottom(f1), bottom(f0)], np.float32)

@@ -137,3 +137,22 @@ def test_paragraph_gap_starts_a_new_block():
     order, blocks = reading_order(lines)
     assert order == [0, 1, 2]
     assert blocks[0] == blocks[1] != blocks[2]
+
+
+def _rotated(box: np.ndarray, degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+    return box @ rot.T
+
+
+def test_skewed_receipt_keeps_item_and_price_on_one_row_and_block():
+    # an item and its price far to the right, the photo turned by 2 degrees: the price's
+    # centre sits 0.6 line heights lower than its item's, yet they share a row
+    rows = []
+    for r in range(6):
+        y = 20 + 26 * r  # 12 px text, 14 px gaps: wider than a line, still one block
+        rows += [_box(10, y, 150, y + 12), _box(400, y, 440, y + 12)]
+    boxes = [_rotated(b, 2.0) for b in rows]
+    order, blocks = reading_order(boxes[::-1])
+    assert [len(boxes) - 1 - i for i in order] == list(range(12))
+    assert len(set(blocks)) == 1

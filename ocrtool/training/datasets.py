@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ..geometry import crop_quad, expand_quad, order_clockwise
+from ..recognition.preprocess import CROP_CONTEXT
 
 # Case-insensitive sets: SROIE labels are upper case whatever the print, IIIT5K's protocol
 # ignores case. Their CTC loss merges upper and lower case (see training/recognizer.py).
@@ -104,9 +105,11 @@ def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") ->
     return cs
 
 
-def strip_margin(crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
-    """The exact box from a cached crop (what evaluation on ground-truth boxes reads)."""
+def strip_margin(crop: np.ndarray, margin: float = CROP_MARGIN,
+                 keep: tuple[float, float] = CROP_CONTEXT) -> np.ndarray:
+    """The box plus `keep` context from a cached crop: what the Reader cuts for that box."""
     h, w = crop.shape[:2]
     box_h = h / (1 + 2 * margin)
-    p = int(round(box_h * margin))
-    return crop[p : h - p, p : w - p]
+    px = int(round(box_h * (margin - keep[0])))
+    py = int(round(box_h * (margin - keep[1])))
+    return crop[py : h - py, px : w - px]
