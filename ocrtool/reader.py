@@ -9,6 +9,7 @@ words line up with the recognised words, else from the CTC frame positions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from .detection.postprocess import (
     prepare_image,
     reading_order,
 )
+from .geometry import expand_quad, quad_size
 from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
@@ -110,6 +112,7 @@ class Reader:
                 [[words[j] for j in groups[i]] for i in order],
                 [blocks[i] for i in order],
             )
+            lines = [_padded(ln, self.params.line_pad, w, h) for ln in lines]
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.min_confidence]
         if self.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
@@ -196,6 +199,14 @@ class Reader:
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
+
+
+def _padded(line: Line, pad: float, width: int, height: int) -> Line:
+    """The line with its reported box grown by `pad` of its height above and below."""
+    q = np.asarray(line.points, np.float32)
+    q = expand_quad(q, 0.0, pad * quad_size(q)[1])
+    q = np.clip(q, 0, [width, height])
+    return replace(line, points=q.tolist())
 
 
 def _along(quads, u: np.ndarray) -> list[np.ndarray]:

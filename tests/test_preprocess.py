@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocrtool.reader import _span_quad
+from ocrtool.reader import _padded, _span_quad
+from ocrtool.results import Line
 from ocrtool.recognition.preprocess import CROP_CONTEXT, crop_line
 
 
@@ -37,3 +38,12 @@ def test_span_quads_map_back_onto_the_box_not_the_context():
     mid = int(crop_w / 8)
     part = _span_quad(quad, mid, mid, crop_w, CROP_CONTEXT)
     assert abs(part[:, 0].mean() - 200) < 8
+
+
+def test_reported_line_box_grows_above_and_below_only_within_the_image():
+    line = Line("text", 0.9, _box(10, 5, 110, 25).tolist())
+    grown = np.array(_padded(line, 0.1, 200, 100).points)
+    assert np.allclose(grown, _box(10, 3, 110, 27), atol=1e-4)
+    clipped = np.array(_padded(line, 0.5, 200, 30).points)
+    assert np.allclose(clipped, _box(10, 0, 110, 30), atol=1e-4)
+    assert _padded(line, 0.1, 200, 100).text == "text"
