@@ -120,10 +120,22 @@ class Reader:
         return PageResult(label, w, h, lines)
 
     def detect(self, rgb: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
-        """Word quadrilaterals in original pixels, with their detection scores."""
-        batch, scale = prepare_image(rgb, self.params)
+        """Word quadrilaterals in original pixels, with their detection scores.
+
+        Small text is detected a second time at a larger scale (`DetectParams.small_text`).
+        """
+        words, scores, scale = self._detect_at(rgb, self.params)
+        size = _median_text_size(words) * scale
+        if words and self.params.small_text and size < self.params.small_text:
+            bigger = replace(self.params,
+                             magnify=self.params.magnify * self.params.text_target / size)
+            words, scores, _ = self._detect_at(rgb, bigger)
+        return words, scores
+
+    def _detect_at(self, rgb: np.ndarray, params) -> tuple[list[np.ndarray], list[float], float]:
+        batch, scale = prepare_image(rgb, params)
         maps = self.backend.detect(batch)[0]
-        return maps_to_words(maps[0], maps[1], self.params, scale)
+        return (*maps_to_words(maps[0], maps[1], params, scale), scale)
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
         """Decode text-line crops (any size, RGB or gray), in the order given."""
@@ -199,6 +211,11 @@ class Reader:
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
+
+
+def _median_text_size(words: list[np.ndarray]) -> float:
+    """Median short side of the word boxes, in original pixels (0 without words)."""
+    return float(np.median([min(quad_size(q)) for q in words])) if words else 0.0
 
 
 def _padded(line: Line, pad: float, width: int, height: int) -> Line:

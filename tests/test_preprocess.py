@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ocrtool.reader import _padded, _span_quad
-from ocrtool.results import Line
 from ocrtool.recognition.preprocess import CROP_CONTEXT, crop_line
+from ocrtool.results import Line
 
 
 def _box(x0, y0, x1, y1):

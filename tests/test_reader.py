@@ -94,3 +94,28 @@ def test_reading_word_by_word_reads_the_same_line():
     assert all(len(ln.words) >= 1 for ln in page.lines)
     with pytest.raises(ValueError, match="read_by"):
         Reader(backend="onnx", read_by="pages")
+
+
+class _BlobDetector:
+    """Stands in for the detector network: one word-sized blob, recording input sizes."""
+
+    def __init__(self, blob_height: int):
+        self.blob_height, self.inputs = blob_height, []
+
+    def detect(self, batch: np.ndarray) -> np.ndarray:
+        self.inputs.append(batch.shape[2:])
+        h, w = batch.shape[2] // 2, batch.shape[3] // 2
+        maps = np.zeros((1, 2, h, w), np.float32)
+        maps[0, 0, 10 : 10 + self.blob_height, 10:60] = 0.9
+        return maps
+
+
+@pytest.mark.parametrize("blob_height, passes", [(3, 2), (12, 1)])
+def test_small_text_is_detected_again_at_a_larger_scale(blob_height, passes):
+    fake = _BlobDetector(blob_height)
+    reader = Reader(backend="onnx")
+    reader.backend = fake
+    words, _ = reader.detect(np.full((800, 600, 3), 255, np.uint8))
+    assert len(fake.inputs) == passes and len(words) == 1
+    if passes == 2:
+        assert fake.inputs[1][0] > 1.5 * fake.inputs[0][0]
