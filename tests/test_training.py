@@ -54,3 +54,25 @@ def test_recognizer_training_lowers_the_loss(tmp_path: Path) -> None:
     assert np.isfinite(losses).all()
     assert (tmp_path / "recognizer.pt").exists() and (tmp_path / "run" / "last.ckpt").exists()
     assert 0.0 <= metrics["mine/cer"] <= 1.5
+
+
+def test_a_grown_charset_keeps_what_the_old_characters_learned():
+    from ocrtool.recognition.charset import Charset
+    from ocrtool.recognition.model import CRNN
+    from ocrtool.training.recognizer import load_with_charset, training_charset
+
+    old = Charset("abc")
+    torch.manual_seed(0)
+    trained = CRNN(old.num_classes).eval()
+    new = training_charset(old.chars, extra="xa")
+    assert new.chars[:3] == "abc" and "x" in new.chars and new.chars.count("a") == 1
+    grown = CRNN(new.num_classes).eval()
+    load_with_charset(grown, trained.state_dict(), old, new)
+    image = torch.rand(2, 1, 32, 96)
+    with torch.no_grad():
+        before, after = trained(image), grown(image)
+    cols = [0] + new.indices_of("abc")
+    assert torch.allclose(after[..., cols], before, atol=1e-5)
+    # a new character starts at the old layer's lowest bias: never the likeliest yet
+    x = new.indices_of("x")[0]
+    assert grown.head.bias[x].item() <= trained.head.bias[1:].min().item() + 1e-6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import click
 
@@ -32,10 +33,21 @@ def collect_info() -> dict:
         if path.suffix in (".pt", ".onnx"):
             info["models"].append({"file": path.name, "bytes": path.stat().st_size,
                                    "sha256": file_sha256(path)[:16]})
-    from ..recognition.charset import DEFAULT_CHARS
-
-    info["charset"] = DEFAULT_CHARS
+    info["charset"] = shipped_charset(folder)
     return info
+
+
+def shipped_charset(folder: Path) -> str:
+    """The characters the shipped recognizer can read (from its ONNX metadata)."""
+    path = folder / "recognizer.onnx"
+    if not path.is_file():
+        return "(no recognizer.onnx)"
+    import onnxruntime as ort
+
+    from ..runtime.onnx_backend import read_meta
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return read_meta(session)["charset"]["chars"]
 
 
 @click.command()

@@ -31,6 +31,9 @@ def train() -> None:
 @click.option("--out-dir", default="runs/recognizer", show_default=True)
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)
 @click.option("--init", help="Start from these weights (fine-tuning).")
+@click.option("--extra-chars", default="", metavar="CHARS",
+              help="Characters to add to the charset (e.g. 'äöüß'); the --init model's "
+                   "characters keep what they learned, the new ones get fresh outputs.")
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--train-set", "train_sets", multiple=True, metavar="DIR",
               help="Your own folder (shared JSON-lines format, pages or crops); repeatable. "

@@ -11,7 +11,8 @@ import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-EXTRA_CHARS = "€£°‘’“”–—"
+# ® and © mark brand names on web graphics and packaging (born-digital labels use them)
+EXTRA_CHARS = "€£°‘’“”–—®©"
 DEFAULT_CHARS = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + EXTRA_CHARS
 
 # Characters folded onto ones the charset has, so labels from the wild still train.

@@ -128,7 +128,11 @@ def sentence(rng: random.Random) -> str:
     if rng.random() < 0.1:
         q = rng.choice(['""', "“”", "‘’", "''", "()", "[]"])
         text = q[0] + text + q[1]
-    return _case(rng, text)
+    text = _case(rng, text)
+    if rng.random() < 0.04:  # a brand name or a copyright line, as on web graphics
+        mark = rng.choice("®®©")
+        text = f"{mark} {text}" if mark == "©" and rng.random() < 0.5 else text + mark
+    return text
 
 
 def number(rng: random.Random) -> str:
@@ -208,7 +212,7 @@ def receipt_line(rng: random.Random) -> str:
 
 
 def symbols(rng: random.Random) -> str:
-    pool = string.punctuation + "€£°‘’“”–—" + string.ascii_letters + string.digits
+    pool = string.punctuation + "€£°‘’“”–—®©" + string.ascii_letters + string.digits
     return "".join(rng.choices(pool, k=rng.randint(1, 12)))
 
 
@@ -221,7 +225,7 @@ GENERATORS = [
     (code, 0.08),
     (email_url, 0.05),
     (symbols, 0.05),
-    (lambda rng: rng.choice(string.printable[:94] + "€£°"), 0.02),
+    (lambda rng: rng.choice(string.printable[:94] + "€£°®©"), 0.02),
     (lambda rng: " ".join(sentence(rng) for _ in range(3)), 0.02),
 ]
 

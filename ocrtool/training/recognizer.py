@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..recognition.charset import Charset
+from ..recognition.charset import DEFAULT_CHARS, Charset
 from ..recognition.decoding import decode_batch
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import pad_batch, resize_line
@@ -54,6 +54,7 @@ class RecognizerConfig:
     out_dir: str = "runs/recognizer"
     weights_out: str = "weights/recognizer.pt"
     init: str | None = None
+    extra_chars: str = ""  # characters to add to the charset (new output rows)
     workers: int = 1
     val_limit: int = 800
     # your own data (folders in the shared JSON-lines format, pages or crops): when given,
@@ -232,11 +233,41 @@ def load_crop_sets(cfg: RecognizerConfig) -> tuple[list[CropSet], list[float], l
     return [load(d) for d in train], weights, [load(d) for d in val]
 
 
+def training_charset(init_chars: str, extra: str = "") -> Charset:
+    """The charset of the model being trained: the initial model's characters in their own
+    order (so their output rows carry over), then any default or extra ones it lacks."""
+    chars = init_chars + "".join(dict.fromkeys(c for c in DEFAULT_CHARS + extra
+                                               if c not in init_chars))
+    return Charset(chars)
+
+
+def load_with_charset(model: CRNN, state: dict, old: Charset, new: Charset) -> None:
+    """Load weights trained with charset `old` into a model built for charset `new`.
+
+    Everything but the output layer loads as is; its rows follow their characters. A new
+    character's row starts from the model's own fresh initialisation, with its bias at the
+    old layer's lowest so it is not emitted before it has been trained.
+    """
+    state = dict(state)
+    weight, bias = state.pop("head.weight"), state.pop("head.bias")
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        model.head.bias.fill_(float(bias[1:].min()))
+        rows = [(0, 0)] + [(new.indices_of(c)[0], i + 1) for i, c in enumerate(old.chars)
+                           if c in new.chars]
+        for dst, src in rows:
+            model.head.weight[dst] = weight[src]
+            model.head.bias[dst] = bias[src]
+
+
 def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    charset = Charset()
+    init_state = torch.load(cfg.init, map_location="cpu", weights_only=False) if cfg.init else None
+    init_chars = init_state["meta"]["charset"]["chars"] if init_state and "meta" in init_state \
+        else DEFAULT_CHARS
+    charset = training_charset(init_chars, cfg.extra_chars)
     model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out_dir = Path(cfg.out_dir)
@@ -244,10 +275,10 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     if (out_dir / "last.ckpt").exists():
         step = load_checkpoint(out_dir / "last.ckpt", model, opt)
         log(f"resumed from {out_dir / 'last.ckpt'} at step {step}")
-    elif cfg.init:
-        state = torch.load(cfg.init, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        log(f"initialised from {cfg.init}")
+    elif init_state is not None:
+        load_with_charset(model, init_state["model"], Charset(init_chars), charset)
+        added = "".join(c for c in charset.chars if c not in init_chars)
+        log(f"initialised from {cfg.init}" + (f" (new characters: {added})" if added else ""))
 
     crop_sets, weights, val_sets = load_crop_sets(cfg)
     ds = MixedLines(cfg, charset, crop_sets, weights)
