@@ -215,7 +215,7 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
     from .detection.postprocess import group_lines, line_box
     from .imageio import load_image
     from .reader import Reader
-    from .recognition.preprocess import crop_line, pad_batch, prepare_crop
+    from .recognition.preprocess import DETECTION_CONTEXT, crop_line, pad_batch, prepare_crop
 
     reader = Reader(backend="onnx", weights=weights, precision="fp32")
     lines = []
@@ -223,7 +223,7 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
         rgb = load_image(path)
         words, _ = reader.detect(rgb)
         quads = [line_box([words[i] for i in g]) for g in group_lines(words)]
-        lines += [prepare_crop(crop_line(rgb, q)) for q in quads]
+        lines += [prepare_crop(crop_line(rgb, q, DETECTION_CONTEXT)) for q in quads]
     lines = sorted(lines[:limit], key=lambda line: line.shape[1])
     return [pad_batch(lines[i : i + batch]) for i in range(0, len(lines), batch)]
 

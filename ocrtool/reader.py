@@ -29,7 +29,7 @@ from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
 from .recognition.preprocess import (
-    CROP_CONTEXT,
+    DETECTION_CONTEXT,
     batches_by_width,
     crop_line,
     pad_batch,
@@ -167,7 +167,7 @@ class Reader:
         return self.calibrator(raw) if self.calibrator else raw
 
     def _read_lines(self, rgb, line_quads, word_quads, blocks,
-                    context: tuple[float, float] = CROP_CONTEXT) -> list[Line]:
+                    context: tuple[float, float] = DETECTION_CONTEXT) -> list[Line]:
         crops = [crop_line(rgb, q, context) for q in line_quads]
         decoded = self.recognize(crops)
         return [
@@ -180,7 +180,7 @@ class Reader:
         # word boxes come in the detector's corner order; turn each to its line's direction
         word_quads = [_along(quads, line_direction(quads)) for quads in word_quads]
         flat = [q for quads in word_quads for q in quads]
-        decoded = iter(self.recognize([crop_line(rgb, q) for q in flat]))
+        decoded = iter(self.recognize([crop_line(rgb, q, DETECTION_CONTEXT) for q in flat]))
         lines = []
         for quad, quads, block in zip(line_quads, word_quads, blocks):
             words = []
