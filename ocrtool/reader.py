@@ -38,6 +38,8 @@ from .recognition.preprocess import (
 from .results import Line, PageResult, Word
 from .runtime.base import Backend, load_backend
 
+SPECK_CONFIDENCE = 0.8  # see _looks_like_a_speck
+
 
 class Reader:
     """Loads the models once; `read()` can then be called on any number of images."""
@@ -112,7 +114,8 @@ class Reader:
                 [[words[j] for j in groups[i]] for i in order],
                 [blocks[i] for i in order],
             )
-            lines = [_padded(ln, self.params.line_pad, w, h) for ln in lines]
+            lines = [_padded(ln, self.params.line_pad, w, h) for ln in lines
+                     if not _looks_like_a_speck(ln)]
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.min_confidence]
         if self.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
@@ -211,6 +214,13 @@ class Reader:
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
+
+
+def _looks_like_a_speck(line: Line) -> bool:
+    """No letter or digit, and read without confidence: on scanned receipts such lines are
+    mostly specks of dirt read as '.', '-' or ':' (dropping them: sroie_dev line H-mean
+    0.820 -> 0.830, CER 7.2% -> 7.0%; born_digital_dev unchanged)."""
+    return line.confidence < SPECK_CONFIDENCE and not any(c.isalnum() for c in line.text)
 
 
 def _median_text_size(words: list[np.ndarray]) -> float:

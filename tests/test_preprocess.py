@@ -1,10 +1,11 @@
-"""Cutting line crops: the context margin, and word boxes mapped back through it."""
+"""Cutting line crops (the context margin, word boxes mapped back through it) and the
+Reader's per-line clean-up."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ocrtool.reader import _padded, _span_quad
+from ocrtool.reader import _looks_like_a_speck, _padded, _span_quad
 from ocrtool.recognition.preprocess import CROP_CONTEXT, crop_line
 from ocrtool.results import Line
 
@@ -47,3 +48,11 @@ def test_reported_line_box_grows_above_and_below_only_within_the_image():
     clipped = np.array(_padded(line, 0.5, 200, 30).points)
     assert np.allclose(clipped, _box(10, 0, 110, 30), atol=1e-4)
     assert _padded(line, 0.1, 200, 100).text == "text"
+
+
+def test_only_unsure_lines_without_letters_or_digits_count_as_specks():
+    box = _box(0, 0, 10, 10).tolist()
+    assert _looks_like_a_speck(Line(".", 0.3, box))
+    assert _looks_like_a_speck(Line("- :", 0.5, box))
+    assert not _looks_like_a_speck(Line(":", 0.95, box))  # a sure colon stays
+    assert not _looks_like_a_speck(Line("a.", 0.1, box))  # unsure text stays
