@@ -76,3 +76,15 @@ def test_a_grown_charset_keeps_what_the_old_characters_learned():
     # a new character starts at the old layer's lowest bias: never the likeliest yet
     x = new.indices_of("x")[0]
     assert grown.head.bias[x].item() <= trained.head.bias[1:].min().item() + 1e-6
+
+
+def test_extra_characters_appear_in_the_synthetic_lines():
+    import random
+
+    from ocrtool.training.recognizer import MixedLines, training_charset
+
+    cfg = RecognizerConfig(extra_chars="äöß", synth_fraction=1.0)
+    lines = MixedLines(cfg, training_charset("abc", cfg.extra_chars), [], [])
+    rng = random.Random(0)
+    texts = [lines.sample(rng)[1] for _ in range(60)]
+    assert sum(any(c in t for c in "äöß") for t in texts) >= 6

@@ -24,6 +24,7 @@ from ..recognition.decoding import decode_batch
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import pad_batch, resize_line
 from ..synth.lines import render_line
+from ..synth.text import random_text
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import CROP_MARGIN, CropSet, cached_crop_set, strip_margin
 
@@ -111,12 +112,25 @@ class MixedLines(torch.utils.data.IterableDataset):
 
     def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
-            img, text = render_line(rng)
+            img, text = render_line(rng, self._synthetic_text(rng))
             return prepare_line(img), text, False
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
         return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), cs.texts[i], \
             cs.case_insensitive
+
+    def _synthetic_text(self, rng: random.Random) -> str:
+        """Random text; with --extra-chars, a third of it has a few letters swapped for
+        them, so new characters are seen in every font that has them."""
+        text = random_text(rng)
+        extra = self.cfg.extra_chars
+        if extra and rng.random() < 0.33:
+            chars = list(text)
+            letters = [i for i, c in enumerate(chars) if c.isalpha()]
+            for i in rng.sample(letters, min(len(letters), rng.randint(1, 3))):
+                chars[i] = rng.choice(extra)
+            text = "".join(chars)
+        return text
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
