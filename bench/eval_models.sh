@@ -26,6 +26,8 @@ for set in sroie_dev born_digital_dev; do
     # end to end: detection + recognition
     "${EVAL[@]}" --data "$DATA/$set" --out "$OUT/${set}_e2e$SUFFIX.json" \
       --save-pred "$OUT/${set}_e2e_pred$SUFFIX.jsonl"
+    "${EVAL[@]}" --data "$DATA/$set" --decoder beam --lm-weight 0.3 \
+      --out "$OUT/${set}_e2e_beam_lm$SUFFIX.json"
   fi
 done
 # the committed summary: top-level scores only, no dev-set text
