@@ -23,10 +23,10 @@ from ocrtool.detection.postprocess import (
     group_lines,
     line_box,
     maps_to_words,
+    padded_line_box,
     prepare_image,
 )
 from ocrtool.evaluation import evaluate_pages
-from ocrtool.geometry import expand_quad, quad_size
 from ocrtool.training.datasets import read_jsonl
 
 SETS = (("sroie_dev", "line"), ("born_digital_dev", "word"))
@@ -45,17 +45,13 @@ def predict_maps(model, root: Path, rows: list[dict], params: DetectParams):
     return out
 
 
-def padded_line_box(words: list[np.ndarray], params: DetectParams) -> np.ndarray:
-    """A line's box as the Reader reports it (grown by `line_pad` above and below)."""
-    box = line_box(words)
-    return expand_quad(box, 0.0, params.line_pad * quad_size(box)[1])
-
-
 def score(rows, maps, params: DetectParams, level: str) -> dict:
     preds = []
     for row, (m, scale) in zip(rows, maps):
         words, _ = maps_to_words(m[0], m[1], params, scale)
-        lines = [{"text": "", "points": padded_line_box([words[i] for i in g], params).tolist(),
+        lines = [{"text": "",
+                  "points": padded_line_box(line_box([words[i] for i in g]),
+                                            params.line_pad).tolist(),
                   "words": [{"text": "", "points": words[i].tolist()} for i in g]}
                  for g in group_lines(words)]
         preds.append({"image": row["image"], "lines": lines})

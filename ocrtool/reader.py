@@ -21,10 +21,11 @@ from .detection.postprocess import (
     line_direction,
     maps_to_words,
     oriented_box,
+    padded_line_box,
     prepare_image,
     reading_order,
 )
-from .geometry import expand_quad, quad_size
+from .geometry import quad_size
 from .imageio import load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
@@ -230,9 +231,7 @@ def _median_text_size(words: list[np.ndarray]) -> float:
 
 def _padded(line: Line, pad: float, width: int, height: int) -> Line:
     """The line with its reported box grown by `pad` of its height above and below."""
-    q = np.asarray(line.points, np.float32)
-    q = expand_quad(q, 0.0, pad * quad_size(q)[1])
-    q = np.clip(q, 0, [width, height])
+    q = np.clip(padded_line_box(line.points, pad), 0, [width, height])
     return replace(line, points=q.tolist())
 
 

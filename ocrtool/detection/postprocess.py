@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..enhance import stretch_lut
+from ..geometry import expand_quad, quad_size
 
 STRIDE = 32  # detector input sides must be multiples of this
 MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
@@ -222,6 +223,13 @@ def line_direction(quads: list[np.ndarray]) -> np.ndarray:
 def line_box(quads: list[np.ndarray]) -> np.ndarray:
     u = line_direction(quads)
     return oriented_box(np.concatenate([np.asarray(q, np.float32) for q in quads]), u)
+
+
+def padded_line_box(quad: np.ndarray, pad: float) -> np.ndarray:
+    """A line box grown by `pad` of its height above and below (`DetectParams.line_pad`):
+    the box the Reader reports, while recognition crops use the unpadded one."""
+    q = np.asarray(quad, np.float32)
+    return expand_quad(q, 0.0, pad * quad_size(q)[1])
 
 
 def _intervals_gap(lo: np.ndarray, hi: np.ndarray, axis_order: np.ndarray):
