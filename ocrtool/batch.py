@@ -2,7 +2,9 @@
 
 A folder run must never stop at one bad file: every failure becomes a PageResult with an
 `error`, and the caller decides how to report it. Workers each hold their own Reader
-(models load once per process); results come back in input order.
+(models load once per process); results come back in input order, one list of pages per
+file (all pages of a multi-page TIFF, or a single error for the whole file, so that a
+file is either complete in the output or redone by --resume).
 """
 
 from __future__ import annotations
@@ -14,21 +16,25 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .imageio import ImageError
+from .io_utils import write_atomic
 from .results import PageResult
 
 _WORKER_READER = None
 
 
-def read_one(reader, path: Path, recognize_only: bool = False) -> PageResult:
-    """Read a file; any failure comes back as a one-line error, never an exception."""
+def read_one(reader, path: Path, recognize_only: bool = False) -> list[PageResult]:
+    """Read every page of a file; any failure comes back as a one-line error, never an
+    exception. A failure on any page fails the whole file (one error result): pages read
+    before it are dropped, so the output never holds part of a file that looks complete.
+    """
     try:
-        return reader.read(path, recognize_only=recognize_only, name=str(path))
+        return reader.read_pages(path, recognize_only=recognize_only, name=str(path))
     except (ImageError, OSError, ValueError) as e:
-        return PageResult(str(path), 0, 0, error=_one_line(e))
+        return [PageResult(str(path), 0, 0, error=_one_line(e))]
     except MemoryError:
-        return PageResult(str(path), 0, 0, error="out of memory while reading this image")
+        return [PageResult(str(path), 0, 0, error="out of memory while reading this image")]
     except Exception as e:  # a model or library failure on one image must not end the run
-        return PageResult(str(path), 0, 0, error=f"{type(e).__name__}: {_one_line(e)}")
+        return [PageResult(str(path), 0, 0, error=f"{type(e).__name__}: {_one_line(e)}")]
 
 
 def _one_line(e: BaseException) -> str:
@@ -42,7 +48,7 @@ def _init_worker(reader_kwargs: dict) -> None:
     _WORKER_READER = Reader(**reader_kwargs)
 
 
-def _work(args: tuple[str, bool]) -> PageResult:
+def _work(args: tuple[str, bool]) -> list[PageResult]:
     return read_one(_WORKER_READER, Path(args[0]), args[1])
 
 
@@ -52,8 +58,9 @@ def read_files(
     workers: int = 1,
     recognize_only: bool = False,
     reader=None,
-) -> Iterator[PageResult]:
-    """Yield one PageResult per file, in order; workers > 1 uses separate processes."""
+) -> Iterator[list[PageResult]]:
+    """Yield the pages of each file (see `read_one`), in file order; workers > 1 uses
+    separate processes, each reading whole files."""
     files = list(files)
     if workers <= 1:
         if reader is None:
@@ -70,19 +77,50 @@ def read_files(
 
 
 def done_in_jsonl(path: Path) -> set[str]:
-    """Images already read successfully in a JSON-lines output; drops a torn last line."""
+    """Images already read completely and successfully in a JSON-lines output.
+
+    An image of several pages is done only when every page 1..pages is there. The file is
+    rewritten (atomically) without a torn last line, failed images and images cut short
+    part-way, so that the images read again are appended to a clean file, not next to
+    stale pages of themselves.
+    """
     if not path.exists():
         return set()
-    done, good = set(), []
+    rows: list[tuple[str, dict]] = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill: redo that image
-            good.append(line if line.endswith("\n") else line + "\n")
-            if "error" not in row:
-                done.add(row.get("image", ""))
-    with open(path, "w", encoding="utf-8") as f:  # keep only complete, successful rows
-        f.writelines(x for x in good if "error" not in json.loads(x))
+            if _is_read_row(row):
+                rows.append((line if line.endswith("\n") else line + "\n", row))
+    done = _complete_images([row for _, row in rows])
+    kept, seen = [], set()
+    for line, row in rows:
+        key = (row.get("image", ""), row.get("page", 1))
+        if key[0] in done and key not in seen:  # a page written twice is kept once
+            seen.add(key)
+            kept.append(line)
+    write_atomic(path, "".join(kept))
     return done
+
+
+def _is_read_row(row: object) -> bool:
+    """A successful record whose page fields (if any) are usable numbers."""
+    return (isinstance(row, dict) and "error" not in row
+            and all(type(row.get(k, 1)) is int and row.get(k, 1) >= 1
+                    for k in ("page", "pages")))
+
+
+def _complete_images(rows: list[dict]) -> set[str]:
+    """Images whose rows cover all their pages (a row without "pages" is a whole image)."""
+    got: dict[str, set[int]] = {}
+    wanted: dict[str, int] = {}
+    for row in rows:
+        image = row.get("image", "")
+        got.setdefault(image, set()).add(row.get("page", 1))
+        wanted[image] = max(wanted.get(image, 1), row.get("pages", 1))
+    # all() stops at the first missing page, so an absurd "pages" costs nothing
+    return {image for image, pages in got.items()
+            if all(n in pages for n in range(1, wanted[image] + 1))}

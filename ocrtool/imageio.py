@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Union
 
@@ -73,7 +73,7 @@ def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
         return _frame_to_rgb(source, _name(source))
     name = _name(source)
     with _open(source) as im:
-        n_frames = getattr(im, "n_frames", 1)
+        n_frames = _page_count(im, name)
         if page < 0 or page >= n_frames:
             raise ImageError(f"page {page} does not exist ({n_frames} page(s)): {name}")
         if page:
@@ -85,29 +85,61 @@ def load_pages(source: ImageSource) -> list[np.ndarray]:
     """Load every page of a multi-page TIFF (one-element list for other images).
 
     Frames of an animation (GIF, WebP, APNG) are not pages of a document, so only the
-    first frame of those is returned.
+    first frame of those is returned. `iter_pages` gives the same pages one at a time.
+    """
+    return [rgb for _, _, rgb in iter_pages(source)]
+
+
+def iter_pages(source: ImageSource) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield (page number from 1, page count, RGB) for each page, in order.
+
+    One page is decoded at a time, so a long multi-page scan is never in memory whole
+    (the Reader reads page 1 while page 2 is still on disk). Pages follow `load_pages`:
+    every page of a TIFF, one for anything else. A page that cannot be decoded raises
+    ImageError naming it ("page 2 of 3: ...") after the earlier pages were yielded.
     """
     if isinstance(source, (np.ndarray, Image.Image)):
-        return [load_image(source)]
+        yield 1, 1, load_image(source)
+        return
     name = _name(source)
     with _open(source) as im:
-        if im.format in _ANIMATED_FORMATS or getattr(im, "n_frames", 1) == 1:
-            return [_frame_to_rgb(im, name)]
-        if im.n_frames > MAX_PAGES:
-            raise ImageError(f"too many pages ({im.n_frames} > {MAX_PAGES}): {name}")
-        pages = []
-        for index in range(im.n_frames):
-            _seek(im, index, name)
-            pages.append(_frame_to_rgb(im, name))
-        return pages
+        count = 1 if im.format in _ANIMATED_FORMATS else _page_count(im, name)
+        if count > MAX_PAGES:
+            raise ImageError(f"too many pages ({count} > {MAX_PAGES}): {name}")
+        for index in range(count):
+            yield index + 1, count, _page_to_rgb(im, index, count, name)
 
 
-def _seek(im: Image.Image, index: int, name: str) -> None:
+def _page_to_rgb(im: Image.Image, index: int, count: int, name: str) -> np.ndarray:
+    if count == 1:
+        return _frame_to_rgb(im, name)  # messages of single images stay as they were
+    where = f"page {index + 1} of {count}"
+    _seek(im, index, name, where)
     try:
-        im.seek(index)
-    except Exception as exc:  # a broken page table raises anything from EOFError to struct.error
-        raise ImageError(f"corrupt image, cannot read page {index} ({_one_line(exc)}): "
+        return _frame_to_rgb(im, name)
+    except ImageError as e:
+        raise ImageError(f"{where}: {e}") from None
+
+
+def _page_count(im: Image.Image, name: str) -> int:
+    """Number of frames; a TIFF counts them by walking its page table, which may be broken."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL warns (to stderr) before it raises
+            return int(getattr(im, "n_frames", 1))
+    except Exception as exc:  # a cut page table raises TypeError, EOFError, struct.error...
+        raise ImageError(f"corrupt image, cannot count its pages ({_one_line(exc)}): "
                          f"{name}") from None
+
+
+def _seek(im: Image.Image, index: int, name: str, where: str | None = None) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im.seek(index)
+    except Exception as exc:  # a broken page table raises anything from EOFError to struct.error
+        raise ImageError(f"corrupt image, cannot read {where or f'page {index}'} "
+                         f"({_one_line(exc)}): {name}") from None
 
 
 def _open(source: ImageSource) -> Image.Image:

@@ -26,7 +26,7 @@ from .detection.postprocess import (
     reading_order,
 )
 from .geometry import quad_size
-from .imageio import load_image
+from .imageio import iter_pages, load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
 from .recognition.preprocess import (
@@ -94,10 +94,30 @@ class Reader:
     # ------------------------------------------------------------------ public API
 
     def read(self, image, recognize_only: bool = False, name: str | None = None) -> PageResult:
-        """Read one image: a path, bytes, a PIL image or a numpy array (RGB or gray)."""
-        rgb = load_image(image)
-        label = name if name is not None else (str(image) if isinstance(image, (str, Path))
-                                               else "<image>")
+        """Read one image: a path, bytes, a PIL image or a numpy array (RGB or gray).
+
+        Of a multi-page TIFF only the first page is read (one result, as before multi-page
+        support); `read_pages` reads them all.
+        """
+        return self._read_rgb(load_image(image), _label(image, name), recognize_only)
+
+    def read_pages(self, image, recognize_only: bool = False,
+                   name: str | None = None) -> list[PageResult]:
+        """Read every page of a multi-page TIFF, in order; one result for other images.
+
+        Each result of a file with several pages carries `page` (from 1) and `pages`.
+        Pages are decoded one at a time, so a long scan is never in memory whole. A page
+        that cannot be decoded raises ImageError for the whole file ("page 2 of 3: ...").
+        """
+        label = _label(image, name)
+        results = []
+        for number, count, rgb in iter_pages(image):
+            result = self._read_rgb(rgb, label, recognize_only)
+            result.page, result.pages = number, count
+            results.append(result)
+        return results
+
+    def _read_rgb(self, rgb: np.ndarray, label: str, recognize_only: bool) -> PageResult:
         h, w = rgb.shape[:2]
         if recognize_only:
             quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
@@ -215,6 +235,13 @@ class Reader:
             words.append(Word(text[a:b], self._confidence(probs), pts.tolist()))
         return Line(" ".join(w.text for w in words), self._line_confidence(d),
                     np.asarray(quad).tolist(), words, block)
+
+
+def _label(image, name: str | None) -> str:
+    """The `image` field of a result: the given name, else the path, else a placeholder."""
+    if name is not None:
+        return name
+    return str(image) if isinstance(image, (str, Path)) else "<image>"
 
 
 def _looks_like_a_speck(line: Line) -> bool:

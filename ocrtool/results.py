@@ -58,6 +58,8 @@ class PageResult:
     height: int
     lines: list[Line] = field(default_factory=list)
     error: str | None = None
+    page: int = 1  # 1-based page of a multi-page TIFF
+    pages: int = 1  # how many pages its file has; 1 for ordinary images
 
     @property
     def text(self) -> str:
@@ -83,9 +85,12 @@ class PageResult:
         return [w for line in self.lines for w in line.words]
 
     def to_dict(self) -> dict:
+        """The JSON record; "page" and "pages" only for files of several pages, so the
+        record of an ordinary image is the same as before multi-page support."""
         if self.error is not None:
             return {"image": self.image, "error": self.error}
-        return {"image": self.image, "width": self.width, "height": self.height,
+        where = {"page": self.page, "pages": self.pages} if self.pages > 1 else {}
+        return {"image": self.image, **where, "width": self.width, "height": self.height,
                 "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
 
     @classmethod
@@ -98,4 +103,5 @@ class PageResult:
                   for w in ln.get("words", [])], ln.get("block", 0))
             for ln in d.get("lines", [])
         ]
-        return cls(d.get("image", ""), d.get("width", 0), d.get("height", 0), lines)
+        return cls(d.get("image", ""), d.get("width", 0), d.get("height", 0), lines,
+                   page=d.get("page", 1), pages=d.get("pages", 1))

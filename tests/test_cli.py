@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from ocrtool.cli import main
 from ocrtool.evaluation import cer
@@ -118,6 +119,98 @@ def test_annotate_writes_image(tmp_path: Path):
     result = run("read", "--annotate", str(tmp_path), str(LINE))
     assert result.exit_code == 0
     assert list(tmp_path.glob("*.png"))
+
+
+# --- multi-page TIFF ---------------------------------------------------------------------
+
+PAGES = [LINE, SAMPLES / "sign.jpg"]  # the pages of the test TIFF, in order
+
+
+def make_tiff(path: Path, images: list[Path] = PAGES) -> Path:
+    """A multi-page TIFF whose pages are sample images (expected text in samples/*.txt)."""
+    pages = [Image.open(p).convert("RGB") for p in images]
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    return path
+
+
+def same_text(image: Path, got: str) -> bool:
+    """Loosely equal, as the other tests compare: case-insensitive CER under 5%."""
+    return cer(" ".join(expected(image).lower().split()), " ".join(got.lower().split())) < 0.05
+
+
+def test_multipage_tiff_json_has_one_record_per_page(tmp_path: Path):
+    tiff, out = make_tiff(tmp_path / "doc.tif"), tmp_path / "r.jsonl"
+    result = run("read", "--format", "json", "-o", str(out), str(tiff), str(LINE))
+    assert result.exit_code == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(r["image"], r.get("page"), r.get("pages")) for r in rows] == [
+        (str(tiff), 1, 2), (str(tiff), 2, 2), (str(LINE), None, None)]
+    assert all(same_text(image, row["text"]) for image, row in zip(PAGES + [LINE], rows))
+    assert (rows[1]["width"], rows[1]["height"]) == Image.open(PAGES[1]).size
+
+
+def test_multipage_tiff_text_has_pages_in_order_split_by_form_feed(tmp_path: Path):
+    result = run("read", str(make_tiff(tmp_path / "doc.tif")))
+    assert result.exit_code == 0
+    pages = result.output.split("\f")
+    assert len(pages) == 2 and all(same_text(p, t) for p, t in zip(PAGES, pages))
+
+
+def test_multipage_output_dir_and_annotate(tmp_path: Path):
+    root = tmp_path / "in"
+    root.mkdir()
+    make_tiff(root / "doc.tif")
+    shutil.copy(LINE, root / "a.png")
+    out, drawn = tmp_path / "out", tmp_path / "drawn"
+    result = run("read", "--output-dir", str(out), "--annotate", str(drawn), str(root))
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png.txt", "doc.tif.txt"]
+    pages = (out / "doc.tif.txt").read_text().split("\f")
+    assert len(pages) == 2 and all(same_text(p, t) for p, t in zip(PAGES, pages))
+    assert "\f" not in (out / "a.png.txt").read_text()
+    assert sorted(p.name for p in drawn.iterdir()) == [
+        "a.annotated.png", "doc.p1.annotated.png", "doc.p2.annotated.png"]
+    assert Image.open(drawn / "doc.p2.annotated.png").size == Image.open(PAGES[1]).size
+
+
+def test_resume_redoes_a_multipage_file_missing_a_page(tmp_path: Path):
+    tiff, out = make_tiff(tmp_path / "doc.tif"), tmp_path / "r.jsonl"
+    stale = {"image": str(tiff), "page": 1, "pages": 2, "width": 1, "height": 1,
+             "text": "stale", "lines": []}
+    done = {"image": str(LINE), "width": 1, "height": 1, "text": "done before", "lines": []}
+    out.write_text(json.dumps(done) + "\n" + json.dumps(stale) + "\n")  # page 2 missing
+    result = run("read", "--resume", "--format", "json", "-o", str(out), str(LINE),
+                 str(tiff))
+    assert result.exit_code == 0 and "1 images" in result.stderr  # only doc.tif again
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(r["image"], r.get("page")) for r in rows] == [
+        (str(LINE), None), (str(tiff), 1), (str(tiff), 2)]
+    assert rows[0]["text"] == "done before" and rows[1]["text"] != "stale"
+    assert all(same_text(p, r["text"]) for p, r in zip(PAGES, rows[1:]))
+
+
+def test_corrupt_page_fails_its_file_with_one_line(tmp_path: Path):
+    data = make_tiff(tmp_path / "doc.tif").read_bytes()
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(data[:-1000])  # the last page's pixels are cut short
+    out = tmp_path / "r.jsonl"
+    result = run("read", "-q", "--format", "json", "-o", str(out), str(bad), str(LINE))
+    assert result.exit_code == 1
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rows[0] == {"image": str(bad), "error": rows[0]["error"]}  # no page 1 kept
+    assert rows[0]["error"].startswith("page 2 of 2: corrupt or truncated image")
+    assert same_text(LINE, rows[1]["text"])
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_workers_read_every_page(tmp_path: Path):
+    tiff, out = make_tiff(tmp_path / "doc.tif", [LINE, LINE, LINE]), tmp_path / "r.jsonl"
+    result = run("read", "--workers", "2", "--no-detect", "--backend", "onnx", "-q",
+                 "--format", "json", "-o", str(out), str(tiff), str(LINE))
+    assert result.exit_code == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r.get("page") for r in rows] == [1, 2, 3, None]
+    assert all(same_text(LINE, r["text"]) for r in rows)
 
 
 @pytest.mark.parametrize("args", [

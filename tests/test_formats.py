@@ -12,7 +12,16 @@ import pytest
 from PIL import Image
 
 from ocrtool import formats
-from ocrtool.formats import FORMATS, annotate, hocr, output_path, render, render_stream, tsv
+from ocrtool.formats import (
+    FORMATS,
+    annotate,
+    hocr,
+    output_path,
+    render,
+    render_pages,
+    render_stream,
+    tsv,
+)
 from ocrtool.formats.annotate import draw_annotations, write_annotated
 from ocrtool.io_utils import write_atomic
 from ocrtool.results import Line, PageResult, Word
@@ -84,12 +93,12 @@ def _tsv_rows(text: str) -> list[list[str]]:
 
 def test_tsv_rows_and_columns() -> None:
     rows = _tsv_rows(render(make_page(), "tsv"))
-    assert rows[0] == list(tsv.COLUMNS) and len(rows[0]) == 14
+    assert rows[0] == list(tsv.COLUMNS) and len(rows[0]) == 15 and rows[0][-1] == "page"
     body = rows[1:]
     assert len(body) == 2 + 4 + 1  # words of lines 1-2, one row for the wordless line
-    assert all(len(r) == 14 for r in body)
+    assert all(len(r) == 15 for r in body)
     assert body[0] == ["scans/a b.png", "0", "0", "0.9700", "10", "10", "90", "10", "90",
-                       "40", "10", "40", "Hello", ""]
+                       "40", "10", "40", "Hello", "", "1"]
     assert body[5][2] == "3" and body[5][12] == "co\\tx"  # tab escaped inside a field
     assert body[6][1:3] == ["2", ""] and body[6][4] == "12.2"
     assert body[6][12] == "Ünïcode ok"
@@ -98,6 +107,7 @@ def test_tsv_rows_and_columns() -> None:
 def test_tsv_error_row_and_escaping() -> None:
     rows = _tsv_rows(render(error_page(), "tsv"))
     assert len(rows) == 2 and rows[1][0] == "bad.png" and rows[1][13].startswith("corrupt")
+    assert rows[1][14] == ""  # a file fails as a whole, not on a page
     assert tsv.escape("a\tb\nc\\d\r") == "a\\tb\\nc\\\\d\\r"
 
 
@@ -146,6 +156,60 @@ def test_hocr_bbox_is_clipped_to_page() -> None:
     page = PageResult("x.png", 50, 40, [Line("a", 1.0, _box(-3, -2, 60, 50), [])])
     root = ET.fromstring(render(page, "hocr").encode())
     assert _classes(root, "ocr_line")[0].get("title").startswith("bbox 0 0 50 40;")
+
+
+# --- pages of a multi-page TIFF ---------------------------------------------------------
+
+
+def tiff_pages() -> list[PageResult]:
+    """The pages of one 3-page file: make_page's lines, an empty page, one short line."""
+    three = Line("Page three", 0.9, _box(5, 5, 120, 30),
+                 [Word("Page", 0.9, _box(5, 5, 50, 30)), Word("three", 0.9, _box(60, 5, 65, 30))])
+    pages = [make_page("doc.tif"), PageResult("doc.tif", 100, 50),
+             PageResult("doc.tif", 300, 80, [three])]
+    for number, page in enumerate(pages, 1):
+        page.page, page.pages = number, len(pages)
+    return pages
+
+
+def test_single_page_json_has_no_page_fields() -> None:
+    assert set(make_page().to_dict()) == {"image", "width", "height", "text", "lines"}
+
+
+def test_json_records_carry_page_and_count_and_round_trip() -> None:
+    out = render_pages(tiff_pages(), "json")
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [(r["page"], r["pages"]) for r in rows] == [(1, 3), (2, 3), (3, 3)]
+    assert [r["text"] for r in rows[1:]] == ["", "Page three"]
+    back = PageResult.from_dict(rows[2])
+    assert (back.page, back.pages) == (3, 3) and back.to_dict() == rows[2]
+
+
+def test_text_pages_are_separated_by_form_feeds() -> None:
+    out = render_pages(tiff_pages(), "text")
+    assert out == "Hello world\nTotal <5> & co\tx\n\nÜnïcode ok\n\f\fPage three\n"
+    assert out.split("\f") == [render(p, "text") for p in tiff_pages()]  # empty page kept
+    # one page of a file alone (or an ordinary image) is written exactly as before
+    assert render_pages([make_page()], "text") == render(make_page(), "text")
+    assert "\f" not in "".join(render_stream([make_page(), make_page("b.png")], "text"))
+
+
+def test_tsv_page_column_and_one_header() -> None:
+    rows = _tsv_rows(render_pages(tiff_pages(), "tsv"))
+    assert sum(r[0] == "image" for r in rows) == 1
+    assert [r[14] for r in rows[1:]] == ["1"] * 7 + ["3", "3"]
+    assert [r[12] for r in rows[-2:]] == ["Page", "three"]
+
+
+def test_hocr_has_one_ocr_page_per_page() -> None:
+    root = ET.fromstring(render_pages(tiff_pages(), "hocr").encode("utf-8"))
+    pages = _classes(root, "ocr_page")
+    assert [p.get("title") for p in pages] == [
+        'image "doc.tif"; bbox 0 0 240 160; ppageno 0',
+        'image "doc.tif"; bbox 0 0 100 50; ppageno 1',
+        'image "doc.tif"; bbox 0 0 300 80; ppageno 2']
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids))
 
 
 # --- registry and files ------------------------------------------------------------------

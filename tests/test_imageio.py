@@ -18,6 +18,7 @@ from ocrtool.imageio import (
     ImageError,
     array_to_rgb,
     iter_image_files,
+    iter_pages,
     load_image,
     load_pages,
 )
@@ -127,6 +128,46 @@ def test_multipage_tiff(tmp_path: Path) -> None:
     assert np.array_equal(load_image(path, page=2), out[2])
     with pytest.raises(ImageError, match="page 3 does not exist"):
         load_image(path, page=3)
+
+
+def _tiff_bytes(pages: list[np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    ims = [Image.fromarray(p) for p in pages]
+    ims[0].save(buf, format="TIFF", save_all=True, append_images=ims[1:])
+    return buf.getvalue()
+
+
+def test_iter_pages_numbers_and_counts(tmp_path: Path) -> None:
+    pages = [_noise(10 + i, 12, seed=i) for i in range(3)]
+    path = tmp_path / "doc.tif"
+    path.write_bytes(_tiff_bytes(pages))
+    out = list(iter_pages(path))
+    assert [(n, count) for n, count, _ in out] == [(1, 3), (2, 3), (3, 3)]
+    assert all(np.array_equal(rgb, p) for (_, _, rgb), p in zip(out, pages))
+    assert [(n, c) for n, c, _ in iter_pages(pages[0])] == [(1, 1)]  # numpy: one page
+
+
+def test_corrupt_page_of_a_tiff_names_the_page() -> None:
+    data = _tiff_bytes([_noise(40, 40, seed=i) for i in range(2)])
+    pages = iter_pages(data[:-100])  # the second page's pixels are cut short
+    number, _, _ = next(pages)  # the first page is still fine
+    assert number == 1
+    with pytest.raises(ImageError, match=r"^page 2 of 2: corrupt or truncated image"):
+        next(pages)
+
+
+def test_broken_page_table_is_an_image_error() -> None:
+    """A file cut inside a later page's directory: PIL raises TypeError counting pages."""
+    big = [_noise(200, 200, seed=i) for i in range(3)]
+    data = _tiff_bytes(big)
+    with Image.open(io.BytesIO(data)) as im:
+        im.seek(2)
+        cut = im.tile[0].offset - 50  # inside page 3's tags, before its pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no PIL warning leaks to the user's stderr
+        for load in (load_pages, load_image):
+            with pytest.raises(ImageError, match="cannot count its pages"):
+                load(data[:cut])
 
 
 def test_gif_first_frame_only(tmp_path: Path) -> None:

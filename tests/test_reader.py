@@ -61,6 +61,23 @@ def test_result_geometry_is_in_original_pixels(onnx_reader: Reader):
     assert page.to_dict()["text"] == page.text
 
 
+def test_read_pages_reads_every_page_of_a_tiff(onnx_reader: Reader, tmp_path: Path):
+    images = [SAMPLES / "sign.jpg", SAMPLES / "line.png"]
+    path = tmp_path / "doc.tiff"
+    pages = [Image.open(p).convert("RGB") for p in images]
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    results = onnx_reader.read_pages(path)
+    assert [(r.page, r.pages, r.image) for r in results] == [(1, 2, str(path)), (2, 2, str(path))]
+    for image, result in zip(images, results):
+        truth = " ".join(image.with_suffix(".txt").read_text().lower().split())
+        assert cer(truth, " ".join(result.text.lower().split())) < 0.05
+    assert [r.to_dict()["page"] for r in results] == [1, 2]
+    first = onnx_reader.read(path)  # read() keeps its one-result contract: page 1
+    assert first.text == results[0].text and "page" not in first.to_dict()
+    (single,) = onnx_reader.read_pages(SAMPLES / "line.png")
+    assert (single.page, single.pages) == (1, 1) and "pages" not in single.to_dict()
+
+
 def test_recognize_only_reads_a_line(onnx_reader: Reader):
     path = SAMPLES / "line.png"
     page = onnx_reader.read(path, recognize_only=True)

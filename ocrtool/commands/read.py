@@ -1,4 +1,9 @@
-"""`ocrtool read PATH...`: images and folders in, text/JSON/TSV/hOCR out."""
+"""`ocrtool read PATH...`: images and folders in, text/JSON/TSV/hOCR out.
+
+Every page of a multi-page TIFF is read: in a stream (stdout, -o) its pages follow each
+other like images, with --output-dir one file holds all pages of its image, and
+--annotate draws one picture per page.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from pathlib import Path
 import click
 
 from ..batch import done_in_jsonl, read_files
-from ..formats import get_format, output_path, write_atomic
+from ..formats import get_format, output_path, render_pages, write_atomic
 from ..imageio import iter_image_files
+from ..results import PageResult
 
 
 def _reader_kwargs(o: dict) -> dict:
@@ -33,7 +39,8 @@ def _reader_kwargs(o: dict) -> dict:
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write one file per image here, mirroring the input folders.")
 @click.option("--annotate", type=click.Path(path_type=Path, file_okay=False),
-              help="Write each image with its boxes and text drawn into this folder.")
+              help="Write each image (each page of a TIFF) with its boxes and text drawn "
+                   "into this folder.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
 @click.option("--ext", "extensions", multiple=True, help="Only these extensions in folders.")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
@@ -95,21 +102,24 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
     if not output_dir:
         stream = open(output, "a" if resume else "w", encoding="utf-8") if output else sys.stdout
         stream.write(fmt_obj.header())
-    start, errors = time.perf_counter(), 0
+    start, errors, index = time.perf_counter(), 0, 0
     results = read_files([f for f, _ in files], _reader_kwargs(opts), workers,
                          recognize_only=no_detect, reader=reader)
     bar = _progress(len(files), quiet)
-    for index, ((path, root), page) in enumerate(zip(files, results)):
-        if page.error:
+    for (path, root), pages in zip(files, results):
+        failed = pages[0].error is not None  # a file fails as a whole: one error result
+        if failed:
             errors += 1
-            click.echo(f"ocrtool: {path}: {page.error}", err=True)
+            click.echo(f"ocrtool: {path}: {pages[0].error}", err=True)
         if output_dir:
-            write_atomic(output_path(path, root, output_dir, fmt), fmt_obj.render(page))
+            write_atomic(output_path(path, root, output_dir, fmt), render_pages(pages, fmt))
         else:
-            stream.write(fmt_obj.page(page, index))
+            for page in pages:  # index runs over the stream's pages (unique hOCR ids)
+                stream.write(fmt_obj.page(page, index))
+                index += 1
             stream.flush()
-        if annotate and not page.error:
-            _annotate(path, root, annotate, page)
+        if annotate and not failed:
+            _annotate(path, root, annotate, pages)
         bar.update(1)
     bar.close()
     if stream is not None:
@@ -130,16 +140,19 @@ def _not_done(files, fmt, output, output_dir):
     return [(f, r) for f, r in files if str(f) not in done]
 
 
-def _annotate(path: Path, root: Path, out_dir: Path, page) -> None:
+def _annotate(path: Path, root: Path, out_dir: Path, pages: list[PageResult]) -> None:
+    """One picture per page: a.annotated.png, or doc.p1.annotated.png, doc.p2... for the
+    pages of a multi-page TIFF (decoded again, one page at a time)."""
     from ..formats.annotate import write_annotated
-    from ..imageio import load_image
+    from ..imageio import iter_pages
 
     try:
         rel = path.resolve().relative_to(root.resolve())
     except ValueError:
         rel = Path(path.name)
-    target = out_dir / rel.with_suffix(".annotated.png")
-    write_annotated(target, load_image(path), page)
+    for page, (_, _, rgb) in zip(pages, iter_pages(path)):
+        marker = f".p{page.page}" if page.pages > 1 else ""
+        write_annotated(out_dir / rel.with_suffix(f"{marker}.annotated.png"), rgb, page)
 
 
 def _progress(total: int, quiet: bool):

@@ -4,13 +4,14 @@
 `--output-dir` writes per image). A stream of many images into one file or stdout
 (`-o FILE` or no option) uses `Format.header`, `Format.page` for each image, then
 `Format.footer`, so TSV has one header row and hOCR is one document with many pages;
-`render_stream` does exactly that.
+`render_stream` does exactly that. The pages of a multi-page TIFF are items of such a
+stream like any other image; `render_pages` makes one file's document of them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from ..io_utils import write_atomic
 from ..results import PageResult
 from . import hocr, jsonl, text, tsv
 
-__all__ = ["FORMATS", "Format", "render", "render_stream", "output_path", "write_atomic"]
+__all__ = ["FORMATS", "Format", "render", "render_pages", "render_stream", "output_path",
+           "write_atomic"]
 
 
 def _nothing() -> str:
@@ -38,7 +40,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "text": Format("text", text.EXTENSION, text.EXTENSION, text.render, _nothing,
-                   lambda page, index: text.render(page), _nothing),
+                   lambda page, index: text.page_text(page), _nothing),
     "json": Format("json", jsonl.EXTENSION, jsonl.STREAM_EXTENSION, jsonl.render, _nothing,
                    lambda page, index: jsonl.render(page), _nothing),
     "tsv": Format("tsv", tsv.EXTENSION, tsv.EXTENSION, tsv.render, tsv.header,
@@ -59,6 +61,18 @@ def get_format(fmt: str) -> Format:
 def render(page: PageResult, fmt: str) -> str:
     """One image's result as a complete document in format `fmt`."""
     return get_format(fmt).render(page)
+
+
+def render_pages(pages: Sequence[PageResult], fmt: str) -> str:
+    """All pages of one input file as one complete document (what --output-dir writes).
+
+    One page gives exactly `render(page, fmt)`, so ordinary images are written as before.
+    Several pages are a stream of their own: text pages separated by form feeds, one JSON
+    object per page per line, one TSV header, one hOCR document with an ocr_page each.
+    """
+    if len(pages) == 1:
+        return render(pages[0], fmt)
+    return "".join(render_stream(pages, fmt))
 
 
 def render_stream(pages: Iterable[PageResult], fmt: str) -> Iterator[str]:

@@ -2,6 +2,9 @@
 
 Structure: ocr_page > ocr_carea (one per block) > ocr_par > ocr_line > ocrx_word, each with
 an axis-aligned `bbox` (hOCR has no polygons) and words with `x_wconf` (0-100).
+Each page of a multi-page TIFF is an ocr_page of its own with the file as `image`; as in
+Tesseract's hOCR, `ppageno` counts the pages of the document from 0 (in one file's own
+document, the page of the TIFF less one).
 """
 
 from __future__ import annotations

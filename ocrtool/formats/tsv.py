@@ -1,8 +1,11 @@
 """TSV: one row per word with its confidence and 4-point polygon, for spreadsheets and pandas.
 
-Columns: image, line, word, confidence, x1, y1, ..., x4, y4, text, error. Indices start at
-0. A line without words (line-level detail) gets one row with an empty word index, and a
-failed image one row with only image and error, so every input shows up in the table.
+Columns: image, line, word, confidence, x1, y1, ..., x4, y4, text, error, page. Line and
+word indices start at 0 on each page; page starts at 1 (as in the JSON), so the pages of a
+multi-page TIFF are told apart, and is 1 for ordinary images. It is the last column so the
+others keep the positions they had before it was added. A line without words (line-level
+detail) gets one row with an empty word index, and a failed image one row with only image
+and error (and no page: a file fails as a whole), so every input shows up in the table.
 Backslash, tab, CR and LF inside fields are written as \\\\, \\t, \\r and \\n.
 """
 
@@ -13,7 +16,7 @@ from ..results import PageResult
 EXTENSION = ".tsv"
 
 COLUMNS = ("image", "line", "word", "confidence", "x1", "y1", "x2", "y2", "x3", "y3",
-           "x4", "y4", "text", "error")
+           "x4", "y4", "text", "error", "page")
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -35,9 +38,10 @@ def header() -> str:
 
 
 def _row(image: str, line: str, word: str, confidence: str, points: list, text: str,
-         error: str = "") -> str:
+         error: str = "", page: str = "") -> str:
     coords = [_num(v) for xy in points for v in xy] if points else [""] * 8
-    fields = [escape(image), line, word, confidence, *coords, escape(text), escape(error)]
+    fields = [escape(image), line, word, confidence, *coords, escape(text), escape(error),
+              page]
     return "\t".join(fields) + "\n"
 
 
@@ -45,14 +49,14 @@ def rows(page: PageResult) -> str:
     """The page's rows without a header, for appending to a stream."""
     if page.error is not None:
         return _row(page.image, "", "", "", [], "", page.error)
-    out = []
+    out, number = [], str(page.page)
     for li, line in enumerate(page.lines):
         if not line.words:
             out.append(_row(page.image, str(li), "", f"{line.confidence:.4f}", line.points,
-                            line.text))
+                            line.text, page=number))
         for wi, word in enumerate(line.words):
             out.append(_row(page.image, str(li), str(wi), f"{word.confidence:.4f}",
-                            word.points, word.text))
+                            word.points, word.text, page=number))
     return "".join(out)
 
 
