@@ -156,3 +156,30 @@ def test_skewed_receipt_keeps_item_and_price_on_one_row_and_block():
     order, blocks = reading_order(boxes[::-1])
     assert [len(boxes) - 1 - i for i in order] == list(range(12))
     assert len(set(blocks)) == 1
+
+
+def _item_table(rows: int = 6) -> list[np.ndarray]:
+    """Item | quantity | price columns; quantity and price only 0.9 text heights apart."""
+    words = []
+    for r in range(rows):
+        y = 20 + r * 30
+        words += [_box(10, y, 120, y + 20), _box(200, y, 250, y + 20), _box(268, y, 300, y + 20)]
+    return words
+
+
+def test_link_model_keeps_close_table_columns_apart():
+    words = _item_table()
+    # the plain gap rule joins quantity and price (gap 18 px < 1.2 x 20 px) on every row
+    assert sorted(map(sorted, group_lines(words, learned=False)))[1] == [1, 2]
+    # the gutter repeated on every row tells the link model they are separate fields
+    assert sorted(map(sorted, group_lines(words))) == [[i] for i in range(len(words))]
+
+
+def test_link_model_keeps_words_of_a_paragraph_together():
+    words = []
+    for r in range(4):
+        y, x = 20 + r * 30, 10
+        for width in [60, 40, 90, 30, 70][: 5 - r % 2]:
+            words.append(_box(x, y, x + width, y + 20))
+            x += width + 8
+    assert [len(g) for g in group_lines(words)] == [5, 4, 5, 4]

@@ -177,7 +177,7 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
         log_probs.permute(1, 0, 2), targets, input_lengths, target_lengths,
         blank=0, reduction="none", zero_infinity=True,
     )
-    return (loss / target_lengths.clamp(min=1)).mean()
+    return (loss / target_lengths.to(loss.device).clamp(min=1)).mean()
 
 
 @torch.no_grad()

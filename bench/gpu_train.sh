@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine (see bench/gpu_pack.py): unpack .gpu/, then train the
+# recognizer and the detector side by side on the one GPU for $MINUTES each. The best
+# weights and both logs land in $OUT (the device tool brings that folder back).
+#   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
+set -euo pipefail
+MINUTES=${MINUTES:-8}
+OUT=${OUT:-runs/gpu}
+REC_INIT=${REC_INIT:-weights/recognizer.pt}
+DET_INIT=${DET_INIT:-weights/detector.pt}
+mkdir -p "$OUT" runs/gpu_detector
+python3 -c "import rapidfuzz" 2>/dev/null || \
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/whl/*.whl
+export PYTHONPATH=$PWD:$PWD/.gpu/site:/tmp/site PYTHONUNBUFFERED=1
+python3 bench/gpu_pack.py unpack
+# the detector trainer resumes from last.ckpt: seed one with the starting weights
+python3 -c "import torch; s = torch.load('$DET_INIT', map_location='cpu', weights_only=False); \
+torch.save({'model': s['model'], 'step': 0}, 'runs/gpu_detector/last.ckpt')"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+[[ " ${TRAIN:-recognizer detector} " == *" recognizer "* ]] && \
+python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
+  --minutes "$MINUTES" --batch-size "${REC_BATCH:-256}" --lr "${REC_LR:-1e-3}" \
+  --workers "${REC_WORKERS:-9}" --out-dir runs/gpu_recognizer \
+  --weights-out "$OUT/recognizer_best.pt" > "$OUT/recognizer.log" 2>&1 &
+[[ " ${TRAIN:-recognizer detector} " == *" detector "* ]] && \
+python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES" \
+  --batch-size "${DET_BATCH:-16}" --lr "${DET_LR:-1e-3}" --workers "${DET_WORKERS:-6}" \
+  --out-dir runs/gpu_detector --weights-out "$OUT/detector_best.pt" > "$OUT/detector.log" 2>&1 &
+wait
+tail -n 4 "$OUT"/*.log
