@@ -183,3 +183,21 @@ def test_link_model_keeps_words_of_a_paragraph_together():
             words.append(_box(x, y, x + width, y + 20))
             x += width + 8
     assert [len(g) for g in group_lines(words)] == [5, 4, 5, 4]
+
+
+def test_faint_colon_beside_a_word_joins_it_and_other_faint_marks_do_not():
+    region = np.zeros((40, 120), np.float32)
+    region[10:20, 10:50] = 0.9  # a word, 10 map pixels tall
+    region[11:19, 62:65] = 0.5  # a faint colon 1.2 heights to its right, 3 px wide
+    region[11:19, 80:87] = 0.5  # a faint mark 7 px wide (a short word or digit): dropped
+    region[30:36, 100:103] = 0.5  # a faint speck on no word's row: dropped
+    params = DetectParams(expand=0.0)
+    quads, _ = maps_to_words(region, np.zeros_like(region), params, scale=1.0)
+    assert len(quads) == 1
+    x0, y0 = quads[0].min(axis=0) / 2
+    x1, y1 = quads[0].max(axis=0) / 2
+    # pixel centres: the word spans 10.5..49.5, and now ends after the colon (64.5)
+    assert np.allclose((x0, y0, x1, y1), (10.5, 10.5, 64.5, 19.5))
+    off = DetectParams(expand=0.0, satellite_threshold=1.0)
+    quads, _ = maps_to_words(region, np.zeros_like(region), off, scale=1.0)
+    assert len(quads) == 1 and np.isclose(quads[0].max(axis=0)[0] / 2, 49.5)

@@ -23,6 +23,7 @@ MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
 STD = (0.229, 0.224, 0.225)
 MAX_SIDE = 6000  # larger inputs are downscaled first, whatever the canvas asks for
 LINK_CANDIDATE_GAP = 3.0  # a word's right neighbour is looked for this far (text heights)
+SATELLITE_WIDTH = 0.45  # widest mark (in word heights) that joins a word as a satellite
 LINK_THRESHOLD = 0.5  # the link model's P(same line) needed to join two neighbours
 
 
@@ -37,6 +38,11 @@ class DetectParams:
     link_threshold: float = 0.35  # affinity score that joins characters into words
     min_area: int = 6  # components smaller than this (map pixels) are noise
     expand: float = 0.25  # grow each word box by this fraction of its short side per side
+    # a weaker component (peak at least `satellite_threshold`) right beside a word, on its
+    # row, joins that word instead of being dropped: a spaced colon ("TOTAL :") or a
+    # trailing period scores under `text_threshold` alone; 1.0 turns this off
+    satellite_threshold: float = 0.45
+    satellite_gap: float = 2.0  # its centre at most this many word heights past the word's end
     # pages whose median word box is shorter than `small_text` pixels at the detector's
     # input are detected again, scaled so that it becomes `text_target` (the size most
     # training text had): small receipt print and UI text are found far more reliably
@@ -100,20 +106,62 @@ def maps_to_words(
     comb = (text | (affinity > params.link_threshold)).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(comb, connectivity=4)
     to_image = 2.0 / scale  # maps are at half the network input resolution
-    quads, scores = [], []
+    words, scores, weak = [], [], []
     for k in range(1, n):
         x, y, w, h, area = stats[k]
         if area < params.min_area:
             continue
         window = labels[y : y + h, x : x + w] == k
         peak = float(region[y : y + h, x : x + w][window].max())
-        if peak < params.text_threshold:
+        if peak < min(params.text_threshold, params.satellite_threshold):
             continue
         ys, xs = np.nonzero(window)
         pts = np.stack([xs + x, ys + y], axis=1).astype(np.float32) + 0.5
-        quads.append(_component_box(pts, params.expand) * to_image)
+        if peak < params.text_threshold:
+            weak.append(pts)
+            continue
+        words.append(pts)
         scores.append(peak)
+    words = _attach_satellites(words, weak, params.satellite_gap)
+    quads = [_component_box(pts, params.expand) * to_image for pts in words]
     return quads, scores
+
+
+def _attach_satellites(words: list[np.ndarray], weak: list[np.ndarray],
+                       max_gap: float) -> list[np.ndarray]:
+    """Add each weak component to the word it sits beside (same row, its centre under
+    `max_gap` word heights past either end); weak components beside no word are dropped."""
+    if not weak or not words:
+        return words
+    centre, u, length, height = _word_frames(words)
+    v = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    extra: list[list[np.ndarray]] = [[] for _ in words]
+    for pts in weak:
+        d = pts.mean(axis=0) - centre
+        along, across = np.abs(np.sum(d * u, axis=1)), np.abs(np.sum(d * v, axis=1))
+        gap = (along - length / 2) / height
+        # narrow marks only (a colon, a period): a faint short word or digit beside a
+        # word ("of", "7") is wider and must not be glued to it
+        width = np.ptp(pts @ u.T, axis=0) + 1.0
+        ok = (width <= SATELLITE_WIDTH * height) & (across < 0.5 * height)
+        ok &= (gap > -0.5) & (gap < max_gap)
+        if ok.any():
+            best = int(np.argmin(np.where(ok, gap, np.inf)))
+            extra[best].append(pts)
+    return [np.concatenate([w, *e]) if e else w for w, e in zip(words, extra)]
+
+
+def _word_frames(words: list[np.ndarray]):
+    """Per word point set: centre, unit direction along its longer side, length, height."""
+    rects = [cv2.minAreaRect(p) for p in words]
+    centre = np.array([r[0] for r in rects], np.float64)
+    size = np.array([r[1] for r in rects], np.float64)
+    angle = np.radians([r[2] for r in rects])
+    u = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    tall = size[:, 0] < size[:, 1]  # the rectangle's first side is the short one
+    u[tall] = np.stack([-u[tall, 1], u[tall, 0]], axis=1)
+    length, height = size.max(axis=1), np.maximum(size.min(axis=1), 1.0)
+    return centre, u, length, height
 
 
 # ---------------------------------------------------------------- lines and reading order
