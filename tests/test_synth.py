@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from ocrtool.commands.synth import synth
 from ocrtool.detection.targets import (
     affinity_quads,
+    ink_split_line_quad,
     ink_split_word_quad,
     region_and_affinity_maps,
     split_line_quad,
@@ -115,6 +116,28 @@ def test_ink_split_finds_proportional_letters_or_gives_up():
     assert ink_split_word_quad(rgb, quad, 5) is None  # ink and text disagree
     flat = np.full_like(rgb, 128)
     assert ink_split_word_quad(flat, quad, 4) is None
+
+
+def test_line_split_puts_words_on_their_ink_across_a_wide_print_gap():
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(_font().path, 40)
+    img = Image.new("RGB", (700, 70), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 10), "TOTAL", font=font, fill=(0, 0, 0))
+    draw.text((520, 10), "9.00", font=font, fill=(0, 0, 0))  # printed far apart
+    rgb = np.asarray(img)
+    ys, xs = np.nonzero(rgb[..., 0] < 128)
+    quad = np.array([[xs.min() - 3, ys.min() - 3], [xs.max() + 3, ys.min() - 3],
+                     [xs.max() + 3, ys.max() + 3], [xs.min() - 3, ys.max() + 3]], np.float32)
+    words = ink_split_line_quad(rgb, quad, "TOTAL 9.00")
+    assert words is not None and [len(w) for w in words] == [5, 4]
+    assert words[1][:, :, 0].min() > 500  # "9.00" sits on its ink, past the gap
+    equal = split_line_quad(quad, "TOTAL 9.00")
+    assert equal[1][:, :, 0].min() < 400  # equal slices put it in the empty middle
+    assert ink_split_line_quad(rgb, quad, "TOTAL") is None  # one word: nothing to place
+    assert ink_split_line_quad(rgb, quad, "TO TAL 9.00") is None  # 3 words, 2 ink groups?
+    assert ink_split_line_quad(np.full_like(rgb, 128), quad, "TOTAL 9.00") is None
 
 
 # ----------------------------------------------------------------------------- text lines

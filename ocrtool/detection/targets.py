@@ -215,25 +215,69 @@ def ink_split_word_quad(image: np.ndarray, quad: np.ndarray,
     characters, those runs are the characters (CRAFT's interim supervision checks the
     same count, with its own maps instead of the ink).
     """
+    q = _reading_frame(quad, n_chars)
+    cols = _ink_columns(image, q)
+    if cols is None or len(cols) < 2 * n_chars:
+        return None
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], cols.astype(np.int8), [0]])))
+    starts, stops = edges[::2], edges[1::2]
+    if len(starts) != n_chars:
+        return None
+    w = float(len(cols))
+    pad = 0.5
+    return _split(q, np.clip((starts - pad) / w, 0, 1), np.clip((stops + pad) / w, 0, 1))
+
+
+def _ink_columns(image: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+    """Which columns of the upright 32-px crop of `q` hold ink (None: too faint to tell)."""
     from ..geometry import crop_quad
 
-    q = _reading_frame(quad, n_chars)
     crop = crop_quad(image, q.astype(np.float32), height=32)
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    if gray.shape[1] < 2 * n_chars or int(gray.max()) - int(gray.min()) < 40:
+    if int(gray.max()) - int(gray.min()) < 40:
         return None
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
     if border.mean() > 0.5:  # the background is the majority along the box edge
         ink = 1 - ink
-    cols = ink.sum(axis=0) > 0
+    return ink.sum(axis=0) > 0
+
+
+def ink_split_line_quad(image: np.ndarray, quad: np.ndarray,
+                        text: str) -> list[np.ndarray] | None:
+    """Per-word character boxes of a line placed where its words' ink is, or None.
+
+    Receipts print fields apart with runs of spaces ("TOTAL      9.00") that the label
+    writes as one: equal slices over the whole line then put the characters of "9.00" in
+    the empty middle. When the widest gaps between ink runs split the line into exactly
+    as many groups as the text has words, and those gaps are clearly wider than any gap
+    inside a group, each word gets its own group, cut into equal slices.
+    """
+    words = text.split()
+    if len(words) < 2:
+        return None
+    q = _reading_frame(quad, len(text))
+    cols = _ink_columns(image, q)
+    if cols is None:
+        return None
     edges = np.flatnonzero(np.diff(np.concatenate([[0], cols.astype(np.int8), [0]])))
     starts, stops = edges[::2], edges[1::2]
-    if len(starts) != n_chars:
+    if len(starts) < len(words):
         return None
-    w = float(gray.shape[1])
-    pad = 0.5
-    return _split(q, np.clip((starts - pad) / w, 0, 1), np.clip((stops + pad) / w, 0, 1))
+    gaps = starts[1:] - stops[:-1]
+    cut = np.sort(np.argsort(gaps)[::-1][: len(words) - 1])
+    kept = np.delete(gaps, cut)
+    if gaps[cut].min() < 6 or (len(kept) and gaps[cut].min() < 1.5 * kept.max()):
+        return None  # word gaps no wider than letter gaps: the ink cannot tell
+    first = np.concatenate([[0], cut + 1])
+    last = np.concatenate([cut, [len(starts) - 1]])
+    w = float(len(cols))
+    out = []
+    for word, a, b in zip(words, first, last):
+        lo, hi = starts[a] / w, stops[b] / w
+        f = lo + (hi - lo) * np.arange(len(word) + 1, dtype=np.float64) / len(word)
+        out.append(_split(q, f[:-1], f[1:]))
+    return out
 
 
 def split_line_quad(quad: np.ndarray, text: str) -> list[np.ndarray]:

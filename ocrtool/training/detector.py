@@ -27,6 +27,7 @@ from ..detection.postprocess import (
 )
 from ..detection.postprocess import prepare_image as prepare_detector_input
 from ..detection.targets import (
+    ink_split_line_quad,
     ink_split_word_quad,
     region_and_affinity_maps,
     split_line_quad,
@@ -82,7 +83,10 @@ def real_page(root: Path, row: dict, pseudo_weight: float) -> Page:
             ignore.append(quad)
             continue
         if " " in text.strip():
-            parts = [(c, pseudo_weight) for c in split_line_quad(quad, text)]
+            # words placed on their own ink when the gaps allow (receipts print fields
+            # apart with runs of spaces the label writes as one), else equal slices
+            slots = ink_split_line_quad(img, quad, text) or split_line_quad(quad, text)
+            parts = [(c, pseudo_weight) for c in slots]
         else:
             chars = ink_split_word_quad(img, quad, len(text.strip()))
             parts = [(chars, 1.0) if chars is not None else
