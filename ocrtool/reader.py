@@ -225,6 +225,8 @@ class Reader:
         spans = _word_spans(text)
         words = []
         use_detected = len(detected_words) == len(spans) and len(spans) > 1
+        if use_detected:  # detector boxes start at any corner: turn them to the line's way
+            detected_words = _along(detected_words, line_direction(detected_words))
         crop_w = crop_hw[1] * 32.0 / max(crop_hw[0], 1)  # the crop's width at height 32
         for n, (a, b) in enumerate(spans):
             probs = d.char_probs[a:b]

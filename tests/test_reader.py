@@ -136,3 +136,13 @@ def test_small_text_is_detected_again_at_a_larger_scale(blob_height, passes):
     assert len(fake.inputs) == passes and len(words) == 1
     if passes == 2:
         assert fake.inputs[1][0] > 1.5 * fake.inputs[0][0]
+
+
+def test_word_and_line_points_run_clockwise_from_the_top_left(onnx_reader: Reader):
+    page = onnx_reader.read(SAMPLES / "receipt.jpg")
+    boxes = [ln.points for ln in page.lines] + [w.points for ln in page.lines for w in ln.words]
+    assert len(boxes) > 50
+    for pts in boxes:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
+        # upright text: top-left, top-right, bottom-right, bottom-left
+        assert x1 > x0 and x2 > x3 and y3 > y0 and y2 > y1, pts
