@@ -83,18 +83,16 @@ def pack_pages(name: str, limit: int | None, scale: float, rng: random.Random) -
 
 def pack_fonts_and_words() -> None:
     from ocrtool.synth.fonts import discover_fonts
-    from ocrtool.synth.text import vocabulary
+    from ocrtool.synth.text import _vocabulary
 
     fonts = [f.path for f in discover_fonts() if os.path.getsize(f.path) <= FONT_MAX_BYTES]
     with tarfile.open(OUT / "fonts.tar.xz", "w:xz") as tar:
         for p in fonts:
             tar.add(p, arcname=Path(p).name)
-    from ocrtool.synth.text import _vocabulary
-
     words, freqs = _vocabulary()
     with open(OUT / "words.json", "w", encoding="utf-8") as f:
         json.dump({"words": words, "freqs": freqs}, f)
-    print(f"{len(fonts)} fonts, {len(vocabulary())} words")
+    print(f"{len(fonts)} fonts, {len(words)} words")
 
 
 WORDFREQ_STANDIN = '''"""wordfreq stand-in on the GPU machine (see bench/gpu_pack.py)."""

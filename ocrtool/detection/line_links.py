@@ -18,7 +18,6 @@ import numpy as np
 
 FEATURES = ("gap", "log_gap", "offset", "height_ratio", "short_pair", "left_aligned",
             "right_aligned", "crossed", "gutter")
-GAP = FEATURES.index("gap")
 # fitted by bench/fit_line_links.py on sroie_train; standardised features
 MEAN = np.array([0.5738, -0.4426, 0.0506, 0.8676, 0.1910, 0.6422, 0.6832, 1.4426, 1.2214])
 SCALE = np.array([0.5742, 0.6001, 0.1105, 0.1204, 0.3931, 0.5935, 0.6004, 0.5970, 0.6530])

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..enhance import stretch_lut
 from ..geometry import expand_quad, quad_size
-from .line_links import GAP, link_probability, pair_features
+from .line_links import link_probability, pair_features
 
 STRIDE = 32  # detector input sides must be multiples of this
 MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
@@ -247,11 +247,11 @@ def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2,
         return i
 
     if learned and len(quads) > 1:
-        links = candidate_links(quads, page_boxes(quads), geoms)
+        links = candidate_links(quads, page_boxes(quads), geoms, max_gap=gap_ratio)
         if links:
             probs = link_probability(np.array([f for _, _, f in links]))
-            for (a, b, f), p in zip(links, probs):
-                if f[GAP] < gap_ratio and p > LINK_THRESHOLD:
+            for (a, b, _), p in zip(links, probs):
+                if p > LINK_THRESHOLD:
                     parent[find(b)] = find(a)
     else:
         for i, j in _row_pairs(geoms, gap_ratio):
@@ -289,11 +289,13 @@ def page_boxes(quads: list[np.ndarray]) -> np.ndarray:
 
 
 def candidate_links(quads: list[np.ndarray], boxes: np.ndarray,
-                    geoms: list[_Geom] | None = None) -> list[tuple[int, int, np.ndarray]]:
+                    geoms: list[_Geom] | None = None,
+                    max_gap: float = LINK_CANDIDATE_GAP) -> list[tuple[int, int, np.ndarray]]:
     """(left word, right word, features) for every pair the link model should judge:
-    neighbours on one row (nothing between them) with a gap under `LINK_CANDIDATE_GAP`
-    text heights. Only neighbours: a line is a chain of links, and judging far pairs
-    would let one wrong link jump over a gap that was rightly left open."""
+    neighbours on one row (nothing between them, looked for within `LINK_CANDIDATE_GAP`
+    text heights) whose gap is under `max_gap` heights. Only neighbours: a line is a
+    chain of links, and judging far pairs would let one wrong link jump over a gap that
+    was rightly left open."""
     geoms = geoms or [_geometry(q) for q in quads]
     nearest: dict[int, tuple[float, int]] = {}  # left word -> (gap, its right neighbour)
     for i, j in _row_pairs(geoms, LINK_CANDIDATE_GAP):
@@ -305,7 +307,10 @@ def candidate_links(quads: list[np.ndarray], boxes: np.ndarray,
     for a, (gap, b) in nearest.items():
         if b not in claimed or gap < claimed[b][0]:
             claimed[b] = (gap, a)
-    return [(a, b, pair_features(boxes, a, b)) for b, (_, a) in sorted(claimed.items())]
+    height = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    pairs = [(a, b) for b, (_, a) in sorted(claimed.items())
+             if boxes[b, 0] - boxes[a, 2] < max_gap * max(height[a], height[b])]
+    return [(a, b, pair_features(boxes, a, b)) for a, b in pairs]
 
 
 def line_direction(quads: list[np.ndarray]) -> np.ndarray:
