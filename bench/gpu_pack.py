@@ -14,6 +14,9 @@ stand-in `wordfreq` module, so `ocrtool train ... --data-root .gpu/data` runs un
 
     python bench/gpu_pack.py pack            # here
     python bench/gpu_pack.py unpack          # there, before training
+
+Mind the limit: the tracked files (22 MiB in November 2026) plus `.gpu/` (40.8 MiB) must
+stay under the device tool's 64 MiB; lower CROP_SETS["sroie_train"] when the tree grows.
 """
 
 from __future__ import annotations
