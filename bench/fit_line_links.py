@@ -1,10 +1,12 @@
 """Fit the word-link model of ocrtool/detection/line_links.py on annotated line boxes.
 
-Words come from the shipped detector (cached in runs/line_links/); a candidate pair (two
-words the geometric rule could join) is labelled 1 when both words lie in the same
-annotated line box. The coefficients are printed in the form line_links.py holds them.
+Words come from the shipped detector (cached in runs/line_links/; delete the cache after
+changing the detector); a candidate pair (neighbours on a row) is labelled 1 when both
+words lie in the same annotated line box. The tree ensemble is fitted with scikit-learn
+(a tool for this script only: `pip install scikit-learn`) and written, flattened, to
+ocrtool/data/line_links.npz, which the package evaluates with numpy alone.
 
-    python bench/fit_line_links.py [--data-root ../shared/data]
+    python bench/fit_line_links.py [--data-root ../shared/data] [--seed 0]
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocrtool import Reader  # noqa: E402
-from ocrtool.detection.line_links import FEATURES  # noqa: E402
+from ocrtool.detection.line_links import MODEL_PATH, TreeEnsemble  # noqa: E402
 from ocrtool.detection.postprocess import candidate_links, page_boxes  # noqa: E402
 from ocrtool.evaluation import overlap, read_jsonl_rows  # noqa: E402
 
@@ -65,8 +67,7 @@ def pairs_of_set(data: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
         if len(words) < 2:
             continue
         owner = line_of_each_word(words, row)
-        boxes = page_boxes(words)
-        for a, b, f in candidate_links(words, boxes):
+        for a, b, f in candidate_links(words, page_boxes(words)):
             if owner[a] < 0 or owner[b] < 0:
                 continue
             feats.append(f)
@@ -74,37 +75,53 @@ def pairs_of_set(data: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(feats), np.array(labels)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50):
-    """Newton's method on the L2-regularised log loss (standardised features)."""
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    reg = l2 * np.eye(z.shape[1])
-    reg[-1, -1] = 0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-z @ w))
-        grad = z.T @ (p - y) + reg @ w
-        hess = (z * (p * (1 - p))[:, None]).T @ z + reg
-        w -= np.linalg.solve(hess, grad)
-    return mean, scale, w[:-1], float(w[-1])
+def flatten(model) -> dict[str, np.ndarray]:
+    """The arrays of `TreeEnsemble` from a fitted HistGradientBoostingClassifier."""
+    parts, roots, offset = [], [], 0
+    for (tree,) in model._predictors:
+        nodes = tree.nodes
+        roots.append(offset)
+        parts.append({
+            "feature": nodes["feature_idx"], "threshold": nodes["num_threshold"],
+            "left": nodes["left"] + offset, "right": nodes["right"] + offset,
+            "value": nodes["value"], "is_leaf": nodes["is_leaf"],
+            "nan_left": nodes["missing_go_to_left"], "depth": nodes["depth"],
+        })
+        offset += len(nodes)
+    flat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return {
+        "feature": flat["feature"].astype(np.int16),
+        "threshold": flat["threshold"].astype(np.float64),
+        "left": flat["left"].astype(np.int32), "right": flat["right"].astype(np.int32),
+        "value": flat["value"].astype(np.float32), "is_leaf": flat["is_leaf"].astype(bool),
+        "nan_left": flat["nan_left"].astype(bool), "roots": np.array(roots, np.int32),
+        "bias": np.array(float(np.ravel(model._baseline_prediction)[0])),
+        "depth": np.array(int(flat["depth"].max()) + 1),
+    }
 
 
 def main() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     data = Path(args.data_root)
     x, y = pairs_of_set(data, "sroie_train")
-    mean, scale, coef, bias = fit_logistic(x, y)
+    model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05,
+                                           max_leaf_nodes=31, random_state=args.seed)
+    model.fit(x, y)
+    arrays = flatten(model)
     xd, yd = pairs_of_set(data, "sroie_dev")
-    pd = 1 / (1 + np.exp(-(((xd - mean) / scale) @ coef + bias)))
+    ours = 1 / (1 + np.exp(-TreeEnsemble(arrays).raw_score(xd)))
+    drift = float(np.abs(ours - model.predict_proba(xd)[:, 1]).max())
     rule = (xd[:, 0] < 1.2).astype(float)
     print(f"train pairs {len(y)} (joined {y.mean():.2f}); dev pairs {len(yd)}")
-    print(f"dev pair accuracy: model {np.mean((pd > 0.5) == yd):.4f}, "
-          f"gap < 1.2 rule {np.mean(rule == yd):.4f}")
-    fmt = lambda v: "np.array([" + ", ".join(f"{t:.4f}" for t in v) + "])"  # noqa: E731
-    print(f"# features: {FEATURES}")
-    print(f"MEAN = {fmt(mean)}\nSCALE = {fmt(scale)}\nCOEF = {fmt(coef)}\nBIAS = {bias:.4f}")
+    print(f"dev pair accuracy: model {np.mean((ours > 0.5) == yd):.4f}, "
+          f"gap < 1.2 rule {np.mean(rule == yd):.4f}; numpy vs sklearn max diff {drift:.1e}")
+    np.savez_compressed(MODEL_PATH, **arrays)
+    print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":

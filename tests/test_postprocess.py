@@ -159,20 +159,24 @@ def test_skewed_receipt_keeps_item_and_price_on_one_row_and_block():
 
 
 def _item_table(rows: int = 6) -> list[np.ndarray]:
-    """Item | quantity | price columns; quantity and price only 0.9 text heights apart."""
+    """Item (two words, 0.3 text heights apart) | quantity | price columns; quantity and
+    price only 0.9 text heights apart."""
     words = []
     for r in range(rows):
         y = 20 + r * 30
-        words += [_box(10, y, 120, y + 20), _box(200, y, 250, y + 20), _box(268, y, 300, y + 20)]
+        words += [_box(10, y, 60, y + 20), _box(66, y, 120, y + 20),
+                  _box(200, y, 250, y + 20), _box(268, y, 300, y + 20)]
     return words
 
 
 def test_link_model_keeps_close_table_columns_apart():
     words = _item_table()
     # the plain gap rule joins quantity and price (gap 18 px < 1.2 x 20 px) on every row
-    assert sorted(map(sorted, group_lines(words, learned=False)))[1] == [1, 2]
-    # the gutter repeated on every row tells the link model they are separate fields
-    assert sorted(map(sorted, group_lines(words))) == [[i] for i in range(len(words))]
+    assert sorted(map(sorted, group_lines(words, learned=False)))[:2] == [[0, 1], [2, 3]]
+    # a gap three times the page's word spacing, repeated on every row as a gutter, tells
+    # the link model that they are separate fields; the item's words stay one line
+    expected = [[k, k + 1] if k % 4 == 0 else [k] for k in range(len(words)) if k % 4 != 1]
+    assert sorted(map(sorted, group_lines(words))) == expected
 
 
 def test_link_model_keeps_words_of_a_paragraph_together():
