@@ -21,7 +21,7 @@ import numpy as np
 from ocrtool.detection.postprocess import (
     DetectParams,
     group_lines,
-    line_box,
+    line_boxes,
     maps_to_words,
     padded_line_box,
     prepare_image,
@@ -49,11 +49,10 @@ def score(rows, maps, params: DetectParams, level: str) -> dict:
     preds = []
     for row, (m, scale) in zip(rows, maps):
         words, _ = maps_to_words(m[0], m[1], params, scale)
-        lines = [{"text": "",
-                  "points": padded_line_box(line_box([words[i] for i in g]),
-                                            params.line_pad).tolist(),
+        groups = group_lines(words)
+        lines = [{"text": "", "points": padded_line_box(box, params.line_pad).tolist(),
                   "words": [{"text": "", "points": words[i].tolist()} for i in g]}
-                 for g in group_lines(words)]
+                 for g, box in zip(groups, line_boxes(words, groups))]
         preds.append({"image": row["image"], "lines": lines})
     return evaluate_pages(rows, preds, level=level)
 

@@ -212,7 +212,7 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
     Calibration must see what inference sees: real line crops, cut, cleaned and batched
     by width exactly as the Reader does.
     """
-    from .detection.postprocess import group_lines, line_box
+    from .detection.postprocess import group_lines, line_boxes
     from .imageio import load_image
     from .reader import Reader
     from .recognition.preprocess import DETECTION_CONTEXT, crop_line, pad_batch, prepare_crop
@@ -222,7 +222,7 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
     for path in images:
         rgb = load_image(path)
         words, _ = reader.detect(rgb)
-        quads = [line_box([words[i] for i in g]) for g in group_lines(words)]
+        quads = line_boxes(words, group_lines(words))
         lines += [prepare_crop(crop_line(rgb, q, DETECTION_CONTEXT)) for q in quads]
     lines = sorted(lines[:limit], key=lambda line: line.shape[1])
     return [pad_batch(lines[i : i + batch]) for i in range(0, len(lines), batch)]

@@ -17,7 +17,7 @@ import numpy as np
 from .detection.postprocess import (
     DetectParams,
     group_lines,
-    line_box,
+    line_boxes,
     line_direction,
     maps_to_words,
     oriented_box,
@@ -126,7 +126,7 @@ class Reader:
         else:
             words, _ = self.detect(rgb)
             groups = group_lines(words)
-            line_quads = [line_box([words[i] for i in g]) for g in groups]
+            line_quads = line_boxes(words, groups)
             order, blocks = reading_order(line_quads)
             read_lines = self._read_words if self.read_by == "words" else self._read_lines
             lines = read_lines(

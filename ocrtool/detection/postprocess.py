@@ -221,11 +221,12 @@ def word_geometries(quads: list[np.ndarray]) -> list[_Geom]:
     crosses the page's text direction is almost always one narrow glyph ("1", "I") of a
     horizontal row, not vertical text: it takes the page's direction (lone quantity "1"s
     on receipts were split off their rows)."""
-    page_u = page_direction(quads)
+    page_u = page_direction(quads, max_skew=90.0)
     geoms = []
     for q in quads:
         g = _geometry(q)
-        if g.length < SHORT_WORD * g.height and abs(float(g.u @ page_u)) < math.cos(math.radians(20)):
+        crosses = abs(float(g.u @ page_u)) < math.cos(math.radians(20))
+        if g.length < SHORT_WORD * g.height and crosses:
             g = _geometry(q, page_u)
         geoms.append(g)
     return geoms
@@ -339,8 +340,11 @@ def candidate_links(quads: list[np.ndarray], boxes: np.ndarray,
     return [(a, b, f) for (a, b), f in zip(pairs, link_features(boxes, pairs))]
 
 
-def line_direction(quads: list[np.ndarray]) -> np.ndarray:
-    """Direction of a line of words: that of its longest word, else horizontal."""
+def line_direction(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL) -> np.ndarray:
+    """Direction of a line of words: from its first to its last word, else that of its
+    longest word. A line of one short box (under `SHORT_WORD` heights long) takes
+    `fallback`, the page's direction: a lone "1" is taller than wide, and read along its
+    long side it became a "-" (a third of sroie_dev's missed quantity "1"s)."""
     geoms = [_geometry(q) for q in quads]
     best = max(geoms, key=lambda g: g.length / max(g.height, 1e-6))
     if len(quads) > 1:
@@ -349,14 +353,20 @@ def line_direction(quads: list[np.ndarray]) -> np.ndarray:
         if np.linalg.norm(span) > best.height:
             u = span / np.linalg.norm(span)
             return u if u[0] > -1e-6 else -u
-    if best.length < best.height * 1.3:
-        return np.array([1.0, 0.0], np.float32)
+    if best.length < SHORT_WORD * best.height:
+        return np.asarray(fallback, np.float32)
     return best.u
 
 
-def line_box(quads: list[np.ndarray]) -> np.ndarray:
-    u = line_direction(quads)
+def line_box(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL) -> np.ndarray:
+    u = line_direction(quads, fallback)
     return oriented_box(np.concatenate([np.asarray(q, np.float32) for q in quads]), u)
+
+
+def line_boxes(words: list[np.ndarray], groups: list[list[int]]) -> list[np.ndarray]:
+    """One box per group of words (a line), along the line's direction."""
+    page_u = page_direction(words, max_skew=90.0) if words else HORIZONTAL
+    return [line_box([words[i] for i in g], page_u) for g in groups]
 
 
 def padded_line_box(quad: np.ndarray, pad: float) -> np.ndarray:

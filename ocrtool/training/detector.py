@@ -21,7 +21,7 @@ from ..detection.model import MEAN, STD, CraftNet
 from ..detection.postprocess import (
     DetectParams,
     group_lines,
-    line_box,
+    line_boxes,
     maps_to_words,
     training_scale,
 )
@@ -241,9 +241,10 @@ def validate(model: CraftNet, data_root: str, limit: int, device: str) -> dict[s
             batch, scale = prepare_detector_input(img, params)
             maps = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()[0]
             words, _ = maps_to_words(maps[0], maps[1], params, scale)
-            lines = [{"text": "", "points": line_box([words[i] for i in g]).tolist(),
+            groups = group_lines(words)
+            lines = [{"text": "", "points": box.tolist(),
                       "words": [{"text": "", "points": words[i].tolist()} for i in g]}
-                     for g in group_lines(words)]
+                     for g, box in zip(groups, line_boxes(words, groups))]
             preds.append({"image": row["image"], "lines": lines})
         rep = evaluate_pages(rows, preds, level=level)
         for k in ("det_precision", "det_recall", "det_hmean"):
