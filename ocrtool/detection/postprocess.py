@@ -29,7 +29,10 @@ LINK_THRESHOLD = 0.5  # the link model's P(same line) needed to join two neighbo
 # receipt has 70 or more); on sparser ones it may only veto the gap rule's joins
 DENSE_PAGE_WORDS = 40
 MAX_HEIGHT_RATIO = 3.0  # words of one line differ in height by at most this factor
-SHORT_WORD = 2.5  # boxes shorter than this many heights may be one glyph (word_geometries)
+# a box under SHORT_WORD of its own heights, or under GLYPH_LENGTH of the page's text
+# heights, long may be one narrow glyph ("1", ":") rather than vertical text (_is_glyph)
+SHORT_WORD = 2.5
+GLYPH_LENGTH = 2.0
 
 
 @dataclass
@@ -216,17 +219,28 @@ def _geometry(quad: np.ndarray, u: np.ndarray | None = None) -> _Geom:
     return _Geom(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))
 
 
+def text_height(quads: list[np.ndarray]) -> float:
+    """Median short side of the word boxes (0 without words)."""
+    return float(np.median([min(quad_size(q)) for q in quads])) if quads else 0.0
+
+
+def _is_glyph(g: _Geom, page_height: float) -> bool:
+    """Too short to be a word of vertical text, whatever its own long side says."""
+    return g.length < SHORT_WORD * g.height or g.length < GLYPH_LENGTH * page_height
+
+
 def word_geometries(quads: list[np.ndarray]) -> list[_Geom]:
     """Geometry of each word box for line grouping. A short box whose own long side
-    crosses the page's text direction is almost always one narrow glyph ("1", "I") of a
+    crosses the page's text direction is almost always one narrow glyph ("1", ":") of a
     horizontal row, not vertical text: it takes the page's direction (lone quantity "1"s
     on receipts were split off their rows)."""
     page_u = page_direction(quads, max_skew=90.0)
+    height = text_height(quads)
     geoms = []
     for q in quads:
         g = _geometry(q)
         crosses = abs(float(g.u @ page_u)) < math.cos(math.radians(20))
-        if g.length < SHORT_WORD * g.height and crosses:
+        if crosses and _is_glyph(g, height):
             g = _geometry(q, page_u)
         geoms.append(g)
     return geoms
@@ -340,11 +354,12 @@ def candidate_links(quads: list[np.ndarray], boxes: np.ndarray,
     return [(a, b, f) for (a, b), f in zip(pairs, link_features(boxes, pairs))]
 
 
-def line_direction(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL) -> np.ndarray:
+def line_direction(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL,
+                   page_height: float = 0.0) -> np.ndarray:
     """Direction of a line of words: from its first to its last word, else that of its
-    longest word. A line of one short box (under `SHORT_WORD` heights long) takes
-    `fallback`, the page's direction: a lone "1" is taller than wide, and read along its
-    long side it became a "-" (a third of sroie_dev's missed quantity "1"s)."""
+    longest word. A line of one glyph-sized box (`_is_glyph`, with the page's text height)
+    takes `fallback`, the page's direction: a lone "1" is taller than wide, and read along
+    its long side it became a "-" (a third of sroie_dev's missed quantity "1"s)."""
     geoms = [_geometry(q) for q in quads]
     best = max(geoms, key=lambda g: g.length / max(g.height, 1e-6))
     if len(quads) > 1:
@@ -353,20 +368,22 @@ def line_direction(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL) -
         if np.linalg.norm(span) > best.height:
             u = span / np.linalg.norm(span)
             return u if u[0] > -1e-6 else -u
-    if best.length < SHORT_WORD * best.height:
+    if _is_glyph(best, page_height):
         return np.asarray(fallback, np.float32)
     return best.u
 
 
-def line_box(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL) -> np.ndarray:
-    u = line_direction(quads, fallback)
+def line_box(quads: list[np.ndarray], fallback: np.ndarray = HORIZONTAL,
+             page_height: float = 0.0) -> np.ndarray:
+    u = line_direction(quads, fallback, page_height)
     return oriented_box(np.concatenate([np.asarray(q, np.float32) for q in quads]), u)
 
 
 def line_boxes(words: list[np.ndarray], groups: list[list[int]]) -> list[np.ndarray]:
     """One box per group of words (a line), along the line's direction."""
     page_u = page_direction(words, max_skew=90.0) if words else HORIZONTAL
-    return [line_box([words[i] for i in g], page_u) for g in groups]
+    height = text_height(words)
+    return [line_box([words[i] for i in g], page_u, height) for g in groups]
 
 
 def padded_line_box(quad: np.ndarray, pad: float) -> np.ndarray:
