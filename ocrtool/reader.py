@@ -26,6 +26,7 @@ from .detection.postprocess import (
     reading_order,
     text_height,
 )
+from .geometry import expand_quad, quad_size
 from .imageio import iter_pages, load_image
 from .recognition.charset import Charset
 from .recognition.decoding import Decoded, char_mask, decode_batch
@@ -40,6 +41,9 @@ from .results import Line, PageResult, Points, Word
 from .runtime.base import Backend, load_backend
 
 SPECK_CONFIDENCE = 0.8  # see _looks_like_a_speck
+# a one-character line's reported box is at least this wide for its height: annotators
+# box a character's cell, not its ink (a "1" is a third as wide as its cell)
+GLYPH_CELL = 0.8
 TRAILING_MARKS = (":",)  # read alone right after a line, they are that line's (see below)
 MARK_GAP = 3.0  # ... when at most this many line heights past its end
 
@@ -126,24 +130,32 @@ class Reader:
             # the image is the crop: its own border is all the context there is
             lines = self._read_lines(rgb, [quad], [[quad]], [0], context=(0.0, 0.0))
         else:
-            words, _ = self.detect(rgb)
-            groups = group_lines(words)
-            line_quads = line_boxes(words, groups)
-            order, blocks = reading_order(line_quads)
-            read_lines = self._read_words if self.read_by == "words" else self._read_lines
-            lines = read_lines(
-                rgb,
-                [line_quads[i] for i in order],
-                [[words[j] for j in groups[i]] for i in order],
-                [blocks[i] for i in order],
-            )
-            lines = [_padded(ln, self.params.line_pad, w, h)
-                     for ln in _attach_trailing_marks(lines) if not _looks_like_a_speck(ln)]
+            lines = self._detect_and_read(rgb)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.min_confidence]
         if self.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
                      for ln in lines for wd in ln.words]
         return PageResult(label, w, h, lines)
+
+    def _detect_and_read(self, rgb: np.ndarray) -> list[Line]:
+        h, w = rgb.shape[:2]
+        words, scores = self.detect(rgb)
+        # faint glyphs (a lone quantity "1") stand alone: joined to rows they merged fields
+        faint = [s < self.params.text_threshold for s in scores]
+        groups = group_lines(words, alone=faint)
+        line_quads = line_boxes(words, groups)
+        order, blocks = reading_order(line_quads)
+        read_lines = self._read_words if self.read_by == "words" else self._read_lines
+        lines = read_lines(
+            rgb,
+            [line_quads[i] for i in order],
+            [[words[j] for j in groups[i]] for i in order],
+            [blocks[i] for i in order],
+        )
+        lines = [ln for i, ln in zip(order, lines)
+                 if not faint[groups[i][0]] or _reads_as_glyph(ln)]
+        return [_padded(ln, self.params.line_pad, w, h)
+                for ln in _attach_trailing_marks(lines) if not _looks_like_a_speck(ln)]
 
     def detect(self, rgb: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
         """Word quadrilaterals in original pixels, with their detection scores.
@@ -248,6 +260,13 @@ def _label(image, name: str | None) -> str:
     return str(image) if isinstance(image, (str, Path)) else "<image>"
 
 
+def _reads_as_glyph(line: Line) -> bool:
+    """A faint lone component is kept only when it reads as what such components on
+    receipts are: a quantity digit or a spaced colon. Read as letters, they were noise."""
+    text = line.text.strip()
+    return text.isdigit() or text in TRAILING_MARKS
+
+
 def _looks_like_a_speck(line: Line) -> bool:
     """No letter or digit, and read without confidence: on scanned receipts such lines are
     mostly specks of dirt read as '.', '-' or ':' (dropping them: sroie_dev line H-mean
@@ -313,8 +332,13 @@ def _line_before(lines: list[Line], k: int, skip: set[int]):
 
 
 def _padded(line: Line, pad: float, width: int, height: int) -> Line:
-    """The line with its reported box grown by `pad` of its height above and below."""
-    q = np.clip(padded_line_box(line.points, pad), 0, [width, height])
+    """The line with its reported box grown by `pad` of its height above and below (and a
+    one-character line's to `GLYPH_CELL` of its height across)."""
+    q = padded_line_box(line.points, pad)
+    length, tall = quad_size(q)
+    if len(line.text.strip()) == 1 and length < GLYPH_CELL * tall:
+        q = expand_quad(q, (GLYPH_CELL * tall - length) / 2, 0.0)
+    q = np.clip(q, 0, [width, height])
     return replace(line, points=q.tolist())
 
 

@@ -23,6 +23,7 @@ MEAN = (0.485, 0.456, 0.406)  # RGB normalisation, stored with the weights too
 STD = (0.229, 0.224, 0.225)
 MAX_SIDE = 6000  # larger inputs are downscaled first, whatever the canvas asks for
 LINK_CANDIDATE_GAP = 3.0  # a word's right neighbour is looked for this far (text heights)
+NARROW_GLYPH = 0.6  # a faint glyph is at most this wide for its height (_faint_glyphs)
 SATELLITE_WIDTH = 0.45  # widest mark (in word heights) that joins a word as a satellite
 LINK_THRESHOLD = 0.5  # the link model's P(same line) needed to join two neighbours
 # only pages with this many words give the link model the context it learned from (a
@@ -50,6 +51,10 @@ class DetectParams:
     # row, joins that word instead of being dropped: a spaced colon ("TOTAL :") or a
     # trailing period scores under `text_threshold` alone; 1.0 turns this off
     satellite_threshold: float = 0.45
+    # a faint component (peak at least `faint_glyph`) as tall as the page's words and
+    # narrow, beside no word, is a word of its own: a lone quantity "1" on a receipt
+    # scores ~0.5-0.6 (the Reader keeps it only if it reads as a digit or a colon)
+    faint_glyph: float = 0.5
     satellite_gap: float = 2.0  # its centre at most this many word heights past the word's end
     # pages whose median word box is shorter than `small_text` pixels at the detector's
     # input are detected again, scaled so that it becomes `text_target` (the size most
@@ -126,25 +131,47 @@ def maps_to_words(
         ys, xs = np.nonzero(window)
         pts = np.stack([xs + x, ys + y], axis=1).astype(np.float32) + 0.5
         if peak < params.text_threshold:
-            weak.append(pts)
+            weak.append((pts, peak))
             continue
         words.append(pts)
         scores.append(peak)
-    words = _attach_satellites(words, weak, params.satellite_gap)
+    words, loose = _attach_satellites(words, [p for p, _ in weak], params.satellite_gap)
+    glyphs = _faint_glyphs(words, [weak[i] for i in loose], params.faint_glyph)
+    words += [p for p, _ in glyphs]
+    scores += [s for _, s in glyphs]
     quads = [_component_box(pts, params.expand) * to_image for pts in words]
     return quads, scores
 
 
+def _faint_glyphs(words: list[np.ndarray], weak: list[tuple[np.ndarray, float]],
+                  threshold: float) -> list[tuple[np.ndarray, float]]:
+    """Weak components of a word's height that reach `threshold`: a lone quantity "1"."""
+    if not words or not weak:
+        return []
+    heights = [min(cv2.minAreaRect(p)[1]) for p in words]
+    typical = max(float(np.median(heights)), 1.0)
+    out = []
+    for pts, peak in weak:
+        if peak < threshold:
+            continue
+        wide, tall = sorted(cv2.minAreaRect(pts)[1])
+        if 0.6 * typical <= tall <= 1.6 * typical and wide <= NARROW_GLYPH * tall:
+            out.append((pts, peak))
+    return out
+
+
 def _attach_satellites(words: list[np.ndarray], weak: list[np.ndarray],
-                       max_gap: float) -> list[np.ndarray]:
+                       max_gap: float) -> tuple[list[np.ndarray], list[int]]:
     """Add each weak component to the word it sits beside (same row, its centre under
-    `max_gap` word heights past either end); weak components beside no word are dropped."""
+    `max_gap` word heights past either end); also the indices of the weak components
+    beside no word."""
     if not weak or not words:
-        return words
+        return words, list(range(len(weak)))
     centre, u, length, height = _word_frames(words)
     v = np.stack([-u[:, 1], u[:, 0]], axis=1)
     extra: list[list[np.ndarray]] = [[] for _ in words]
-    for pts in weak:
+    loose = []
+    for k, pts in enumerate(weak):
         d = pts.mean(axis=0) - centre
         along, across = np.abs(np.sum(d * u, axis=1)), np.abs(np.sum(d * v, axis=1))
         gap = (along - length / 2) / height
@@ -156,7 +183,9 @@ def _attach_satellites(words: list[np.ndarray], weak: list[np.ndarray],
         if ok.any():
             best = int(np.argmin(np.where(ok, gap, np.inf)))
             extra[best].append(pts)
-    return [np.concatenate([w, *e]) if e else w for w, e in zip(words, extra)]
+        else:
+            loose.append(k)
+    return [np.concatenate([w, *e]) if e else w for w, e in zip(words, extra)], loose
 
 
 def _word_frames(words: list[np.ndarray]):
@@ -263,7 +292,8 @@ def _same_line(a: _Geom, b: _Geom, gap_ratio: float) -> bool:
 
 
 def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool = True,
-                link_gap: float = LINK_CANDIDATE_GAP) -> list[list[int]]:
+                link_gap: float = LINK_CANDIDATE_GAP,
+                alone: list[bool] | None = None) -> list[list[int]]:
     """Cluster word boxes into lines; each line's words sorted along its direction.
 
     Without `learned`, neighbouring words on a row join when their gap is under
@@ -275,6 +305,10 @@ def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool =
     only vetoes the rule's joins (wider joins lost born_digital_dev words: H 0.853 ->
     0.845). On sroie_dev the model lifted line H-mean from 0.829 (rule) to 0.901.
     """
+    if alone is not None and any(alone):
+        keep = [i for i, a in enumerate(alone) if not a]
+        lines = group_lines([quads[i] for i in keep], gap_ratio, learned, link_gap)
+        return [[keep[i] for i in g] for g in lines] + [[i] for i, a in enumerate(alone) if a]
     geoms = word_geometries(quads)
     parent = list(range(len(quads)))
 
