@@ -204,12 +204,16 @@ def _word_frames(words: list[np.ndarray]):
 # ---------------------------------------------------------------- lines and reading order
 
 
+def _norm(d: np.ndarray) -> float:
+    return math.hypot(float(d[0]), float(d[1]))
+
+
 def reading_direction(quad: np.ndarray) -> np.ndarray:
     """Unit vector along a box's long side, pointing right (or down for vertical text)."""
     q = np.asarray(quad, np.float32)
     a, b = q[1] - q[0], q[2] - q[1]
-    u = a if np.linalg.norm(a) >= np.linalg.norm(b) else b
-    u = u / max(float(np.linalg.norm(u)), 1e-6)
+    u = a if _norm(a) >= _norm(b) else b
+    u = u / max(_norm(u), 1e-6)
     if u[0] < -1e-6 or (abs(u[0]) <= 1e-6 and u[1] < 0):
         u = -u
     return u
@@ -235,12 +239,32 @@ class _Geom:
 HORIZONTAL = np.array([1.0, 0.0], np.float32)
 
 
+def _geometries(quads: list[np.ndarray]) -> list[_Geom]:
+    """`_geometry` of many boxes at once (the same numbers, vectorised: a receipt has
+    ~100 words and this runs several times per page)."""
+    if not len(quads):
+        return []
+    q = np.asarray(quads, np.float32).reshape(-1, 4, 2)
+    a, b = q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]
+    na, nb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+    elongated = np.maximum(na, nb) >= 1.5 * np.maximum(np.minimum(na, nb), 1e-6)
+    u = np.where((na >= nb)[:, None], a, b) / np.maximum(np.maximum(na, nb), 1e-6)[:, None]
+    flip = (u[:, 0] < -1e-6) | ((np.abs(u[:, 0]) <= 1e-6) & (u[:, 1] < 0))
+    u = np.where(flip[:, None], -u, u)
+    u = np.where(elongated[:, None], u, HORIZONTAL).astype(np.float32)
+    v = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    pu, pv = np.einsum("nkc,nc->nk", q, u), np.einsum("nkc,nc->nk", q, v)
+    length, height = np.ptp(pu, axis=1), np.ptp(pv, axis=1)
+    centre = q.mean(axis=1)
+    return [_Geom(centre[i], u[i], float(length[i]), float(height[i])) for i in range(len(q))]
+
+
 def _geometry(quad: np.ndarray, u: np.ndarray | None = None) -> _Geom:
     """Centre, direction, length and height of a box; a box that is not clearly longer
     than tall (a single character, often taller than wide) is taken as horizontal."""
     q = np.asarray(quad, np.float32)
     if u is None:
-        a, b = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[1])
+        a, b = _norm(q[1] - q[0]), _norm(q[2] - q[1])
         elongated = max(a, b) >= 1.5 * max(min(a, b), 1e-6)
         u = reading_direction(q) if elongated else HORIZONTAL
     v = np.array([-u[1], u[0]], np.float32)
@@ -258,37 +282,20 @@ def _is_glyph(g: _Geom, page_height: float) -> bool:
     return g.length < SHORT_WORD * g.height or g.length < GLYPH_LENGTH * page_height
 
 
-def word_geometries(quads: list[np.ndarray]) -> list[_Geom]:
+def word_geometries(quads: list[np.ndarray], page_u: np.ndarray | None = None) -> list[_Geom]:
     """Geometry of each word box for line grouping. A short box whose own long side
     crosses the page's text direction is almost always one narrow glyph ("1", ":") of a
     horizontal row, not vertical text: it takes the page's direction (lone quantity "1"s
     on receipts were split off their rows)."""
-    page_u = page_direction(quads, max_skew=90.0)
+    page_u = page_direction(quads, max_skew=90.0) if page_u is None else page_u
     height = text_height(quads)
     geoms = []
-    for q in quads:
-        g = _geometry(q)
+    for q, g in zip(quads, _geometries(quads)):
         crosses = abs(float(g.u @ page_u)) < math.cos(math.radians(20))
         if crosses and _is_glyph(g, height):
             g = _geometry(q, page_u)
         geoms.append(g)
     return geoms
-
-
-def _same_line(a: _Geom, b: _Geom, gap_ratio: float) -> bool:
-    h = max(a.height, b.height)
-    if min(a.height, b.height) < h / MAX_HEIGHT_RATIO:
-        return False
-    # a near-square box (one character) has no reliable direction: borrow the other's
-    u = a.u if a.length >= a.height * 1.3 or b.length < b.height * 1.3 else b.u
-    if abs(float(a.u @ b.u)) < math.cos(math.radians(20)) and min(a.length, b.length) > h * 1.3:
-        return False
-    v = np.array([-u[1], u[0]], np.float32)
-    d = b.center - a.center
-    if abs(float(d @ v)) > 0.5 * h:
-        return False
-    gap = abs(float(d @ u)) - (a.length + b.length) / 2
-    return gap < gap_ratio * h
 
 
 def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool = True,
@@ -309,7 +316,8 @@ def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool =
         keep = [i for i, a in enumerate(alone) if not a]
         lines = group_lines([quads[i] for i in keep], gap_ratio, learned, link_gap)
         return [[keep[i] for i in g] for g in lines] + [[i] for i, a in enumerate(alone) if a]
-    geoms = word_geometries(quads)
+    page_u = page_direction(quads, max_skew=90.0)
+    geoms = word_geometries(quads, page_u)
     parent = list(range(len(quads)))
 
     def find(i: int) -> int:
@@ -320,7 +328,7 @@ def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool =
 
     if learned and len(quads) > 1:
         dense = len(quads) >= DENSE_PAGE_WORDS
-        links = candidate_links(quads, page_boxes(quads), geoms,
+        links = candidate_links(quads, page_boxes(quads, page_u), geoms,
                                 max_gap=link_gap if dense else gap_ratio)
         if links:
             probs = link_probability(np.array([f for _, _, f in links]))
@@ -341,23 +349,42 @@ def group_lines(quads: list[np.ndarray], gap_ratio: float = 1.2, learned: bool =
 
 
 def _row_pairs(geoms: list[_Geom], gap_ratio: float) -> list[tuple[int, int]]:
-    """Pairs of words the geometric rule puts on one line (gap under `gap_ratio`)."""
-    order = sorted(range(len(geoms)), key=lambda i: geoms[i].center[1])
-    pairs = []
-    for pos, i in enumerate(order):
-        for j in order[pos + 1 :]:
-            if geoms[j].center[1] - geoms[i].center[1] > 2 * max(geoms[i].height,
-                                                                 geoms[i].length):
-                break
-            if _same_line(geoms[i], geoms[j], gap_ratio):
-                pairs.append((i, j))
-    return pairs
+    """Pairs of words the geometric rule puts on one line, ordered by the upper word's
+    then the lower word's position top to bottom. Two words are on one line when their
+    heights differ by less than `MAX_HEIGHT_RATIO`, they run parallel (or one is too
+    short to have a direction), the lower one's centre is within half a text height of
+    the upper one's row, and the gap between them is under `gap_ratio` text heights.
+    Vectorised over all pairs: a receipt has ~100 words."""
+    n = len(geoms)
+    if n < 2:
+        return []
+    order = sorted(range(n), key=lambda i: geoms[i].center[1])
+    c = np.array([geoms[i].center for i in order], np.float64)
+    u = np.array([geoms[i].u for i in order], np.float64)
+    length = np.array([geoms[i].length for i in order])
+    height = np.array([geoms[i].height for i in order])
+    h = np.maximum(height[:, None], height[None, :])
+    ok = np.triu(np.ones((n, n), bool), 1)  # a is the upper word, b the lower
+    ok &= (c[None, :, 1] - c[:, None, 1]) <= 2 * np.maximum(height, length)[:, None]
+    ok &= np.minimum(height[:, None], height[None, :]) >= h / MAX_HEIGHT_RATIO
+    # a near-square box (one character) has no reliable direction: borrow the other's
+    own = (length >= 1.3 * height)[:, None] | (length < 1.3 * height)[None, :]
+    uu = np.where(own[..., None], u[:, None, :], u[None, :, :])
+    parallel = np.abs(u @ u.T) >= math.cos(math.radians(20))
+    ok &= parallel | (np.minimum(length[:, None], length[None, :]) <= 1.3 * h)
+    d = c[None, :, :] - c[:, None, :]
+    across = np.abs(d[..., 0] * -uu[..., 1] + d[..., 1] * uu[..., 0])
+    along = np.abs(d[..., 0] * uu[..., 0] + d[..., 1] * uu[..., 1])
+    ok &= across <= 0.5 * h
+    ok &= along - (length[:, None] + length[None, :]) / 2 < gap_ratio * h
+    return [(order[a], order[b]) for a, b in zip(*np.nonzero(ok))]
 
 
-def page_boxes(quads: list[np.ndarray]) -> np.ndarray:
-    """(N, 4) x0, y0, x1, y1 of each word in the page's deskewed frame (at any angle:
-    a page of text rotated by 40 degrees still has rows, which the link model needs)."""
-    u = page_direction(quads, max_skew=90.0)
+def page_boxes(quads: list[np.ndarray], u: np.ndarray | None = None) -> np.ndarray:
+    """(N, 4) x0, y0, x1, y1 of each word in the page's deskewed frame, along `u` or the
+    page's direction (at any angle: text rotated by 40 degrees still has rows, which the
+    link model needs)."""
+    u = page_direction(quads, max_skew=90.0) if u is None else u
     rot = np.array([[u[0], u[1]], [-u[1], u[0]]], np.float32)
     pts = [np.asarray(q, np.float32) @ rot.T for q in quads]
     return np.array([np.concatenate([p.min(axis=0), p.max(axis=0)]) for p in pts])
@@ -452,8 +479,7 @@ def page_direction(boxes: list[np.ndarray], max_skew: float = 30.0) -> np.ndarra
     """Median reading direction of the elongated boxes (a slightly rotated photo's skew);
     horizontal when that is more than `max_skew` degrees off."""
     angles = []
-    for b in boxes:
-        g = _geometry(b)
+    for g in _geometries(boxes):
         if g.length >= 1.5 * g.height:
             angles.append(math.atan2(float(g.u[1]), float(g.u[0])))
     if not angles:
