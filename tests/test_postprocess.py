@@ -205,3 +205,19 @@ def test_faint_colon_beside_a_word_joins_it_and_other_faint_marks_do_not():
     off = DetectParams(expand=0.0, satellite_threshold=1.0)
     quads, _ = maps_to_words(region, np.zeros_like(region), off, scale=1.0)
     assert len(quads) == 1 and np.isclose(quads[0].max(axis=0)[0] / 2, 49.5)
+
+
+def test_faint_narrow_glyph_of_word_height_becomes_a_word():
+    region = np.zeros((60, 200), np.float32)
+    for x in (10, 60, 110):  # three words, 10 map pixels tall
+        region[10:20, x : x + 40] = 0.9
+    region[40:50, 20:23] = 0.55  # a faint "1": word height, 3 px wide, on no word's row
+    region[40:50, 80:90] = 0.55  # a faint square blob of the same height: not a glyph
+    region[40:43, 150:153] = 0.55  # a faint speck, too short
+    params = DetectParams(expand=0.0)
+    quads, scores = maps_to_words(region, np.zeros_like(region), params, scale=1.0)
+    assert len(quads) == 4 and sorted(scores)[0] == np.float32(0.55)
+    faint = quads[int(np.argmin(scores))] / 2
+    assert np.allclose((faint.min(axis=0), faint.max(axis=0)), ((20.5, 40.5), (22.5, 49.5)))
+    off = maps_to_words(region, np.zeros_like(region), DetectParams(faint_glyph=1.0), 1.0)
+    assert len(off[0]) == 3

@@ -11,6 +11,8 @@ from PIL import Image
 from ocrtool import Reader
 from ocrtool.evaluation import cer
 from ocrtool.imageio import load_image
+from ocrtool.reader import GLYPH_CELL, _attach_trailing_marks, _padded, _reads_as_glyph
+from ocrtool.results import Line, Word
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 IMAGES = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
@@ -146,3 +148,33 @@ def test_word_and_line_points_run_clockwise_from_the_top_left(onnx_reader: Reade
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
         # upright text: top-left, top-right, bottom-right, bottom-left
         assert x1 > x0 and x2 > x3 and y3 > y0 and y2 > y1, pts
+
+
+def _line(text: str, x0: float, x1: float, y0: float = 10, y1: float = 30,
+          confidence: float = 0.9) -> Line:
+    points = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    return Line(text, confidence, points, [Word(text, confidence, points)])
+
+
+def test_a_spaced_colon_joins_the_line_it_follows():
+    lines = [_line("TOTAL", 10, 90), _line(":", 110, 116, confidence=0.5),
+             _line("9.00", 300, 360), _line(":", 500, 506, 100, 120)]
+    out = _attach_trailing_marks(lines)
+    assert [ln.text for ln in out] == ["TOTAL :", "9.00", ":"]  # the last one is alone
+    assert [w.text for w in out[0].words] == ["TOTAL", ":"]
+    assert out[0].points[1][0] == 116 and out[0].confidence == 0.9 * 0.5
+    touching = _attach_trailing_marks([_line("TOTAL", 10, 90), _line(":", 92, 98)])
+    assert touching[0].text == "TOTAL:" and touching[0].words[0].text == "TOTAL:"
+
+
+def test_a_one_character_line_is_reported_a_character_cell_wide():
+    padded = _padded(_line("1", 100, 106), pad=0.0, width=1000, height=1000)
+    xs = [p[0] for p in padded.points]
+    assert np.isclose(max(xs) - min(xs), GLYPH_CELL * 20) and np.isclose(np.mean(xs), 103)
+    word = _padded(_line("12345", 100, 180), pad=0.0, width=1000, height=1000)
+    assert word.points[0][0] == 100 and word.points[1][0] == 180
+
+
+def test_faint_lines_are_kept_only_as_digits_or_colons():
+    assert _reads_as_glyph(_line("1", 0, 5)) and _reads_as_glyph(_line(":", 0, 5))
+    assert not _reads_as_glyph(_line("T", 0, 5)) and not _reads_as_glyph(_line("1r", 0, 5))
