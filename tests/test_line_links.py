@@ -84,3 +84,22 @@ def test_words_marked_alone_stay_lines_of_their_own():
     # the others are grouped as if the lone one were not there
     assert sorted(map(sorted, group_lines(words, alone=[False, True, False]))) == [
         [0, 2], [1]]
+
+
+def test_dense_two_column_page_keeps_columns_apart_and_lines_whole():
+    # 15 rows of two 300 px columns of words 7 px apart, columns 1.5 text heights apart:
+    # dense enough for the link model to decide every pair
+    rng = np.random.default_rng(0)
+    words, where = [], []
+    for row in range(15):
+        y = 20 + row * 30
+        for column, start in enumerate((10, 340)):
+            x = start
+            while (width := int(rng.integers(25, 70))) + x <= start + 300:
+                words.append(_box(x, y, x + width, y + 20))
+                where.append((row, column))
+                x += width + 7
+    assert len(words) >= DENSE_PAGE_WORDS
+    expected = sorted(sorted(i for i, w in enumerate(where) if w == key)
+                      for key in set(where))
+    assert sorted(map(sorted, group_lines(words))) == expected
