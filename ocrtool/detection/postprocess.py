@@ -148,8 +148,7 @@ def _faint_glyphs(words: list[np.ndarray], weak: list[tuple[np.ndarray, float]],
     """Weak components of a word's height that reach `threshold`: a lone quantity "1"."""
     if not words or not weak:
         return []
-    heights = [min(cv2.minAreaRect(p)[1]) for p in words]
-    typical = max(float(np.median(heights)), 1.0)
+    typical = float(np.median(_word_frames(words)[3]))
     out = []
     for pts, peak in weak:
         if peak < threshold:
