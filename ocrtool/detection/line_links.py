@@ -46,17 +46,18 @@ def link_features(boxes: np.ndarray, links: list[tuple[int, int]]) -> np.ndarray
     """
     if not links:
         return np.zeros((0, len(FEATURES)))
-    x0, y0, x1, y1 = boxes.T
-    heights = np.maximum(y1 - y0, 1.0)
     page = _Page(boxes, links)
-    return np.array([_pair(boxes, heights, page, a, b) for a, b in links], np.float64)
+    return np.array([_pair(page, a, b) for a, b in links], np.float64)
 
 
 class _Page:
-    """What the features of every pair on a page share: extent, spacing, rows of links."""
+    """What the features of every pair on a page share: word heights and centres, extent,
+    spacing, rows of links."""
 
     def __init__(self, boxes: np.ndarray, links: list[tuple[int, int]]) -> None:
-        heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+        self.boxes = boxes
+        self.heights = heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+        self.centers = (boxes[:, 1] + boxes[:, 3]) / 2
         self.left, self.right = float(boxes[:, 0].min()), float(boxes[:, 2].max())
         self.width = max(self.right - self.left, 1.0)
         self.median_height = max(float(np.median(heights)), 1.0)
@@ -82,13 +83,13 @@ class _Page:
             self.row_min[row] = min(self.row_min.get(row, np.inf), g)
 
 
-def _pair(boxes: np.ndarray, heights: np.ndarray, page: _Page, a: int, b: int) -> list[float]:
-    x0, y0, x1, y1 = boxes.T
+def _pair(page: _Page, a: int, b: int) -> list[float]:
+    boxes, heights, centers = page.boxes, page.heights, page.centers
+    x0, x1 = boxes[:, 0], boxes[:, 2]
     ax0, ay0, ax1, ay1 = boxes[a]
     bx0, by0, bx1, by1 = boxes[b]
     h = max(heights[a], heights[b])
     gap = page.gaps[(a, b)]
-    centers = (y0 + y1) / 2
     cy = (ay0 + ay1 + by0 + by1) / 4
     near = np.abs(centers - cy) < ROW_WINDOW * h
     near &= np.abs(centers - cy) > 0.6 * h  # other rows only
