@@ -29,12 +29,18 @@ def read_one(reader, path: Path, recognize_only: bool = False) -> list[PageResul
     """
     try:
         return reader.read_pages(path, recognize_only=recognize_only, name=str(path))
-    except (ImageError, OSError, ValueError) as e:
-        return [PageResult(str(path), 0, 0, error=_one_line(e))]
-    except MemoryError:
-        return [PageResult(str(path), 0, 0, error="out of memory while reading this image")]
     except Exception as e:  # a model or library failure on one image must not end the run
-        return [PageResult(str(path), 0, 0, error=f"{type(e).__name__}: {_one_line(e)}")]
+        return [error_result(path, e)]
+
+
+def error_result(path: Path | str, e: Exception) -> PageResult:
+    """The error record of a file that failed with `e` (also used by the Ray path, which
+    reads a file's pages separately but must report failures exactly like a local run)."""
+    if isinstance(e, (ImageError, OSError, ValueError)):
+        return PageResult(str(path), 0, 0, error=_one_line(e))
+    if isinstance(e, MemoryError):
+        return PageResult(str(path), 0, 0, error="out of memory while reading this image")
+    return PageResult(str(path), 0, 0, error=f"{type(e).__name__}: {_one_line(e)}")
 
 
 def _one_line(e: BaseException) -> str:
