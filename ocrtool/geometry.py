@@ -1,6 +1,13 @@
-"""Quadrilateral helpers shared by detection, recognition cropping, training and evaluation."""
+"""Box geometry, the one home for it: quadrilaterals (order, size, growth, crop, IoU) and
+text frames (centre, reading direction, length along it, height across it) of word boxes,
+point sets and pages. Detection, layout, recognition cropping, training and evaluation all
+measure boxes with these functions.
+"""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -66,3 +73,108 @@ def polygon_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = max(float(inter), 0.0)
     union = area_a + area_b - inter
     return inter / union if union > 0 else 0.0
+
+
+# ---------------------------------------------------------------- text frames
+
+
+def _norm(d: np.ndarray) -> float:
+    return math.hypot(float(d[0]), float(d[1]))
+
+
+def reading_direction(quad: np.ndarray) -> np.ndarray:
+    """Unit vector along a box's long side, pointing right (or down for vertical text)."""
+    q = np.asarray(quad, np.float32)
+    a, b = q[1] - q[0], q[2] - q[1]
+    u = a if _norm(a) >= _norm(b) else b
+    u = u / max(_norm(u), 1e-6)
+    if u[0] < -1e-6 or (abs(u[0]) <= 1e-6 and u[1] < 0):
+        u = -u
+    return u
+
+
+def oriented_box(points: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The box around `points` aligned with direction u, clockwise from the text's top-left."""
+    v = np.array([-u[1], u[0]], np.float32)  # 'down' for text running along u
+    pu, pv = points @ u, points @ v
+    corners = [(pu.min(), pv.min()), (pu.max(), pv.min()), (pu.max(), pv.max()),
+               (pu.min(), pv.max())]
+    return np.array([a * u + b * v for a, b in corners], np.float32)
+
+
+@dataclass
+class BoxFrame:
+    center: np.ndarray
+    u: np.ndarray
+    length: float
+    height: float
+
+
+HORIZONTAL = np.array([1.0, 0.0], np.float32)
+
+
+def box_frames(quads: list[np.ndarray]) -> list[BoxFrame]:
+    """`box_frame` of many boxes at once (the same numbers, vectorised: a receipt has
+    ~100 words and this runs several times per page)."""
+    if not len(quads):
+        return []
+    q = np.asarray(quads, np.float32).reshape(-1, 4, 2)
+    a, b = q[:, 1] - q[:, 0], q[:, 2] - q[:, 1]
+    na, nb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+    elongated = np.maximum(na, nb) >= 1.5 * np.maximum(np.minimum(na, nb), 1e-6)
+    u = np.where((na >= nb)[:, None], a, b) / np.maximum(np.maximum(na, nb), 1e-6)[:, None]
+    flip = (u[:, 0] < -1e-6) | ((np.abs(u[:, 0]) <= 1e-6) & (u[:, 1] < 0))
+    u = np.where(flip[:, None], -u, u)
+    u = np.where(elongated[:, None], u, HORIZONTAL).astype(np.float32)
+    v = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    pu, pv = np.einsum("nkc,nc->nk", q, u), np.einsum("nkc,nc->nk", q, v)
+    length, height = np.ptp(pu, axis=1), np.ptp(pv, axis=1)
+    centre = q.mean(axis=1)
+    return [BoxFrame(centre[i], u[i], float(length[i]), float(height[i])) for i in range(len(q))]
+
+
+def box_frame(quad: np.ndarray, u: np.ndarray | None = None) -> BoxFrame:
+    """Centre, direction, length and height of a box; a box that is not clearly longer
+    than tall (a single character, often taller than wide) is taken as horizontal."""
+    q = np.asarray(quad, np.float32)
+    if u is None:
+        a, b = _norm(q[1] - q[0]), _norm(q[2] - q[1])
+        elongated = max(a, b) >= 1.5 * max(min(a, b), 1e-6)
+        u = reading_direction(q) if elongated else HORIZONTAL
+    v = np.array([-u[1], u[0]], np.float32)
+    pu, pv = q @ u, q @ v
+    return BoxFrame(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))
+
+
+
+def text_height(quads: list[np.ndarray]) -> float:
+    """Median short side of the word boxes (0 without words)."""
+    return float(np.median([min(quad_size(q)) for q in quads])) if quads else 0.0
+
+
+def page_direction(boxes: list[np.ndarray], max_skew: float = 30.0) -> np.ndarray:
+    """Median reading direction of the elongated boxes (a slightly rotated photo's skew);
+    horizontal when that is more than `max_skew` degrees off."""
+    angles = []
+    for g in box_frames(boxes):
+        if g.length >= 1.5 * g.height:
+            angles.append(math.atan2(float(g.u[1]), float(g.u[0])))
+    if not angles:
+        return HORIZONTAL
+    a = float(np.median(angles))
+    if abs(a) > math.radians(max_skew):  # vertical or strongly rotated: leave it alone
+        return HORIZONTAL
+    return np.array([math.cos(a), math.sin(a)], np.float32)
+
+
+def point_frames(words: list[np.ndarray]):
+    """Per word point set: centre, unit direction along its longer side, length, height."""
+    rects = [cv2.minAreaRect(p) for p in words]
+    centre = np.array([r[0] for r in rects], np.float64)
+    size = np.array([r[1] for r in rects], np.float64)
+    angle = np.radians([r[2] for r in rects])
+    u = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    tall = size[:, 0] < size[:, 1]  # the rectangle's first side is the short one
+    u[tall] = np.stack([-u[tall, 1], u[tall, 0]], axis=1)
+    length, height = size.max(axis=1), np.maximum(size.min(axis=1), 1.0)
+    return centre, u, length, height

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocrtool.detection.line_links import FEATURES, TreeEnsemble, link_features
+from ocrtool.layout.line_links import FEATURES, TreeEnsemble, link_features
 from ocrtool.detection.postprocess import (
     DENSE_PAGE_WORDS,
     candidate_links,

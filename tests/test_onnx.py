@@ -224,7 +224,8 @@ def _run_without_torch(code: str) -> subprocess.CompletedProcess:
 def test_onnx_backend_runs_without_torch(exported: Path) -> None:
     result = _run_without_torch(f"""
         import numpy as np
-        from ocrtool.runtime.base import load_backend, torch_available
+        from ocrtool.runtime.base import torch_available
+        from ocrtool.runtime.loader import load_backend
         assert not torch_available()
         backend = load_backend("onnx", "cpu", {str(exported)!r}, threads=1)
         maps = backend.detect(np.zeros((1, 3, 64, 96), np.float32))

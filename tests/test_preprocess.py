@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocrtool.reader import _looks_like_a_speck, _padded, _span_quad
+from ocrtool.layout.receipts import looks_like_a_speck, padded
+from ocrtool.recognition.assemble import span_quad
 from ocrtool.recognition.preprocess import CROP_CONTEXT, crop_line
 from ocrtool.results import Line
 
@@ -33,26 +34,26 @@ def test_span_quads_map_back_onto_the_box_not_the_context():
     crop = crop_line(np.zeros((50, 400), np.uint8), quad)
     crop_w = crop.shape[1] * 32.0 / crop.shape[0]
     # frames covering the whole crop give the whole box, clipped to it
-    whole = _span_quad(quad, 0, int(crop_w // 4), crop_w, CROP_CONTEXT)
+    whole = span_quad(quad, 0, int(crop_w // 4), crop_w, CROP_CONTEXT)
     assert np.allclose(whole, quad, atol=1e-3)
     # the frame at the middle of the crop lands at the middle of the box
     mid = int(crop_w / 8)
-    part = _span_quad(quad, mid, mid, crop_w, CROP_CONTEXT)
+    part = span_quad(quad, mid, mid, crop_w, CROP_CONTEXT)
     assert abs(part[:, 0].mean() - 200) < 8
 
 
 def test_reported_line_box_grows_above_and_below_only_within_the_image():
     line = Line("text", 0.9, _box(10, 5, 110, 25).tolist())
-    grown = np.array(_padded(line, 0.1, 200, 100).points)
+    grown = np.array(padded(line, 0.1, 200, 100).points)
     assert np.allclose(grown, _box(10, 3, 110, 27), atol=1e-4)
-    clipped = np.array(_padded(line, 0.5, 200, 30).points)
+    clipped = np.array(padded(line, 0.5, 200, 30).points)
     assert np.allclose(clipped, _box(10, 0, 110, 30), atol=1e-4)
-    assert _padded(line, 0.1, 200, 100).text == "text"
+    assert padded(line, 0.1, 200, 100).text == "text"
 
 
 def test_only_unsure_lines_without_letters_or_digits_count_as_specks():
     box = _box(0, 0, 10, 10).tolist()
-    assert _looks_like_a_speck(Line(".", 0.3, box))
-    assert _looks_like_a_speck(Line("- :", 0.5, box))
-    assert not _looks_like_a_speck(Line(":", 0.95, box))  # a sure colon stays
-    assert not _looks_like_a_speck(Line("a.", 0.1, box))  # unsure text stays
+    assert looks_like_a_speck(Line(".", 0.3, box))
+    assert looks_like_a_speck(Line("- :", 0.5, box))
+    assert not looks_like_a_speck(Line(":", 0.95, box))  # a sure colon stays
+    assert not looks_like_a_speck(Line("a.", 0.1, box))  # unsure text stays

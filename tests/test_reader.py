@@ -11,7 +11,8 @@ from PIL import Image
 from ocrtool import Reader
 from ocrtool.evaluation import cer
 from ocrtool.imageio import load_image
-from ocrtool.reader import GLYPH_CELL, _attach_trailing_marks, _padded, _reads_as_glyph
+from ocrtool.detection.stage import DetectionStage
+from ocrtool.layout.receipts import GLYPH_CELL, attach_trailing_marks, padded, reads_as_glyph
 from ocrtool.results import Line, Word
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -132,9 +133,7 @@ class _BlobDetector:
 @pytest.mark.parametrize("blob_height, passes", [(3, 2), (12, 1)])
 def test_small_text_is_detected_again_at_a_larger_scale(blob_height, passes):
     fake = _BlobDetector(blob_height)
-    reader = Reader(backend="onnx")
-    reader.backend = fake
-    words, _ = reader.detect(np.full((800, 600, 3), 255, np.uint8))
+    words = DetectionStage(fake.detect)(np.full((800, 600, 3), 255, np.uint8)).words
     assert len(fake.inputs) == passes and len(words) == 1
     if passes == 2:
         assert fake.inputs[1][0] > 1.5 * fake.inputs[0][0]
@@ -159,22 +158,22 @@ def _line(text: str, x0: float, x1: float, y0: float = 10, y1: float = 30,
 def test_a_spaced_colon_joins_the_line_it_follows():
     lines = [_line("TOTAL", 10, 90), _line(":", 110, 116, confidence=0.5),
              _line("9.00", 300, 360), _line(":", 500, 506, 100, 120)]
-    out = _attach_trailing_marks(lines)
+    out = attach_trailing_marks(lines)
     assert [ln.text for ln in out] == ["TOTAL :", "9.00", ":"]  # the last one is alone
     assert [w.text for w in out[0].words] == ["TOTAL", ":"]
     assert out[0].points[1][0] == 116 and out[0].confidence == 0.9 * 0.5
-    touching = _attach_trailing_marks([_line("TOTAL", 10, 90), _line(":", 92, 98)])
+    touching = attach_trailing_marks([_line("TOTAL", 10, 90), _line(":", 92, 98)])
     assert touching[0].text == "TOTAL:" and touching[0].words[0].text == "TOTAL:"
 
 
 def test_a_one_character_line_is_reported_a_character_cell_wide():
-    padded = _padded(_line("1", 100, 106), pad=0.0, width=1000, height=1000)
-    xs = [p[0] for p in padded.points]
+    boxed = padded(_line("1", 100, 106), pad=0.0, width=1000, height=1000)
+    xs = [p[0] for p in boxed.points]
     assert np.isclose(max(xs) - min(xs), GLYPH_CELL * 20) and np.isclose(np.mean(xs), 103)
-    word = _padded(_line("12345", 100, 180), pad=0.0, width=1000, height=1000)
+    word = padded(_line("12345", 100, 180), pad=0.0, width=1000, height=1000)
     assert word.points[0][0] == 100 and word.points[1][0] == 180
 
 
 def test_faint_lines_are_kept_only_as_digits_or_colons():
-    assert _reads_as_glyph(_line("1", 0, 5)) and _reads_as_glyph(_line(":", 0, 5))
-    assert not _reads_as_glyph(_line("T", 0, 5)) and not _reads_as_glyph(_line("1r", 0, 5))
+    assert reads_as_glyph(_line("1", 0, 5)) and reads_as_glyph(_line(":", 0, 5))
+    assert not reads_as_glyph(_line("T", 0, 5)) and not reads_as_glyph(_line("1r", 0, 5))

@@ -16,7 +16,10 @@ import numpy as np
 from ..enhance import stretch_contrast
 from ..geometry import crop_quad, expand_quad, quad_size
 
-INPUT_HEIGHT = 32  # recognizer input height; stored in the weight metadata too
+# Defaults for weight files that predate these metadata keys; the recognition stage reads
+# `input_height` and `frame_stride` from the model's metadata.
+INPUT_HEIGHT = 32  # recognizer input height
+FRAME_STRIDE = 4  # input columns per output frame (CTC time step)
 MIN_WIDTH = 16
 MAX_WIDTH = 2400
 # Background kept around a box when it is cut, as fractions of the box height (along,
@@ -41,16 +44,17 @@ def context_quad(quad: np.ndarray, context: tuple[float, float] = CROP_CONTEXT) 
 
 
 def crop_line(image: np.ndarray, quad: np.ndarray,
-              context: tuple[float, float] = CROP_CONTEXT) -> np.ndarray:
+              context: tuple[float, float] = CROP_CONTEXT,
+              height: int = INPUT_HEIGHT) -> np.ndarray:
     """Cut a text line (with `context_quad`'s margin) out of an image, upright.
 
-    Small text is warped straight to the recognizer's height (sampling the source at
+    Small text is warped straight to the recognizer's input `height` (sampling the source at
     sub-pixel positions, as training crops are); larger text is cut at its own size and
     shrunk with area averaging later, which aliases less than a shrinking warp.
     """
     quad = context_quad(quad, context)
     _, h = quad_size(quad)
-    return crop_quad(image, quad, height=INPUT_HEIGHT if h < INPUT_HEIGHT else None)
+    return crop_quad(image, quad, height=height if h < height else None)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -71,10 +75,10 @@ def resize_line(gray: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
     return cv2.resize(gray, (new_w, height), interpolation=interp)
 
 
-def prepare_crop(crop: np.ndarray) -> np.ndarray:
+def prepare_crop(crop: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
     """A line crop (RGB or gray, any size) as the recognizer reads it: gray, contrast
     stretched, at the input height."""
-    return resize_line(stretch_contrast(to_gray(crop)))
+    return resize_line(stretch_contrast(to_gray(crop)), height)
 
 
 def normalize(line: np.ndarray) -> np.ndarray:
@@ -82,14 +86,15 @@ def normalize(line: np.ndarray) -> np.ndarray:
     return line.astype(np.float32) / 127.5 - 1.0
 
 
-def pad_batch(lines: Sequence[np.ndarray]) -> np.ndarray:
+def pad_batch(lines: Sequence[np.ndarray], multiple: int = FRAME_STRIDE) -> np.ndarray:
     """Stack height-normalised uint8 lines into (B, 1, H, Wmax) float32.
 
     Padding repeats each line's own right-edge background (its median last column) so the
-    model never sees a hard black/white border it was not trained on.
+    model never sees a hard black/white border it was not trained on. The width is
+    rounded up to a `multiple` of the model's frame stride.
     """
     width = max(line.shape[1] for line in lines)
-    width = int(math.ceil(width / 4) * 4)
+    width = int(math.ceil(width / multiple) * multiple)
     batch = np.empty((len(lines), 1, lines[0].shape[0], width), dtype=np.float32)
     for i, line in enumerate(lines):
         w = line.shape[1]

@@ -40,6 +40,17 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def module_forward(module: torch.nn.Module, device: str = "cpu"):
+    """numpy in, numpy out through an in-memory module: what the stages call, whether the
+    module was loaded from a weight file or is being trained."""
+
+    @torch.inference_mode()
+    def forward(batch: np.ndarray) -> np.ndarray:
+        return module(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+
+    return forward
+
+
 class TorchBackend:
     name = "torch"
 
@@ -54,13 +65,5 @@ class TorchBackend:
         )
         self.detector.to(self.device)
         self.recognizer.to(self.device)
-
-    @torch.inference_mode()
-    def detect(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(batch).to(self.device)
-        return self.detector(x).float().cpu().numpy()
-
-    @torch.inference_mode()
-    def recognize(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(batch).to(self.device)
-        return self.recognizer(x).float().cpu().numpy()
+        self.detect = module_forward(self.detector, self.device)
+        self.recognize = module_forward(self.recognizer, self.device)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .union_find import UnionFind
+
 FEATURES = (
     "gap", "log_gap", "offset", "height_ratio", "short_pair", "left_aligned",
     "right_aligned", "crossed", "gutter", "width_a", "width_b", "top_diff", "bottom_diff",
@@ -65,16 +67,10 @@ class _Page:
                      for a, b in links}
         small = [g for g in self.gaps.values() if -0.2 < g < WORD_SPACING[0]]
         self.spacing = float(np.median(small)) if len(small) >= 3 else WORD_SPACING[1]
-        parent: dict[int, int] = {}
-
-        def find(i: int) -> int:
-            while parent.get(i, i) != i:
-                i = parent[i]
-            return i
-
+        rows = UnionFind(len(boxes))
         for a, b in links:
-            parent[find(b)] = find(a)
-        self.row_of = {link: find(link[0]) for link in links}
+            rows.union(a, b)
+        self.row_of = {link: rows.find(link[0]) for link in links}
         self.row_max: dict[int, float] = {}
         self.row_min: dict[int, float] = {}
         for link, g in self.gaps.items():

@@ -1,0 +1,84 @@
+"""The detection stage: an RGB page -> word boxes with their scores.
+
+Prepare (scale, normalise), forward (any callable: a backend's `detect`, or a
+`torch.nn.Module` being trained), maps -> words, and the second pass for small text.
+The model's geometry (mean/std, input stride, map stride) is read from its metadata, so
+a detector trained with other values needs no code edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..geometry import text_height
+from .postprocess import MEAN, STD, STRIDE, DetectParams, maps_to_words, prepare_image
+
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Detection:
+    """Word quads (4x2, original image pixels), their peak region scores, and the scale at
+    which the page met the detector."""
+
+    words: list[np.ndarray]
+    scores: list[float]
+    scale: float
+
+
+class DetectionStage:
+    """Finds words on a page. `forward` maps a (1, 3, H, W) input to (1, 2, h, w) region
+    and affinity maps; `meta` is the model's metadata (the .pt meta or the ONNX one)."""
+
+    def __init__(self, forward: Forward, meta: dict | None = None,
+                 params: DetectParams | None = None) -> None:
+        meta = meta or {}
+        self.forward = forward
+        self.params = params or DetectParams()
+        self.mean = tuple(float(m) for m in meta.get("mean", MEAN))
+        self.std = tuple(float(s) for s in meta.get("std", STD))
+        self.stride = int(meta.get("input_stride", STRIDE))
+        self.map_stride = float(meta.get("output_stride", 2))
+
+    @classmethod
+    def from_backend(cls, backend, params: DetectParams | None = None) -> DetectionStage:
+        """The stage on a loaded backend (PyTorch or ONNX Runtime)."""
+        return cls(backend.detect, backend.detector_meta, params)
+
+    @classmethod
+    def from_module(cls, module, meta: dict | None = None, device: str = "cpu",
+                    params: DetectParams | None = None) -> DetectionStage:
+        """The stage on an in-memory torch module (training validation, tuning); the
+        caller puts it in eval mode."""
+        from ..runtime.torch_backend import module_forward
+
+        return cls(module_forward(module, device), meta, params)
+
+    def __call__(self, rgb: np.ndarray, params: DetectParams | None = None) -> Detection:
+        """Words of a page. Small text is detected a second time at a larger scale
+        (`DetectParams.small_text`)."""
+        params = params or self.params
+        found = self.detect_at(rgb, params)
+        size = text_height(found.words) * found.scale
+        if found.words and params.small_text and size < params.small_text:
+            bigger = replace(params, magnify=params.magnify * params.text_target / size)
+            found = self.detect_at(rgb, bigger)
+        return found
+
+    def detect_at(self, rgb: np.ndarray, params: DetectParams) -> Detection:
+        """One pass at the scale `params` give."""
+        maps, scale = self.maps(rgb, params)
+        return self.words(maps, scale, params)
+
+    def maps(self, rgb: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
+        """(2, h, w) region and affinity maps of a page, and the scale it was fed at."""
+        batch, scale = prepare_image(rgb, params, self.mean, self.std, self.stride)
+        return self.forward(batch)[0], scale
+
+    def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
+        """Maps -> word boxes (what threshold tuning repeats on cached maps)."""
+        words, scores = maps_to_words(maps[0], maps[1], params, scale, self.map_stride)
+        return Detection(words, scores, scale)

@@ -1,0 +1,57 @@
+"""The layout stage: a page's word boxes -> lines in reading order, and back after reading.
+
+`lay_out` runs before recognition (which crops it cuts); `finish` runs after it, when
+the receipt rules can look at the text. Both are plain functions of boxes and results, so
+the Reader, detector validation, threshold tuning, calibration and `fit_line_links` get
+the same lines from the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..results import Line
+from .lines import group_lines, line_boxes
+from .order import reading_order
+from .receipts import attach_trailing_marks, looks_like_a_speck, padded, reads_as_glyph
+
+
+@dataclass
+class PageLayout:
+    """A page's lines in reading order: each line's box, its word boxes (in order along the
+    line), its block id, and whether it is a lone faint glyph (kept only if it reads as one)."""
+
+    lines: list[np.ndarray]
+    words: list[list[np.ndarray]]
+    blocks: list[int]
+    faint: list[bool]
+
+
+def lay_out(words: Sequence[np.ndarray], scores: Sequence[float],
+            faint_below: float) -> PageLayout:
+    """Group word boxes into lines and order them.
+
+    Words scoring under `faint_below` (the detector's text threshold: they were admitted
+    as faint glyphs) are lines of their own: linked into rows, they merged separate fields.
+    """
+    words = list(words)
+    faint = [s < faint_below for s in scores]
+    groups = group_lines(words, alone=faint)
+    quads = line_boxes(words, groups)
+    order, blocks = reading_order(quads)
+    return PageLayout([quads[i] for i in order],
+                      [[words[j] for j in groups[i]] for i in order],
+                      [blocks[i] for i in order],
+                      [faint[groups[i][0]] for i in order])
+
+
+def finish(layout: PageLayout, lines: Sequence[Line], line_pad: float, width: int,
+           height: int) -> list[Line]:
+    """The recognised lines (one per layout line) as reported: the receipt rules applied
+    and the boxes padded and clipped to the page."""
+    kept = [ln for ln, faint in zip(lines, layout.faint) if not faint or reads_as_glyph(ln)]
+    return [padded(ln, line_pad, width, height)
+            for ln in attach_trailing_marks(kept) if not looks_like_a_speck(ln)]

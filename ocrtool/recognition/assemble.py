@@ -1,0 +1,115 @@
+"""Recognised crops -> `Line`s with word boxes: the last step of reading a page.
+
+Whole lines are recognised (the recognizer sees word spacing and context); word boxes
+come from the detector when its words line up with the recognised words, else from the
+CTC frame positions. With `read_by="words"` each detected word is read on its own crop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..geometry import oriented_box
+from ..layout.lines import line_direction
+from ..results import Line, Word
+from .decoding import Decoded
+from .preprocess import DETECTION_CONTEXT, crop_line
+from .stage import RecognitionStage
+
+
+def read_lines(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np.ndarray],
+               word_quads: Sequence[Sequence[np.ndarray]], blocks: Sequence[int],
+               context: tuple[float, float] = DETECTION_CONTEXT) -> list[Line]:
+    """Cut and read each line, then split its text into words with boxes."""
+    crops = [crop_line(rgb, q, context, stage.height) for q in line_quads]
+    decoded = stage.recognize(crops)
+    return [
+        assemble_line(stage, d, q, wq, b, crop.shape[:2], context)
+        for d, q, wq, b, crop in zip(decoded, line_quads, word_quads, blocks, crops)
+    ]
+
+
+def read_words(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np.ndarray],
+               word_quads: Sequence[Sequence[np.ndarray]], blocks: Sequence[int]) -> list[Line]:
+    """Recognize every detected word on its own crop, then assemble the lines."""
+    # word boxes come in the detector's corner order; turn each to its line's direction
+    word_quads = [along(quads, line_direction(quads)) for quads in word_quads]
+    flat = [q for quads in word_quads for q in quads]
+    decoded = iter(stage.recognize([crop_line(rgb, q, DETECTION_CONTEXT, stage.height)
+                                    for q in flat]))
+    lines = []
+    for quad, quads, block in zip(line_quads, word_quads, blocks):
+        words = []
+        for q in quads:
+            d = next(decoded)
+            text = stage.text(d).strip()
+            if text:
+                words.append(Word(text, stage.line_confidence(d),
+                                  np.asarray(q, np.float32).tolist()))
+        confidence = float(np.prod([w.confidence for w in words])) if words else 0.0
+        lines.append(Line(" ".join(w.text for w in words), confidence,
+                          np.asarray(quad).tolist(), words, block))
+    return lines
+
+
+def assemble_line(stage: RecognitionStage, d: Decoded, quad, detected_words, block,
+                  crop_hw: tuple[int, int], context: tuple[float, float]) -> Line:
+    """One recognised line with its words: detector boxes when they match the words one
+    to one, else the parts of the line box their CTC frames cover."""
+    text = stage.text(d)
+    spans = word_spans(text)
+    words = []
+    use_detected = len(detected_words) == len(spans) and len(spans) > 1
+    if use_detected:  # detector boxes start at any corner: turn them to the line's way
+        detected_words = along(detected_words, line_direction(detected_words))
+    height = float(stage.height)
+    crop_w = crop_hw[1] * height / max(crop_hw[0], 1)  # the crop's width at input height
+    for n, (a, b) in enumerate(spans):
+        probs = d.char_probs[a:b]
+        if use_detected:
+            pts = np.asarray(detected_words[n], np.float32)
+        else:
+            pts = span_quad(quad, d.frames[a], d.frames[b - 1], crop_w, context,
+                            height, stage.frame_stride)
+        words.append(Word(text[a:b], stage.confidence(probs), pts.tolist()))
+    return Line(" ".join(w.text for w in words), stage.line_confidence(d),
+                np.asarray(quad).tolist(), words, block)
+
+
+def along(quads, u: np.ndarray) -> list[np.ndarray]:
+    """Each quad re-fitted as a box along direction u (first corner at its text start)."""
+    return [oriented_box(np.asarray(q, np.float32), u) for q in quads]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the space-separated words of a line."""
+    spans, start = [], None
+    for i, c in enumerate(text + " "):
+        if c != " " and start is None:
+            start = i
+        elif c == " " and start is not None:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
+def span_quad(quad, first_frame: int, last_frame: int, crop_w: float,
+              context: tuple[float, float], height: float = 32.0,
+              stride: int = 4) -> np.ndarray:
+    """Part of a line quad covered by CTC frames [first, last] (`stride` px each at the
+    input `height`).
+
+    The crop was cut with `context` around the quad, so crop positions are shifted by that
+    margin before they become fractions of the quad's own length. A character peaking at
+    frame k is taken to span from just before that frame to the end of the next one.
+    """
+    q = np.asarray(quad, np.float32)
+    margin = context[0] * height / (1 + 2 * context[1])  # crop pixels at input height
+    inner = max(crop_w - 2 * margin, 1e-6)  # the quad's own length at the crop's scale
+    f0 = float(np.clip((stride * first_frame - (stride - 1) - margin) / inner, 0, 1))
+    f1 = float(np.clip((stride * last_frame + (2 * stride - 1) - margin) / inner, 0, 1))
+    top = lambda f: q[0] + f * (q[1] - q[0])  # noqa: E731
+    bottom = lambda f: q[3] + f * (q[2] - q[3])  # noqa: E731
+    return np.array([top(f0), top(f1), bottom(f1), bottom(f0)], np.float32)

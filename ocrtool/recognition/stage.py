@@ -1,0 +1,128 @@
+"""The recognition stage: line (or word) crops -> text, confidences and character frames.
+
+It owns everything between a crop and its text: the model's input geometry (height and
+frame stride, read from the model's metadata), preparation, batching by width (each batch
+padded only to its own widest crop), the forward pass (a backend's `recognize`, or a
+`torch.nn.Module` during training), the decoder settings (greedy or beam, beam width,
+character LM, allow/block mask, checked once here) and calibrated confidences. The LM is
+loaded only when the beam decoder will use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
+from .charset import Charset
+from .decoding import Decoded, char_mask, decode_batch
+from .preprocess import FRAME_STRIDE, INPUT_HEIGHT, batches_by_width, pad_batch, prepare_crop
+
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+class RecognitionStage:
+    """Reads crops with one recognizer. `forward` maps (B, 1, H, W) inputs to (B, T, C)
+    logits; `meta` is the model's metadata (charset, input height, calibration)."""
+
+    def __init__(self, forward: Forward, meta: dict, decoder: str = "greedy",
+                 beam_width: int = BEAM_WIDTH, lm_weight: float = LM_WEIGHT,
+                 allowlist: str | None = None, blocklist: str | None = None,
+                 batch_size: int = 32) -> None:
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
+        self.forward = forward
+        self.charset = Charset.from_dict(meta["charset"])
+        self.height = int(meta.get("input_height", INPUT_HEIGHT))
+        self.frame_stride = int(meta.get("frame_stride", FRAME_STRIDE))
+        self.decoder, self.beam_width, self.lm_weight = decoder, beam_width, lm_weight
+        self.batch_size = batch_size
+        self.mask = char_mask(self.charset.num_classes, self._allowed(allowlist),
+                              self.charset.indices_of(blocklist) if blocklist else None)
+        self.lm = self._load_lm() if decoder == "beam" and lm_weight > 0 else None
+        self.calibrator = _load_calibrator(meta)
+
+    @classmethod
+    def from_backend(cls, backend, **settings) -> RecognitionStage:
+        """The stage on a loaded backend (PyTorch or ONNX Runtime)."""
+        return cls(backend.recognize, backend.recognizer_meta, **settings)
+
+    @classmethod
+    def from_module(cls, module, meta: dict, device: str = "cpu",
+                    **settings) -> RecognitionStage:
+        """The stage on an in-memory torch module (training validation); the caller puts
+        it in eval mode."""
+        from ..runtime.torch_backend import module_forward
+
+        return cls(module_forward(module, device), meta, **settings)
+
+    def _allowed(self, allowlist: str | None) -> list[int] | None:
+        if allowlist is None:
+            return None
+        unknown = sorted({c for c in allowlist if c not in self.charset.chars})
+        if not allowlist or unknown:
+            raise ValueError("allowlist: " + (
+                f"{''.join(unknown)!r} not in the model's character set" if unknown
+                else "empty (nothing could be read)"))
+        return self.charset.indices_of(allowlist)
+
+    def _load_lm(self):
+        from .lm import load_default_lm
+
+        return load_default_lm(self.charset)
+
+    # ------------------------------------------------------------------ crops -> text
+
+    def prepare(self, crop: np.ndarray) -> np.ndarray:
+        """A crop (RGB or gray, any size) as the model reads it: gray, stretched, resized."""
+        return prepare_crop(crop, self.height)
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
+        """Decode crops (any size, RGB or gray), in the order given."""
+        return self.recognize_prepared([self.prepare(c) for c in crops])
+
+    def recognize_prepared(self, lines: Sequence[np.ndarray]) -> list[Decoded]:
+        """Decode crops already `prepare`d, batched by width, in the order given."""
+        out: list[Decoded | None] = [None] * len(lines)
+        for idx, batch in self.batches(lines):
+            logits = self.forward(batch)
+            lengths = [lines[i].shape[1] // self.frame_stride for i in idx]
+            decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
+                                   self.lm, self.lm_weight, lengths)
+            for i, d in zip(idx, decoded):
+                out[i] = d
+        return out  # type: ignore[return-value]
+
+    def batches(self, lines: Sequence[np.ndarray]):
+        """(indices, padded input) per batch of similar width: what the model is fed (and
+        what int8 calibration must see)."""
+        for idx in batches_by_width(lines, self.batch_size):
+            yield idx, pad_batch([lines[i] for i in idx], self.frame_stride)
+
+    def text(self, d: Decoded) -> str:
+        return self.charset.decode(d.indices)
+
+    def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, confidence) per crop, in the order given."""
+        return [(self.text(d), self.line_confidence(d)) for d in self.recognize(crops)]
+
+    # ------------------------------------------------------------------ confidence
+
+    def line_confidence(self, d: Decoded) -> float:
+        """Calibrated confidence of a whole line; spaces carry no evidence and are skipped."""
+        text = self.text(d)
+        return self.confidence([p for c, p in zip(text, d.char_probs) if c != " "])
+
+    def confidence(self, probs: Sequence[float]) -> float:
+        """Calibrated product of character probabilities (0 for no characters)."""
+        raw = float(np.prod(probs)) if len(probs) else 0.0
+        return self.calibrator(raw) if self.calibrator else raw
+
+
+def _load_calibrator(meta: dict):
+    if "calibration" not in meta:
+        return None
+    from .calibration import Calibrator
+
+    return Calibrator.from_dict(meta["calibration"]).apply
