@@ -80,10 +80,10 @@ def test_word_f1_is_order_free_multiset():
 
 
 def test_reading_order_ignores_engine_order_and_granularity():
-    lines = [ev.Region(ev._polygon(LINE2), "foo bar"), ev.Region(ev._polygon(LINE1), "Hello World")]
-    jittered = [ev.Region(ev._polygon(quad(60, 12, 110, 32)), "World"),
-                ev.Region(ev._polygon(FOO), "foo"), ev.Region(ev._polygon(BAR), "bar"),
-                ev.Region(ev._polygon(HELLO), "Hello")]
+    lines = [ev.Region(ev.polygon(LINE2), "foo bar"), ev.Region(ev.polygon(LINE1), "Hello World")]
+    jittered = [ev.Region(ev.polygon(quad(60, 12, 110, 32)), "World"),
+                ev.Region(ev.polygon(FOO), "foo"), ev.Region(ev.polygon(BAR), "bar"),
+                ev.Region(ev.polygon(HELLO), "Hello")]
     assert ev.reading_order_text(lines) == GT_TEXT
     assert ev.reading_order_text(jittered) == GT_TEXT
 

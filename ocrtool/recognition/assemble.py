@@ -15,7 +15,7 @@ from ..geometry import oriented_box
 from ..layout.lines import line_direction
 from ..results import Line, Word
 from .decoding import Decoded
-from .preprocess import DETECTION_CONTEXT, crop_line
+from .preprocess import DETECTION_CONTEXT
 from .stage import RecognitionStage
 
 
@@ -23,7 +23,7 @@ def read_lines(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np
                word_quads: Sequence[Sequence[np.ndarray]], blocks: Sequence[int],
                context: tuple[float, float] = DETECTION_CONTEXT) -> list[Line]:
     """Cut and read each line, then split its text into words with boxes."""
-    crops = [crop_line(rgb, q, context, stage.height) for q in line_quads]
+    crops = [stage.crop(rgb, q, context) for q in line_quads]
     decoded = stage.recognize(crops)
     return [
         assemble_line(stage, d, q, wq, b, crop.shape[:2], context)
@@ -37,8 +37,7 @@ def read_words(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np
     # word boxes come in the detector's corner order; turn each to its line's direction
     word_quads = [along(quads, line_direction(quads)) for quads in word_quads]
     flat = [q for quads in word_quads for q in quads]
-    decoded = iter(stage.recognize([crop_line(rgb, q, DETECTION_CONTEXT, stage.height)
-                                    for q in flat]))
+    decoded = iter(stage.recognize([stage.crop(rgb, q) for q in flat]))
     lines = []
     for quad, quads, block in zip(line_quads, word_quads, blocks):
         words = []

@@ -17,7 +17,15 @@ import numpy as np
 from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
 from .charset import Charset
 from .decoding import Decoded, char_mask, decode_batch
-from .preprocess import FRAME_STRIDE, INPUT_HEIGHT, batches_by_width, pad_batch, prepare_crop
+from .preprocess import (
+    DETECTION_CONTEXT,
+    FRAME_STRIDE,
+    INPUT_HEIGHT,
+    batches_by_width,
+    crop_line,
+    pad_batch,
+    prepare_crop,
+)
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
@@ -73,6 +81,11 @@ class RecognitionStage:
         return load_default_lm(self.charset)
 
     # ------------------------------------------------------------------ crops -> text
+
+    def crop(self, rgb: np.ndarray, quad: np.ndarray,
+             context: tuple[float, float] = DETECTION_CONTEXT) -> np.ndarray:
+        """Cut a detected line (or word) box out of a page, with `context` around it."""
+        return crop_line(rgb, quad, context, self.height)
 
     def prepare(self, crop: np.ndarray) -> np.ndarray:
         """A crop (RGB or gray, any size) as the model reads it: gray, stretched, resized."""

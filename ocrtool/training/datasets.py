@@ -6,7 +6,6 @@ per page, or `{"image", "width", "height", "text"}` per crop (see ../shared/data
 
 from __future__ import annotations
 
-import json
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ CACHE_HEIGHT = 48  # cached crop height including margins (box height 32)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """Rows of a shared-format gt.jsonl (the one reader evaluation uses as well)."""
+    from ..evaluation.groundtruth import read_jsonl_rows
+
+    return read_jsonl_rows(path)
 
 
 def is_case_insensitive(name: str) -> bool:

@@ -20,9 +20,8 @@ import torch
 from torch import nn
 
 from ..recognition.charset import DEFAULT_CHARS, Charset
-from ..recognition.decoding import decode_batch
 from ..recognition.model import CRNN, INPUT_HEIGHT
-from ..recognition.preprocess import pad_batch, resize_line
+from ..recognition.preprocess import FRAME_STRIDE, pad_batch, resize_line
 from ..synth.lines import render_line
 from ..synth.text import random_text
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
@@ -143,7 +142,7 @@ class MixedLines(torch.utils.data.IterableDataset):
                 line, text, ci = self.sample(rng)
                 labels = self.charset.encode(text)
                 # CTC needs at least one frame per label (+1 between repeats)
-                if labels and len(labels) * 2 + 1 <= line.shape[1] // 4:
+                if labels and len(labels) * 2 + 1 <= line.shape[1] // FRAME_STRIDE:
                     pool.append((line, labels, ci))
             pool.sort(key=lambda s: s[0].shape[1])
             chunks = [pool[i : i + bs] for i in range(0, len(pool), bs)]
@@ -154,7 +153,7 @@ class MixedLines(torch.utils.data.IterableDataset):
                     torch.from_numpy(pad_batch(lines)),
                     torch.tensor([x for c in chunk for x in c[1]], dtype=torch.long),
                     torch.tensor([len(c[1]) for c in chunk], dtype=torch.long),
-                    torch.tensor([c[0].shape[1] // 4 for c in chunk], dtype=torch.long),
+                    torch.tensor([c[0].shape[1] // FRAME_STRIDE for c in chunk], dtype=torch.long),
                     torch.tensor([c[2] for c in chunk], dtype=torch.bool),
                 )
 
@@ -183,25 +182,22 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
 @torch.no_grad()
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
              limit: int = 800) -> dict[str, float]:
-    """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes."""
-    from ..evaluation import edit_distance
+    """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes.
+
+    The crops are batched, run and decoded by the recognition stage the Reader uses."""
+    from ..evaluation.metrics import edit_distance
+    from ..recognition.stage import RecognitionStage
 
     model.eval()
+    stage = RecognitionStage.from_module(model, recognizer_meta(charset), device,
+                                         batch_size=64)
     out = {}
     for cs in crop_sets:
         n = min(limit, len(cs.images))
         idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
-        lines = [resize_line(strip_margin(cs.images[i]), INPUT_HEIGHT) for i in idx]
+        lines = [resize_line(strip_margin(cs.images[i]), stage.height) for i in idx]
         truths = [charset.normalize(cs.texts[i]) for i in idx]
-        preds = [""] * n
-        order = sorted(range(n), key=lambda i: lines[i].shape[1])
-        for s in range(0, n, 64):
-            chunk = order[s : s + 64]
-            batch = torch.from_numpy(pad_batch([lines[i] for i in chunk])).to(device)
-            logits = model(batch).float().cpu().numpy()
-            lengths = [lines[i].shape[1] // 4 for i in chunk]
-            for i, d in zip(chunk, decode_batch(logits, lengths=lengths)):
-                preds[i] = charset.decode(d.indices)
+        preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
         errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
         errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
         total = sum(len(t) for t in truths)
@@ -210,6 +206,12 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
         out[f"{cs.name}/word_acc"] = float(np.mean([p == t for p, t in zip(preds, truths)]))
     model.train()
     return out
+
+
+def recognizer_meta(charset: Charset, **extra) -> dict:
+    """The metadata a recognizer's weights carry: what a stage needs to read with it."""
+    return {"charset": charset.to_dict(), "input_height": INPUT_HEIGHT,
+            "frame_stride": FRAME_STRIDE, "normalize": "x/127.5-1", **extra}
 
 
 def progress(step: int, elapsed: float, steps: int, minutes: float) -> float:
@@ -302,8 +304,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     model.train()
     t0 = time.time()
-    meta = {"charset": charset.to_dict(), "arch": "crnn", "width": cfg.width,
-            "hidden": cfg.hidden, "input_height": INPUT_HEIGHT, "normalize": "x/127.5-1"}
+    meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden)
     best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log)
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, recent = {}, []
