@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from .. import evaluation as ev
+from ..config import ReaderConfig
+from .options import reader_config, reader_options
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -21,8 +23,7 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float,
-                 weights: str | None, precision: str):
+def _make_reader(config: ReaderConfig):
     """Import the Reader only when ocrtool itself is scored (not with --pred)."""
     try:
         from ..reader import Reader
@@ -30,8 +31,7 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float,
         _fail(f"the ocrtool reader is not available ({e}); score predictions with --pred",
               1)
     try:
-        return Reader(backend=backend, decoder=decoder, beam_width=beam_width,
-                      lm_weight=lm_weight, weights=weights, precision=precision)
+        return Reader(config)
     except Exception as e:  # one line for the user, not a traceback
         _fail(f"cannot start the reader: {type(e).__name__}: {e}", 1)
 
@@ -50,17 +50,6 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float,
               show_default=True,
               help="Compare GT boxes with predicted lines or words; auto: words when the "
                    "GT regions are single words.")
-@click.option("--backend", default="auto", show_default=True,
-              help="Reader backend when running ocrtool (ignored with --pred).")
-@click.option("--weights", type=click.Path(file_okay=False, exists=True), default=None,
-              help="Folder with the model files to score (default: shipped ones).")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
-              show_default=True, help="ONNX model precision (auto: int8 files if shipped).")
-@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
-              show_default=True, help="CTC decoder when running ocrtool.")
-@click.option("--beam-width", type=click.IntRange(1, 100), default=8, show_default=True)
-@click.option("--lm-weight", type=click.FloatRange(0, 5), default=0.0, show_default=True,
-              help="Weight of the shipped character LM (beam decoder).")
 @click.option("--gt-boxes", is_flag=True,
               help="Page set: recognize the ground-truth boxes as crops (recognizer only).")
 @click.option("--save-pred", default=None, metavar="PREDS.jsonl",
@@ -69,11 +58,15 @@ def _make_reader(backend: str, decoder: str, beam_width: int, lm_weight: float,
               help="Score only the first N images.")
 @click.option("--worst", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many worst images (by case-insensitive CER) the report lists.")
+@reader_options
 def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: str | None,
-             level: str, backend: str, weights: str | None, precision: str, decoder: str,
-             beam_width: int, lm_weight: float, gt_boxes: bool, save_pred: str | None,
-             limit: int | None, worst: int) -> None:
-    """Score text and boxes against ground truth: CER, word F1, detection H-mean."""
+             level: str, gt_boxes: bool, save_pred: str | None, limit: int | None,
+             worst: int, **reading: Any) -> None:
+    """Score text and boxes against ground truth: CER, word F1, detection H-mean.
+
+    Every reading option of `ocrtool read` applies, so any way of reading can be scored.
+    """
+    config = reader_config(reading)
     if not Path(data_dir).is_dir():
         _fail(f"--data {data_dir}: no such directory", 2)
     if pred_path is not None and not Path(pred_path).is_file():
@@ -99,7 +92,7 @@ def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: st
         except ev.EvaluationError as e:
             _fail(str(e), 1)
     else:
-        reader = _make_reader(backend, decoder, beam_width, lm_weight, weights, precision)
+        reader = _make_reader(config)
         if gt_boxes:
             pred_rows = ev.predict_gt_crops(reader, data_dir, gt_rows)
         else:

@@ -17,15 +17,8 @@ import cv2
 import numpy as np
 import torch
 
-from ..detection.model import MEAN, STD, CraftNet
-from ..detection.postprocess import (
-    DetectParams,
-    group_lines,
-    line_boxes,
-    maps_to_words,
-    training_scale,
-)
-from ..detection.postprocess import prepare_image as prepare_detector_input
+from ..detection.model import MEAN, STD, STRIDE, CraftNet
+from ..detection.postprocess import training_scale
 from ..detection.targets import (
     ink_split_line_quad,
     ink_split_word_quad,
@@ -222,35 +215,46 @@ def ohem_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
     return total / b
 
 
-@torch.no_grad()
-def validate(model: CraftNet, data_root: str, limit: int, device: str) -> dict[str, float]:
-    """Detection H-mean on the dev sets: words on born-digital, grouped lines on SROIE."""
-    from ..evaluation import evaluate_pages
+def validate(model: CraftNet, data_root: str, limit: int, device: str,
+             recognizer=None, meta: dict | None = None) -> dict[str, float]:
+    """Detection H-mean on the dev sets (words on born-digital, lines on SROIE) of the
+    pipeline `ocrtool read` runs, with this detector in it: the same image loading, second
+    pass, faint glyphs, layout, recognition and receipt rules, scored as `ocrtool eval`
+    scores it. `recognizer` is a RecognitionStage (default: the shipped recognizer)."""
+    from ..detection.stage import DetectionStage
+    from ..evaluation import evaluate_pages, load_ground_truth, predict_with_reader
+    from ..reader import Reader
 
     model.eval()
-    params = DetectParams()
+    detection = DetectionStage.from_module(model, meta or detector_meta(), device)
+    reader = Reader.from_stages(detection, recognizer or shipped_recognizer(device))
     out = {}
     for name, level in (("born_digital_dev", "word"), ("sroie_dev", "line")):
         root = Path(data_root) / name
         if not root.exists():
             continue
-        rows = read_jsonl(root / "gt.jsonl")[:limit]
-        preds = []
-        for row in rows:
-            img = cv2.cvtColor(cv2.imread(str(root / row["image"])), cv2.COLOR_BGR2RGB)
-            batch, scale = prepare_detector_input(img, params)
-            maps = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()[0]
-            words, _ = maps_to_words(maps[0], maps[1], params, scale)
-            groups = group_lines(words)
-            lines = [{"text": "", "points": box.tolist(),
-                      "words": [{"text": "", "points": words[i].tolist()} for i in g]}
-                     for g, box in zip(groups, line_boxes(words, groups))]
-            preds.append({"image": row["image"], "lines": lines})
-        rep = evaluate_pages(rows, preds, level=level)
+        rows = load_ground_truth(root)[:limit]
+        rep = evaluate_pages(rows, predict_with_reader(reader, root, rows), level=level)
         for k in ("det_precision", "det_recall", "det_hmean"):
             out[f"{name}/{k}"] = rep[k]
     model.train()
     return out
+
+
+def detector_meta() -> dict:
+    """The metadata a detector's weights carry: what the detection stage reads."""
+    return {"arch": "craftnet", "arch_args": {}, "normalize": "rgb (x/255-mean)/std",
+            "mean": list(MEAN), "std": list(STD), "input_stride": STRIDE, "output_stride": 2}
+
+
+def shipped_recognizer(device: str = "cpu"):
+    """The shipped recognizer as a recognition stage (greedy, the Reader's defaults)."""
+    from ..recognition.stage import RecognitionStage
+    from ..runtime.base import RECOGNIZER, model_path
+    from ..runtime.torch_backend import load_recognizer
+
+    model, meta = load_recognizer(model_path(RECOGNIZER, ".pt"))
+    return RecognitionStage.from_module(model.to(device), meta, device)
 
 
 def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
@@ -266,8 +270,7 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
     loader = torch.utils.data.DataLoader(PageCrops(cfg), batch_size=None,
                                          num_workers=cfg.workers,
                                          persistent_workers=cfg.workers > 0)
-    meta = {"arch": "craftnet", "arch_args": {}, "normalize": "rgb (x/255-mean)/std",
-            "mean": list(MEAN), "std": list(STD), "output_stride": 2}
+    meta = detector_meta()
     t0 = time.time()
     best = BestWeights(cfg.weights_out, meta, higher_is_better=True, log=log)
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)

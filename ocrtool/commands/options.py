@@ -1,0 +1,74 @@
+"""The reading options shared by `ocrtool read` and `ocrtool eval`, and the ReaderConfig
+they make. Defaults come from ReaderConfig itself, so every command reads (and scores)
+with the same settings as the Python API unless told otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
+
+_D = ReaderConfig()
+
+# (decorator, ReaderConfig field or None) in the order --help lists them
+_OPTIONS: list[Callable] = [
+    click.option("--decoder", type=click.Choice(DECODERS), default=_D.decoder,
+                 show_default=True),
+    click.option("--beam-width", type=click.IntRange(1, 100), default=_D.beam_width,
+                 show_default=True),
+    click.option("--lm-weight", type=click.FloatRange(0, 5), default=_D.lm_weight,
+                 show_default=True,
+                 help="Weight of the shipped English character LM (beam decoder only)."),
+    click.option("--allowlist", help="Only these characters may be output."),
+    click.option("--blocklist", help="These characters are never output."),
+    click.option("--backend", type=click.Choice(BACKENDS), default=_D.backend,
+                 show_default=True),
+    click.option("--device", type=click.Choice(DEVICES), default=_D.device,
+                 show_default=True),
+    click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                 help="Folder with detector/recognizer model files (default: shipped ones)."),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]),
+                 default=_D.precision, show_default=True,
+                 help="ONNX model precision; auto takes the int8 models where the CPU "
+                      "runs them right (see `ocrtool info`)."),
+    click.option("--lines/--words", "lines", default=True,
+                 help="Report lines or single words."),
+    click.option("--read-by", type=click.Choice(READ_BY), default=_D.read_by,
+                 show_default=True,
+                 help="Recognize whole lines (more accurate on both dev sets) or each word."),
+    click.option("--min-confidence", type=click.FloatRange(0, 1), default=_D.min_confidence),
+    click.option("--canvas", type=click.IntRange(64, 8000), default=_D.canvas,
+                 show_default=True, help="Longest side the detector sees."),
+    click.option("--magnify", type=click.FloatRange(0.1, 8), default=_D.magnify,
+                 show_default=True, help="Enlarge images first (small text on large scans)."),
+    click.option("--threads", type=click.IntRange(1, 256), default=None,
+                 help="CPU threads per process."),
+]
+OPTION_NAMES = ("decoder", "beam_width", "lm_weight", "allowlist", "blocklist", "backend",
+                "device", "weights", "precision", "lines", "read_by", "min_confidence",
+                "canvas", "magnify", "threads")
+
+
+def reader_options(command: Callable) -> Callable:
+    """Add every reading option to a click command (they arrive as keyword arguments)."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+def reader_config(opts: dict[str, Any]) -> ReaderConfig:
+    """The ReaderConfig of the options `reader_options` added (others are ignored).
+
+    Raises click.UsageError for combinations that would silently do nothing."""
+    if opts["lm_weight"] > 0 and opts["decoder"] != "beam":
+        raise click.UsageError("--lm-weight needs --decoder beam")
+    values = {k: opts[k] for k in OPTION_NAMES if k != "lines"}
+    values["detail"] = "lines" if opts["lines"] else "words"
+    try:
+        return ReaderConfig(**values)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
