@@ -13,9 +13,19 @@ from pathlib import Path
 
 import click
 
-from ..batch import done_in_jsonl, read_files
-from ..formats import get_format, output_path, render_pages, write_atomic
+from ..batch import (
+    done_in_jsonl,
+    first_clash,
+    read_files,
+    same_file,
+    show_warnings_on_one_line,
+    write_file_result,
+)
+from ..cli import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, EXIT_OK
+from ..formats import get_format, output_path
+from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
+from ..io_utils import display_name, one_line_name
 from ..results import PageResult
 
 
@@ -32,8 +42,10 @@ def _reader_kwargs(o: dict) -> dict:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "tsv", "hocr"]),
-              default="text", show_default=True, help="Output format (json = JSON Lines).")
+@click.option("-f", "--format", "fmt",
+              type=click.Choice(["text", "json", "tsv", "hocr", "parquet"]),
+              default="text", show_default=True,
+              help="Output format (json = JSON Lines; parquet only with --ray).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write all results to this file instead of stdout.")
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -72,21 +84,36 @@ def _reader_kwargs(o: dict) -> dict:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads per process.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]",
+              help="Read on Ray actors (pip install 'ocrtool[ray]'); write JSON Lines or "
+                   "Parquet shards into --output-dir. ADDRESS: auto, local, HOST:PORT or "
+                   "ray://HOST:PORT (default: RAY_ADDRESS, a cluster on this machine, else "
+                   "a new local one).")
+@click.option("--actors", type=click.IntRange(1, 100000), default=None,
+              help="Ray actors (default: one per GPU of the cluster, else one per CPU).")
 @click.option("--resume", is_flag=True, help="Skip images already in -o FILE / --output-dir.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_detect, lines,
-         workers, resume, quiet, **opts) -> None:
+         workers, resume, quiet, ray_address, actors, **opts) -> None:
     """Read text from images and folders of images."""
     opts["words"] = not lines
+    if ray_address is not None or actors is not None or fmt == "parquet":
+        _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions,
+                     no_detect, workers, resume, quiet, ray_address, actors,
+                     _reader_kwargs(opts))
     if output and output_dir:
         raise click.UsageError("use either -o/--output or --output-dir, not both")
     if resume and not (output_dir or (output and fmt == "json")):
         raise click.UsageError("--resume needs --output-dir, or -o FILE with --format json")
     if opts["lm_weight"] > 0 and opts["decoder"] != "beam":
         raise click.UsageError("--lm-weight needs --decoder beam")
-    files = iter_image_files(paths, recursive=recursive, extensions=extensions or None)
+    files = iter_image_files(paths, recursive=recursive, extensions=extensions or None,
+                             skip_suffixes=(ANNOTATED_SUFFIX,))
     if not files:
         raise click.UsageError("no images found in the given folders")
+    _check_outputs(files, fmt, output, output_dir, annotate)
+    show_warnings_on_one_line()
     if resume:
         files = _not_done(files, fmt, output, output_dir)
 
@@ -102,42 +129,122 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
     if not output_dir:
         stream = open(output, "a" if resume else "w", encoding="utf-8") if output else sys.stdout
         stream.write(fmt_obj.header())
-    start, errors, index = time.perf_counter(), 0, 0
+    start, errors, index, finished = time.perf_counter(), 0, 0, 0
     results = read_files([f for f, _ in files], _reader_kwargs(opts), workers,
                          recognize_only=no_detect, reader=reader)
     bar = _progress(len(files), quiet)
-    for (path, root), pages in zip(files, results):
-        failed = pages[0].error is not None  # a file fails as a whole: one error result
-        if failed:
-            errors += 1
-            click.echo(f"ocrtool: {path}: {pages[0].error}", err=True)
-        if output_dir:
-            write_atomic(output_path(path, root, output_dir, fmt), render_pages(pages, fmt))
-        else:
-            for page in pages:  # index runs over the stream's pages (unique hOCR ids)
-                stream.write(fmt_obj.page(page, index))
-                index += 1
-            stream.flush()
-        if annotate and not failed:
-            _annotate(path, root, annotate, pages)
-        bar.update(1)
+    try:
+        for (path, root), pages in zip(files, results):
+            failed = pages[0].error is not None  # a file fails as a whole: one error result
+            if failed:
+                errors += 1
+                click.echo(f"ocrtool: {one_line_name(path)}: {pages[0].error}", err=True)
+            if output_dir:
+                write_file_result(output_path(path, root, output_dir, fmt), pages, fmt)
+            else:
+                for page in pages:  # index runs over the stream's pages (unique hOCR ids)
+                    stream.write(fmt_obj.page(page, index))
+                    index += 1
+                stream.flush()
+            if annotate and not failed:
+                _annotate(path, root, annotate, pages)
+            finished += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        _end_stream(stream, fmt_obj)  # what was read stays a complete document
+        click.echo(f"ocrtool: interrupted after {finished} of {len(files)} images "
+                   f"({finished - errors} written, {errors} errors); --resume goes on",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as e:  # an output could not be written: disk full, permissions...
+        bar.close()
+        click.echo(f"ocrtool: cannot write the output after {finished} of {len(files)} "
+                   f"images: {display_name(' '.join(str(e).split()))}", err=True)
+        sys.exit(EXIT_ERROR)
     bar.close()
-    if stream is not None:
-        stream.write(fmt_obj.footer())
-        if stream is not sys.stdout:
-            stream.close()
+    _end_stream(stream, fmt_obj)
     seconds = time.perf_counter() - start
     if not quiet and (len(files) > 1 or resume):
         click.echo(f"ocrtool: {len(files)} images, {errors} errors, {seconds:.1f} s, "
                    f"{len(files) / max(seconds, 1e-9):.2f} images/s", err=True)
-    sys.exit(1 if errors else 0)
+    sys.exit(EXIT_FAILED_FILES if errors else EXIT_OK)
+
+
+def _end_stream(stream, fmt_obj) -> None:
+    if stream is not None:
+        stream.write(fmt_obj.footer())
+        if stream is not sys.stdout:
+            stream.close()
+
+
+def _check_outputs(files, fmt, output, output_dir, annotate) -> None:
+    """Refuse, before anything is read, outputs that would destroy an input or each other:
+    -o naming one of the images (it was truncated to 0 bytes), and two images whose
+    results or pictures would land on one file (A/scan.png and B/scan.png)."""
+    if output:
+        for path, _ in files:
+            if same_file(output, path):
+                raise click.UsageError(f"-o {display_name(output)} is one of the input "
+                                       "images; choose another output file")
+    for kind, folder, target in (
+            ("--output-dir", output_dir, lambda f, r: output_path(f, r, output_dir, fmt)),
+            ("--annotate", annotate, lambda f, r: annotated_path(f, r, annotate))):
+        clash = first_clash((f, target(f, r)) for f, r in files) if folder else None
+        if clash:
+            a, b, out = (display_name(x) for x in clash)
+            raise click.UsageError(
+                f"{a} and {b} would both be written to {out} ({kind}); name the folder "
+                "that holds both (with -r) so the output mirrors their folders, or read "
+                "them in separate runs")
+
+
+def _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions,
+                 no_detect, workers, resume, quiet, address, actors, reader_kwargs) -> None:
+    """`--ray`: the folder run of ocrtool.distributed.read_many; the same error lines,
+    summary and exit codes as a local run. Exits."""
+    from ..distributed import RayRunError, check_address, read_many
+
+    if address is None:
+        raise click.UsageError(f"{'--actors' if actors else '--format parquet'} needs --ray")
+    if fmt not in ("json", "parquet"):
+        raise click.UsageError("--ray writes JSON Lines or Parquet shards: use --format "
+                               "json or --format parquet")
+    if not output_dir or output or annotate:
+        raise click.UsageError("--ray writes shards into --output-dir (not -o or --annotate)")
+    if workers > 1:
+        raise click.UsageError("--workers is for local runs; with --ray use --actors")
+    try:
+        check_address(address)
+    except RayRunError as e:
+        raise click.UsageError(str(e)) from None
+    if not iter_image_files(paths, recursive=recursive, extensions=extensions or None):
+        raise click.UsageError("no images found in the given folders")
+
+    def report(pages: list[PageResult]) -> None:
+        if pages[0].error is not None:
+            click.echo(f"ocrtool: {pages[0].image}: {pages[0].error}", err=True)
+
+    try:
+        summary = read_many(paths, output_dir, reader_kwargs, address or None,
+                            fmt="jsonl" if fmt == "json" else fmt, actors=actors,
+                            resume=resume, recursive=recursive,
+                            extensions=extensions or None, recognize_only=no_detect,
+                            on_file=report)
+    except RayRunError as e:
+        raise click.ClickException(str(e)) from None
+    if not quiet:
+        click.echo(f"ocrtool: {summary.files} images, {summary.errors} errors, "
+                   f"{summary.seconds:.1f} s, {summary.files / max(summary.seconds, 1e-9):.2f}"
+                   f" images/s ({summary.actors} Ray actors)", err=True)
+    sys.exit(summary.exit_code)
 
 
 def _not_done(files, fmt, output, output_dir):
     if output_dir:
         return [(f, r) for f, r in files if not output_path(f, r, output_dir, fmt).exists()]
     done = done_in_jsonl(output)
-    return [(f, r) for f, r in files if str(f) not in done]
+    return [(f, r) for f, r in files if display_name(f) not in done]
 
 
 def _annotate(path: Path, root: Path, out_dir: Path, pages: list[PageResult]) -> None:
@@ -146,13 +253,9 @@ def _annotate(path: Path, root: Path, out_dir: Path, pages: list[PageResult]) ->
     from ..formats.annotate import write_annotated
     from ..imageio import iter_pages
 
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        rel = Path(path.name)
     for page, (_, _, rgb) in zip(pages, iter_pages(path)):
-        marker = f".p{page.page}" if page.pages > 1 else ""
-        write_annotated(out_dir / rel.with_suffix(f"{marker}.annotated.png"), rgb, page)
+        write_annotated(annotated_path(path, root, out_dir, page.page, page.pages), rgb,
+                        page)
 
 
 def _progress(total: int, quiet: bool):
