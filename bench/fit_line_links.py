@@ -1,10 +1,12 @@
-"""Fit the word-link model of ocrtool/detection/line_links.py on annotated line boxes.
+"""Fit the word-link model of ocrtool/layout/line_links.py on annotated line boxes.
 
-Words come from the shipped detector (cached in runs/line_links/; delete the cache after
-changing the detector); a candidate pair (neighbours on a row) is labelled 1 when both
-words lie in the same annotated line box. The tree ensemble is fitted with scikit-learn
-(a tool for this script only: `pip install scikit-learn`) and written, flattened, to
-ocrtool/data/line_links.npz, which the package evaluates with numpy alone.
+Words come from the Reader's detection stage with the shipped detector (cached in
+runs/line_links/; delete the cache after changing the detector); the candidate pairs are
+those the layout stage lets the model judge (faint glyphs stand alone), and a pair is
+labelled 1 when both words lie in the same annotated line box. The tree ensemble is
+fitted with scikit-learn (a tool for this script only: `pip install scikit-learn`) and
+written, flattened, to ocrtool/data/line_links.npz, which the package evaluates with
+numpy alone.
 
     python bench/fit_line_links.py [--data-root ../shared/data] [--seed 0]
 """
@@ -21,32 +23,40 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocrtool import Reader  # noqa: E402
-from ocrtool.detection.line_links import MODEL_PATH, TreeEnsemble  # noqa: E402
-from ocrtool.detection.postprocess import (  # noqa: E402
+from ocrtool.detection.postprocess import DetectParams  # noqa: E402
+from ocrtool.evaluation import overlap, read_jsonl_rows  # noqa: E402
+from ocrtool.layout import lay_out  # noqa: E402
+from ocrtool.layout.line_links import MODEL_PATH, TreeEnsemble  # noqa: E402
+from ocrtool.layout.lines import (  # noqa: E402
     candidate_links,
     group_lines,
     line_boxes,
     padded_line_box,
     page_boxes,
 )
-from ocrtool.evaluation import overlap, read_jsonl_rows  # noqa: E402
 
 CACHE = Path("runs/line_links")
 
 
-def detected_words(data: Path, name: str) -> list[list[np.ndarray]]:
-    """The shipped detector's word boxes for every page of a set (cached)."""
-    cache = CACHE / f"words_{name}.pkl"
+def detected_words(data: Path, name: str) -> list[tuple[list[np.ndarray], list[float]]]:
+    """The Reader's detected words and their scores for every page of a set (cached)."""
+    cache = CACHE / f"detections_{name}.pkl"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     reader = Reader(backend="onnx")
     rows = read_jsonl_rows(data / name / "gt.jsonl")
     from ocrtool.imageio import load_image
 
-    out = [reader.detect(load_image(data / name / row["image"]))[0] for row in rows]
+    out = [reader.detect(load_image(data / name / row["image"])) for row in rows]
     CACHE.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(out))
     return out
+
+
+def linkable(words: list[np.ndarray], scores: list[float]) -> list[np.ndarray]:
+    """The words the layout stage links into lines: faint glyphs stand alone (lay_out)."""
+    threshold = DetectParams().text_threshold
+    return [w for w, s in zip(words, scores) if s >= threshold]
 
 
 def line_of_each_word(words: list[np.ndarray], row: dict) -> list[int]:
@@ -69,7 +79,8 @@ def line_of_each_word(words: list[np.ndarray], row: dict) -> list[int]:
 def pairs_of_set(data: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     feats, labels = [], []
     rows = read_jsonl_rows(data / name / "gt.jsonl")
-    for row, words in zip(rows, detected_words(data, name)):
+    for row, (words, scores) in zip(rows, detected_words(data, name)):
+        words = linkable(words, scores)
         if len(words) < 2:
             continue
         owner = line_of_each_word(words, row)
@@ -96,12 +107,16 @@ def grouping_hmean(data: Path, name: str) -> dict[str, float]:
     ways = {"rule": lambda w, r: group_lines(w, learned=False),
             "model": lambda w, r: group_lines(w), "oracle": oracle}
     rows = read_jsonl_rows(data / name / "gt.jsonl")
+    pad = DetectParams().line_pad
     out = {}
     for way, group in ways.items():
         hits = gt = preds = 0
-        for row, words in zip(rows, detected_words(data, name)):
-            boxes = line_boxes(words, group(words, row))
-            m = match_detections(gt_regions(row), [Region(padded_line_box(b, 0.1), "")
+        for row, (words, scores) in zip(rows, detected_words(data, name)):
+            if way == "model":  # exactly the layout stage's lines
+                boxes = lay_out(words, scores, DetectParams().text_threshold).lines
+            else:
+                boxes = line_boxes(words, group(words, row))
+            m = match_detections(gt_regions(row), [Region(padded_line_box(b, pad), "")
                                                    for b in boxes])
             hits, gt, preds = hits + m.hits, gt + m.gt, preds + m.predictions
         p, r = hits / max(preds, 1), hits / max(gt, 1)

@@ -24,14 +24,13 @@ import onnx
 import torch
 
 from . import __version__
-from .runtime.base import DETECTOR, RECOGNIZER, file_sha256, model_path
+from .runtime.base import DETECTOR, META_KEY, RECOGNIZER, file_sha256, model_path
 from .runtime.base import weights_dir as default_weights_dir
 from .runtime.torch_backend import load_detector, load_recognizer
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "images"
 OUTPUT_NAMES = {DETECTOR: "maps", RECOGNIZER: "logits"}
-META_KEY = "ocrtool_meta"
 PARITY_ATOL = 1e-3
 
 # (batch, height, width) inputs the parity check runs; odd sizes on purpose.
@@ -209,23 +208,22 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
                            limit: int = 256, batch: int = 32) -> list[np.ndarray]:
     """Padded batches of the text lines the float models find on `images`.
 
-    Calibration must see what inference sees: real line crops, cut, cleaned and batched
-    by width exactly as the Reader does.
+    Calibration must see what inference sees: the lines the Reader's detection and layout
+    stages find, cut, cleaned and batched by width by its recognition stage.
     """
-    from .detection.postprocess import group_lines, line_boxes
     from .imageio import load_image
+    from .layout import lay_out
     from .reader import Reader
-    from .recognition.preprocess import DETECTION_CONTEXT, crop_line, pad_batch, prepare_crop
 
-    reader = Reader(backend="onnx", weights=weights, precision="fp32")
+    reader = Reader(backend="onnx", weights=weights, precision="fp32", batch_size=batch)
+    stage = reader.recognition
     lines = []
     for path in images:
         rgb = load_image(path)
-        words, _ = reader.detect(rgb)
-        quads = line_boxes(words, group_lines(words))
-        lines += [prepare_crop(crop_line(rgb, q, DETECTION_CONTEXT)) for q in quads]
-    lines = sorted(lines[:limit], key=lambda line: line.shape[1])
-    return [pad_batch(lines[i : i + batch]) for i in range(0, len(lines), batch)]
+        found = reader.detection(rgb)
+        layout = lay_out(found.words, found.scores, reader.params.text_threshold)
+        lines += [stage.prepare(stage.crop(rgb, q)) for q in layout.lines]
+    return [padded for _, padded in stage.batches(lines[:limit])]
 
 
 @contextmanager
@@ -285,13 +283,15 @@ def _quantize_static(onnx_path: str | Path, out_path: str | Path,
     return out_path
 
 
-def detector_calibration(images: Sequence[str | Path], limit: int = 16) -> list[np.ndarray]:
-    """Normalised detector inputs for calibration, prepared exactly as the Reader does."""
-    from .detection.postprocess import DetectParams, prepare_image
+def detector_calibration(images: Sequence[str | Path], limit: int = 16,
+                         meta: dict | None = None) -> list[np.ndarray]:
+    """Normalised detector inputs for calibration, prepared exactly as the Reader's
+    detection stage prepares them for a model with this `meta` (mean/std, stride)."""
+    from .detection.stage import DetectionStage
     from .imageio import load_image
 
-    params = DetectParams()
-    return [prepare_image(load_image(p), params)[0] for p in list(images)[:limit]]
+    stage = DetectionStage(lambda batch: batch, meta)  # only its input preparation
+    return [stage.prepare(load_image(p))[0] for p in list(images)[:limit]]
 
 
 def _copy_metadata(src: str | Path, dst: str | Path) -> None:
@@ -358,7 +358,8 @@ def _quantize_all(out_dir: Path, samples: Sequence[str | Path],
         rec, out_dir / f"{RECOGNIZER}.int8.onnx", recognizer_calibration(samples, out_dir))
     det = out_dir / f"{DETECTOR}.onnx"
     written[f"{DETECTOR}_int8"] = quantize_detector(
-        det, out_dir / f"{DETECTOR}.int8.onnx", detector_calibration(samples))
+        det, out_dir / f"{DETECTOR}.int8.onnx",
+        detector_calibration(samples, meta=json.loads(read_metadata(det)[META_KEY])))
     for key in (f"{RECOGNIZER}_int8", f"{DETECTOR}_int8"):
         log(f"wrote {written[key]}")
     return written

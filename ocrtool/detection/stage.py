@@ -73,9 +73,14 @@ class DetectionStage:
         maps, scale = self.maps(rgb, params)
         return self.words(maps, scale, params)
 
+    def prepare(self, rgb: np.ndarray,
+                params: DetectParams | None = None) -> tuple[np.ndarray, float]:
+        """The model's (1, 3, H, W) input for a page, and the scale it is fed at."""
+        return prepare_image(rgb, params or self.params, self.mean, self.std, self.stride)
+
     def maps(self, rgb: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
         """(2, h, w) region and affinity maps of a page, and the scale it was fed at."""
-        batch, scale = prepare_image(rgb, params, self.mean, self.std, self.stride)
+        batch, scale = self.prepare(rgb, params)
         return self.forward(batch)[0], scale
 
     def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
