@@ -40,12 +40,23 @@ class Line:
                 "words": [w.to_dict() for w in self.words]}
 
 
-def same_row(left: Line, right: Line) -> bool:
-    """`right` starts after `left` ends, and their vertical extents overlap by half."""
-    lx = [p[0] for p in left.points]
-    rx = [p[0] for p in right.points]
-    ly = [p[1] for p in left.points]
-    ry = [p[1] for p in right.points]
+def upright(points: Points, rotation: int = 0) -> Points:
+    """Points of a page read turned clockwise by `rotation`, in that upright frame (up to
+    a shift, which comparisons of boxes do not need)."""
+    k = (rotation // 90) % 4
+    turn = [lambda x, y: (x, y), lambda x, y: (-y, x), lambda x, y: (-x, -y),
+            lambda x, y: (y, -x)][k]
+    return [list(turn(x, y)) for x, y in points]
+
+
+def same_row(left: Line, right: Line, rotation: int = 0) -> bool:
+    """`right` starts after `left` ends, and their vertical extents overlap by half (on the
+    page turned upright by `rotation`)."""
+    lp, rp = upright(left.points, rotation), upright(right.points, rotation)
+    lx = [p[0] for p in lp]
+    rx = [p[0] for p in rp]
+    ly = [p[1] for p in lp]
+    ry = [p[1] for p in rp]
     overlap = min(max(ly), max(ry)) - max(min(ly), min(ry))
     shorter = min(max(ly) - min(ly), max(ry) - min(ry))
     return min(rx) >= max(lx) - 0.25 * shorter and overlap >= 0.5 * shorter > 0
@@ -60,6 +71,8 @@ class PageResult:
     error: str | None = None
     page: int = 1  # 1-based page of a multi-page TIFF
     pages: int = 1  # how many pages its file has; 1 for ordinary images
+    # clockwise turn (0/90/180/270) applied before reading; points stay the original's
+    rotation: int = 0
 
     @property
     def text(self) -> str:
@@ -73,7 +86,7 @@ class PageResult:
         for line in self.lines:
             if prev is not None and line.block != prev.block:
                 out.append("")
-            if prev is not None and out and out[-1] and same_row(prev, line):
+            if prev is not None and out and out[-1] and same_row(prev, line, self.rotation):
                 out[-1] += " " + line.text
             else:
                 out.append(line.text)
@@ -85,13 +98,15 @@ class PageResult:
         return [w for line in self.lines for w in line.words]
 
     def to_dict(self) -> dict:
-        """The JSON record; "page" and "pages" only for files of several pages, so the
-        record of an ordinary image is the same as before multi-page support."""
+        """The JSON record; "page" and "pages" only for files of several pages, and
+        "rotation" only for pages read turned, so the record of an ordinary upright image
+        is the same as before multi-page and orientation support."""
         if self.error is not None:
             return {"image": self.image, "error": self.error}
         where = {"page": self.page, "pages": self.pages} if self.pages > 1 else {}
+        turned = {"rotation": self.rotation} if self.rotation else {}
         return {"image": self.image, **where, "width": self.width, "height": self.height,
-                "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
+                **turned, "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
 
     @classmethod
     def from_dict(cls, d: dict) -> PageResult:
@@ -104,4 +119,5 @@ class PageResult:
             for ln in d.get("lines", [])
         ]
         return cls(d.get("image", ""), d.get("width", 0), d.get("height", 0), lines,
-                   page=d.get("page", 1), pages=d.get("pages", 1))
+                   page=d.get("page", 1), pages=d.get("pages", 1),
+                   rotation=d.get("rotation", 0))
