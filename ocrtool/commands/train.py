@@ -22,7 +22,8 @@ def train() -> None:
 @train.command()
 @click.option("--data-root", default="../shared/data", show_default=True,
               help="Folder with the JSON-lines data sets.")
-@click.option("--steps", type=int, default=100000, show_default=True)
+@click.option("--steps", type=int, default=None,
+              help="Training steps [default: the config's, see training/*.py].")
 @click.option("--minutes", type=float, default=0.0, help="Time budget; 0 = steps only.")
 @click.option("--batch-size", type=int, default=48, show_default=True)
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
@@ -54,13 +55,15 @@ def recognizer(train_sets, val_sets, **kw) -> None:
         if not (Path(folder) / "gt.jsonl").is_file():
             raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "
                                      "in README.md)")
+    kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),
                                       **kw), log=lambda m: click.echo(m))
 
 
 @train.command()
 @click.option("--data-root", default="../shared/data", show_default=True)
-@click.option("--steps", type=int, default=100000, show_default=True)
+@click.option("--steps", type=int, default=None,
+              help="Training steps [default: the config's, see training/*.py].")
 @click.option("--minutes", type=float, default=60.0, show_default=True)
 @click.option("--batch-size", type=int, default=8, show_default=True)
 @click.option("--crop", type=int, default=384, show_default=True)
@@ -75,6 +78,7 @@ def detector(**kw) -> None:
     _require_torch()
     from ..training.detector import DetectorConfig, train_detector
 
+    kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
 
 

@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..config import LM_WEIGHT
+
 BLANK = 0
 NEG_INF = float("-inf")
 
@@ -138,7 +140,7 @@ def beam_decode(
     log_probs: np.ndarray,
     beam_width: int = 8,
     lm: CharLM | None = None,
-    lm_weight: float = 0.3,
+    lm_weight: float = LM_WEIGHT,
     length_bonus: float = 0.0,
     prune: float = 1e-3,
 ) -> Decoded:
@@ -251,7 +253,7 @@ def decode_batch(
     beam_width: int = 8,
     mask: np.ndarray | None = None,
     lm: CharLM | None = None,
-    lm_weight: float = 0.3,
+    lm_weight: float = LM_WEIGHT,
     lengths: Sequence[int] | None = None,
     length_bonus: float = 0.0,
 ) -> list[Decoded]:
