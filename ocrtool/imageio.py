@@ -10,15 +10,17 @@ Only numpy and Pillow are used, so the torch-free install can read images.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 # Refuse images above this many pixels (20000 x 20000): a page scanned at 600 dpi is about
 # 35 Mpx, so this only stops decompression bombs and mistakes, not real documents.
@@ -33,7 +35,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (
     ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff",
-    ".webp", ".gif", ".pbm", ".pgm", ".ppm", ".pnm",
+    ".webp", ".gif", ".pbm", ".pgm", ".ppm", ".pnm", ".pdf",
 )
 
 # Formats whose extra frames are an animation, not further pages: only frame 0 is read.
@@ -71,6 +73,12 @@ def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
         return array_to_rgb(source)
     if isinstance(source, Image.Image):
         return _frame_to_rgb(source, _name(source))
+    from .pdf import is_pdf, iter_pdf_pages
+
+    if is_pdf(source):  # page `page` (from 0) rendered at the default resolution
+        if page < 0:
+            raise ImageError(f"page {page} does not exist: {_name(source)}")
+        return next(iter_pdf_pages(source, [page + 1]))[2]
     name = _name(source)
     with _open(source) as im:
         n_frames = _page_count(im, name)
@@ -78,7 +86,7 @@ def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
             raise ImageError(f"page {page} does not exist ({n_frames} page(s)): {name}")
         if page:
             _seek(im, page, name)
-        return _frame_to_rgb(im, name)
+        return _frame_to_rgb(im, name, release=True)
 
 
 def load_pages(source: ImageSource) -> list[np.ndarray]:
@@ -90,29 +98,37 @@ def load_pages(source: ImageSource) -> list[np.ndarray]:
     return [rgb for _, _, rgb in iter_pages(source)]
 
 
-def iter_pages(source: ImageSource) -> Iterator[tuple[int, int, np.ndarray]]:
+def iter_pages(source: ImageSource, pages: str | Iterable[int] | None = None,
+               dpi: float = 300) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (page number from 1, page count, RGB) for each page, in order.
 
     One page is decoded at a time, so a long multi-page scan is never in memory whole
     (the Reader reads page 1 while page 2 is still on disk). Pages follow `load_pages`:
-    every page of a TIFF, one for anything else. A page that cannot be decoded raises
-    ImageError naming it ("page 2 of 3: ...") after the earlier pages were yielded.
+    every page of a TIFF or a PDF, one for anything else. A page that cannot be decoded
+    raises ImageError naming it ("page 2 of 3: ...") after the earlier pages were yielded.
+    `pages` ("1-3,7", or page numbers) keeps only those pages of a TIFF or PDF; `dpi` is
+    the resolution PDF pages are rendered at (ocrtool.pdf does that).
     """
     if isinstance(source, (np.ndarray, Image.Image)):
         yield 1, 1, load_image(source)
+        return
+    from .pdf import is_pdf, iter_pdf_pages, select_pages
+
+    if is_pdf(source):
+        yield from iter_pdf_pages(source, pages, dpi)
         return
     name = _name(source)
     with _open(source) as im:
         count = 1 if im.format in _ANIMATED_FORMATS else _page_count(im, name)
         if count > MAX_PAGES:
             raise ImageError(f"too many pages ({count} > {MAX_PAGES}): {name}")
-        for index in range(count):
-            yield index + 1, count, _page_to_rgb(im, index, count, name)
+        for number in select_pages(pages, count, name):
+            yield number, count, _page_to_rgb(im, number - 1, count, name)
 
 
 def _page_to_rgb(im: Image.Image, index: int, count: int, name: str) -> np.ndarray:
-    if count == 1:
-        return _frame_to_rgb(im, name)  # messages of single images stay as they were
+    if count == 1:  # messages of single images stay as they were
+        return _frame_to_rgb(im, name, release=True)
     where = f"page {index + 1} of {count}"
     _seek(im, index, name, where)
     try:
@@ -142,22 +158,44 @@ def _seek(im: Image.Image, index: int, name: str, where: str | None = None) -> N
                          f"({_one_line(exc)}): {name}") from None
 
 
+def _check_file(path: Path, name: str) -> None:
+    """A regular, non-empty file, or an ImageError that says what it is instead: one
+    stat() call, so a symlink loop is named as a loop and a name too long for the file
+    system is a message, not an OSError escaping from exists()."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"symbolic link loop: {name}") from None
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise ImageError(f"broken symbolic link (to {os.readlink(path)}): {name}") from None
+        if exc.errno == errno.ENOENT:
+            raise ImageError(f"file not found: {name}") from None
+        raise ImageError(f"cannot open ({exc.strerror or exc}): {name}") from None
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            raise ImageError(f"folder cannot be listed ({exc.strerror}): {name}") from None
+        raise ImageError(f"is a directory, not an image: {name}")
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageError(f"not a regular file: {name}")
+    if st.st_size == 0:
+        raise ImageError(f"empty file (0 bytes): {name}")
+
+
 def _open(source: ImageSource) -> Image.Image:
     """Open lazily (header only) with our own checks and messages; the caller closes it."""
     name = _name(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise ImageError(f"file not found: {name}")
-        if path.is_dir():
-            raise ImageError(f"is a directory, not an image: {name}")
-        if not path.is_file():
-            raise ImageError(f"not a regular file: {name}")
-        if path.stat().st_size == 0:
-            raise ImageError(f"empty file (0 bytes): {name}")
+        _check_file(path, name)
         fp: object = path
-        with open(path, "rb") as f:
-            head = f.read(16)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise ImageError(f"cannot open ({exc.strerror or exc}): {name}") from None
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
@@ -170,7 +208,8 @@ def _open(source: ImageSource) -> Image.Image:
     if head.startswith(b"%PDF"):
         raise ImageError(f"PDF input is not supported, convert its pages to images: {name}")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(fp)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -182,6 +221,8 @@ def _open(source: ImageSource) -> Image.Image:
         raise ImageError(f"permission denied: {name}") from None
     except Exception as exc:  # PIL plugins raise many types on malformed headers
         raise ImageError(f"corrupt image ({_one_line(exc)}): {name}") from None
+    if caught:  # Pillow warns about bad metadata (EXIF) while opening: `_upright` says it
+        im.info[_OPEN_WARNING] = _one_line(caught[0].message)
     return im
 
 
@@ -193,26 +234,95 @@ def _check_size(width: int, height: int, name: str) -> None:
                          f"pixels): {name}")
 
 
-def _frame_to_rgb(im: Image.Image, name: str) -> np.ndarray:
-    """Fully decode the current frame, turn it upright and convert it to uint8 RGB."""
+def _frame_to_rgb(im: Image.Image, name: str, release: bool = False) -> np.ndarray:
+    """Fully decode the current frame, turn it upright and convert it to uint8 RGB.
+
+    `release`: the caller needs no other frame of `im`, so a 16-bit image's decoded
+    pixels may be freed as soon as its 8-bit copy exists (see `_wide_to_gray8`).
+    """
     _check_size(im.width, im.height, name)
     try:
         # load() decodes every byte: a truncated file fails here, not later in the model.
         im.load()
     except Exception as exc:  # truncated/corrupt data surfaces as OSError, SyntaxError, ...
         raise ImageError(f"corrupt or truncated image ({_one_line(exc)}): {name}") from None
-    try:
-        im = ImageOps.exif_transpose(im)
-    except Exception:  # a broken EXIF block must not cost the pixels; keep as stored
-        pass
-    return _pil_to_rgb(im, name)
+    upright = _upright(im, name)
+    if upright.mode in _WIDE_MODES:
+        gray = _wide_to_gray8(upright)
+        if release or upright is not im:
+            upright.close()  # frees the wide pixels before the RGB copy is made
+        return _gray_to_rgb(gray)
+    return _pil_to_rgb(upright, name)
+
+
+_OPEN_WARNING = "ocrtool_open_warning"  # key in im.info: Pillow's first warning at open
+
+
+class ImageWarning(UserWarning):
+    """Something odd in a file that was read anyway (e.g. a corrupt EXIF block)."""
+
+
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose)
+_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
+
+
+def _upright(im: Image.Image, name: str) -> Image.Image:
+    """`im` turned by its EXIF orientation; `im` itself (no copy) when none is needed.
+
+    The EXIF block is parsed once with Pillow's warnings caught: a corrupt block gives
+    at most one ImageWarning (Pillow printed four), and an orientation that is not a
+    valid value (1-8) is ignored, keeping the pixels as stored. ImageOps.exif_transpose
+    is not used: it parses EXIF again and copies the whole image when nothing turns.
+    """
+    problem = im.info.pop(_OPEN_WARNING, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            orientation = im.getexif().get(0x0112, 1)
+        except Exception as exc:  # a broken block raises anything from struct.error on
+            orientation, problem = 1, _one_line(exc)
+    if caught and problem is None:
+        problem = _one_line(caught[0].message)
+    if orientation not in range(1, 9):
+        problem = problem or f"invalid orientation {_one_line(orientation)[:20]}"
+        orientation = 1
+    if problem:
+        how = "orientation ignored" if orientation == 1 else f"orientation {orientation} used"
+        warnings.warn(f"corrupt metadata ({problem}), {how}: {name}", ImageWarning,
+                      stacklevel=2)
+    if orientation == 1:
+        return im
+    return im.transpose(_ORIENTATION[orientation])
+
+
+_WIDE_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+
+def _wide_to_gray8(im: Image.Image) -> np.ndarray:
+    """A 16-bit, 32-bit or float gray image as uint8, converted a band of rows at a time.
+
+    Converting the whole image at once made several full-size wide copies (5 GB for a
+    19000 x 19000 16-bit PNG); here the only full-size array is the 8-bit result. The
+    mapping is `_to_uint8`'s, with the value range taken from the whole image.
+    """
+    width, height = im.size
+    extrema = im.getextrema()
+    out = np.empty((height, width), np.uint8)
+    rows = max(1, (1 << 20) // max(width, 1))  # bands of about a million pixels
+    for y in range(0, height, rows):
+        band = np.asarray(im.crop((0, y, width, min(y + rows, height))))
+        out[y:y + band.shape[0]] = _to_uint8(band, extrema)
+    return out
 
 
 def _pil_to_rgb(im: Image.Image, name: str) -> np.ndarray:
     mode = im.mode
     try:
-        if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
-            return array_to_rgb(np.asarray(im))
+        if mode in _WIDE_MODES:
+            return _gray_to_rgb(_wide_to_gray8(im))
         if mode == "RGB":
             return np.asarray(im, dtype=np.uint8).copy()
         if mode == "L":
@@ -253,7 +363,8 @@ def array_to_rgb(array: np.ndarray) -> np.ndarray:
     return np.array(a, dtype=np.uint8, order="C", copy=True)  # never alias the caller's array
 
 
-def _to_uint8(a: np.ndarray) -> np.ndarray:
+def _to_uint8(a: np.ndarray, extrema: tuple | None = None) -> np.ndarray:
+    """`extrema` (lo, hi) of the whole image when `a` is one band of it."""
     if a.dtype == np.uint8:
         return a
     if a.dtype == np.bool_:
@@ -265,7 +376,10 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
     f = a.astype(np.float64)
     if not np.isfinite(f).all():
         f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = float(f.min()), float(f.max())
+    if extrema is not None and np.isfinite(extrema).all():
+        lo, hi = float(extrema[0]), float(extrema[1])
+    else:  # NaN/inf were zeroed above: the range of what is left
+        lo, hi = float(f.min()), float(f.max())
     if np.issubdtype(a.dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
         f = f * 255.0
     elif lo >= 0.0 and hi <= 255.0:
@@ -301,22 +415,28 @@ def _normalise_extensions(extensions: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = False,
-                     extensions: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
+                     extensions: Iterable[str] | None = None,
+                     skip_suffixes: tuple[str, ...] = ()) -> list[tuple[Path, Path]]:
     """Expand the CLI's PATH arguments into (file, root) pairs, in a stable order.
 
     A folder yields its image files (by extension, case-insensitive; hidden files and
-    folders skipped), sorted, with the folder as root so outputs can mirror the tree. A
-    path that is not a folder is kept as given with its parent as root, even when it does
-    not exist or has an unknown extension: the user named it, so it gets a result or an
-    error rather than silently vanishing. A file named twice is listed once.
+    folders skipped, and files ending in one of `skip_suffixes`, e.g. our own annotated
+    pictures), sorted, with the folder as root so outputs can mirror the tree. A folder
+    that cannot be listed is kept as an entry of its own, so it is reported, not skipped.
+    A path that is not a folder is kept as given with its parent as root, even when it
+    does not exist, cannot be examined or has an unknown extension: the user named it,
+    so it gets a result or an error rather than silently vanishing (or ending the run).
+    A file named twice is listed once.
     """
     exts = _normalise_extensions(extensions)
+    skip = tuple(s.lower() for s in skip_suffixes)
     out: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            pairs = [(f, path) for f in _files_in_dir(path, recursive, exts)]
+        if _is_dir(path):
+            pairs = [(f, path) for f in _files_in_dir(path, recursive, exts)
+                     if not (skip and f.name.lower().endswith(skip))]
         else:
             pairs = [(path, path.parent)]
         for file, root in pairs:
@@ -327,10 +447,21 @@ def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = False
     return out
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long: it is reported when it is read
+        return False
+
+
 def _files_in_dir(folder: Path, recursive: bool, exts: tuple[str, ...]) -> list[Path]:
     found: list[Path] = []
+
+    def unlistable(exc: OSError) -> None:  # reading the folder as an image says why
+        found.append(Path(exc.filename) if exc.filename else folder)
+
     # os.walk does not follow symlinked folders, so a link loop cannot hang a run.
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unlistable):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")] if recursive else []
         for fname in filenames:
             if not fname.startswith(".") and fname.lower().endswith(exts):

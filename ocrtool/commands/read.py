@@ -22,7 +22,7 @@ from ..batch import (
     write_file_result,
 )
 from ..cli import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, EXIT_OK
-from ..formats import get_format, output_path
+from ..formats import PICTURE_FORMATS, get_format, output_path
 from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
 from ..io_utils import display_name, one_line_name
@@ -37,15 +37,30 @@ def _reader_kwargs(o: dict) -> dict:
         "detail": "words" if o["words"] else "lines", "min_confidence": o["min_confidence"],
         "canvas": o["canvas"], "magnify": o["magnify"], "threads": o["threads"],
         "precision": o["precision"], "read_by": o["read_by"],
+        "pages": o["pages"], "dpi": o["dpi"], "use_text_layer": o["use_text_layer"],
     }
+
+
+def _check_pages(ctx, param, value):
+    """--pages is checked before anything is read, with the range that is wrong."""
+    if value is None:
+        return None
+    from ..pdf import parse_pages
+
+    try:
+        parse_pages(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-f", "--format", "fmt",
-              type=click.Choice(["text", "json", "tsv", "hocr", "parquet"]),
+              type=click.Choice(["text", "json", "tsv", "hocr", "alto", "pdf", "parquet"]),
               default="text", show_default=True,
-              help="Output format (json = JSON Lines; parquet only with --ray).")
+              help="Output format (json = JSON Lines; pdf = searchable PDF, needs -o FILE "
+                   "or --output-dir; parquet only with --ray).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write all results to this file instead of stdout.")
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -71,6 +86,13 @@ def _reader_kwargs(o: dict) -> dict:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
               show_default=True,
               help="ONNX model precision; auto takes the int8 models where they ship.")
+@click.option("--pages", callback=_check_pages, metavar="RANGES",
+              help="Only these pages of a PDF or TIFF, e.g. 1-3,7 or 5- (from 1).")
+@click.option("--dpi", type=click.IntRange(10, 1200), default=300, show_default=True,
+              help="Resolution PDF pages are rendered at (and pictures placed at in "
+                   "--format pdf).")
+@click.option("--use-text-layer", is_flag=True,
+              help="Take a PDF page's own text when it has any, instead of OCR.")
 @click.option("--no-detect", is_flag=True, help="Treat each image as one text line.")
 @click.option("--lines/--words", "lines", default=True, help="Report lines or single words.")
 @click.option("--read-by", type=click.Choice(["lines", "words"]), default="lines",
@@ -124,9 +146,14 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
     except (OSError, RuntimeError, ValueError) as e:
         raise click.ClickException(" ".join(str(e).split())) from None
 
-    fmt_obj = get_format(fmt)
+    if fmt in PICTURE_FORMATS and not (output or output_dir):
+        raise click.UsageError(f"--format {fmt} writes a file: give -o FILE.{fmt} or "
+                               "--output-dir")
+    pictures = _PdfOutput(output, opts["pages"], opts["dpi"]) if fmt in PICTURE_FORMATS \
+        else None
+    fmt_obj = get_format("text" if pictures else fmt)
     stream = None
-    if not output_dir:
+    if not output_dir and not pictures:
         stream = open(output, "a" if resume else "w", encoding="utf-8") if output else sys.stdout
         stream.write(fmt_obj.header())
     start, errors, index, finished = time.perf_counter(), 0, 0, 0
@@ -139,7 +166,10 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
             if failed:
                 errors += 1
                 click.echo(f"ocrtool: {one_line_name(path)}: {pages[0].error}", err=True)
-            if output_dir:
+            if pictures:
+                pictures.add(path, pages, output_path(path, root, output_dir, fmt)
+                             if output_dir else None)
+            elif output_dir:
                 write_file_result(output_path(path, root, output_dir, fmt), pages, fmt)
             else:
                 for page in pages:  # index runs over the stream's pages (unique hOCR ids)
@@ -147,23 +177,37 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
                     index += 1
                 stream.flush()
             if annotate and not failed:
-                _annotate(path, root, annotate, pages)
+                _annotate(path, root, annotate, pages, opts["pages"], opts["dpi"])
             finished += 1
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
         _end_stream(stream, fmt_obj)  # what was read stays a complete document
+        if pictures:
+            pictures.close()
         click.echo(f"ocrtool: interrupted after {finished} of {len(files)} images "
                    f"({finished - errors} written, {errors} errors); --resume goes on",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
     except OSError as e:  # an output could not be written: disk full, permissions...
         bar.close()
+        if stream is not None and stream is not sys.stdout:
+            try:
+                stream.close()
+            except OSError:
+                pass  # the same error again while flushing: already being reported
         click.echo(f"ocrtool: cannot write the output after {finished} of {len(files)} "
                    f"images: {display_name(' '.join(str(e).split()))}", err=True)
         sys.exit(EXIT_ERROR)
     bar.close()
     _end_stream(stream, fmt_obj)
+    if pictures:
+        try:
+            pictures.close()
+        except OSError as e:
+            click.echo(f"ocrtool: cannot write {display_name(output)}: "
+                       f"{' '.join(str(e).split())}", err=True)
+            sys.exit(EXIT_ERROR)
     seconds = time.perf_counter() - start
     if not quiet and (len(files) > 1 or resume):
         click.echo(f"ocrtool: {len(files)} images, {errors} errors, {seconds:.1f} s, "
@@ -247,13 +291,15 @@ def _not_done(files, fmt, output, output_dir):
     return [(f, r) for f, r in files if display_name(f) not in done]
 
 
-def _annotate(path: Path, root: Path, out_dir: Path, pages: list[PageResult]) -> None:
+def _annotate(path: Path, root: Path, out_dir: Path, pages: list[PageResult],
+              page_range: str | None = None, dpi: int = 300) -> None:
     """One picture per page: a.annotated.png, or doc.p1.annotated.png, doc.p2... for the
     pages of a multi-page TIFF (decoded again, one page at a time)."""
     from ..formats.annotate import write_annotated
     from ..imageio import iter_pages
 
-    for page, (_, _, rgb) in zip(pages, iter_pages(path)):
+    # the same pages at the same resolution as they were read (--pages, --dpi)
+    for page, (_, _, rgb) in zip(pages, iter_pages(path, page_range, dpi)):
         write_annotated(annotated_path(path, root, out_dir, page.page, page.pages), rgb,
                         page)
 
@@ -262,3 +308,43 @@ def _progress(total: int, quiet: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="img", disable=quiet or total < 2 or not sys.stderr.isatty())
+
+
+class _PdfOutput:
+    """--format pdf: each file's pages, pictures decoded again (one at a time, the pages and
+    resolution they were read at), into one PDF (-o) or one PDF per file (--output-dir).
+
+    A failed file writes nothing (--resume reads it again). JPEG sources and rendered PDF
+    pages are stored as JPEG, everything else losslessly.
+    """
+
+    def __init__(self, output: Path | None, pages: str | None, dpi: int) -> None:
+        self.output, self.pages, self.dpi = output, pages, dpi
+        self.doc = None
+
+    def add(self, path: Path, results: list[PageResult], target: Path | None) -> None:
+        if results[0].error is not None:
+            return
+        from ..formats.pdf import SearchablePdf
+        from ..imageio import iter_pages
+        from ..pdf import is_pdf
+
+        jpeg = path.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif") or is_pdf(path)
+        doc = SearchablePdf(self.dpi, title=path.stem) if target else self._shared()
+        pictures = iter_pages(path, self.pages, self.dpi)
+        for result, (_, _, rgb) in zip(results, pictures):
+            doc.add_page(rgb, result, jpeg=jpeg)
+        if target:
+            doc.save(target)
+
+    def _shared(self):
+        from ..formats.pdf import SearchablePdf
+
+        if self.doc is None:
+            self.doc = SearchablePdf(self.dpi, title=self.output.stem)
+        return self.doc
+
+    def close(self) -> None:
+        """Write the -o document (nothing when no file could be read)."""
+        if self.doc is not None and self.doc.pages:
+            self.doc.save(self.output)

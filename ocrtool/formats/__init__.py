@@ -17,10 +17,11 @@ from pathlib import Path
 
 from ..io_utils import write_atomic
 from ..results import PageResult
-from . import hocr, jsonl, text, tsv
+from . import alto, hocr, jsonl, text, tsv
+from . import pdf as searchable_pdf
 
-__all__ = ["FORMATS", "Format", "render", "render_pages", "render_stream", "output_path",
-           "write_atomic"]
+__all__ = ["FORMATS", "PICTURE_FORMATS", "Format", "render", "render_pages", "render_stream",
+           "output_path", "write_atomic"]
 
 
 def _nothing() -> str:
@@ -47,7 +48,13 @@ FORMATS: dict[str, Format] = {
                   lambda page, index: tsv.rows(page), _nothing),
     "hocr": Format("hocr", hocr.EXTENSION, hocr.EXTENSION, hocr.render, hocr.header,
                    hocr.page_xml, hocr.footer),
+    "alto": Format("alto", alto.EXTENSION, alto.EXTENSION, alto.render, alto.header,
+                   alto.page_xml, alto.footer),
 }
+
+# Binary formats made from the page pictures as well as the results: not in FORMATS (whose
+# writers return text); the CLI writes them with their own module. name -> extension.
+PICTURE_FORMATS: dict[str, str] = {"pdf": searchable_pdf.EXTENSION}
 
 
 def get_format(fmt: str) -> Format:
@@ -100,4 +107,5 @@ def output_path(image: str | os.PathLike, root: str | os.PathLike,
         rel = image.relative_to(root)
     except ValueError:
         rel = Path(image.name)
-    return Path(out_dir) / rel.parent / (rel.name + get_format(fmt).extension)
+    extension = PICTURE_FORMATS.get(fmt) or get_format(fmt).extension
+    return Path(out_dir) / rel.parent / (rel.name + extension)

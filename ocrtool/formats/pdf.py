@@ -1,0 +1,167 @@
+"""Searchable PDF: each page image with an invisible text layer, one word on each box.
+
+Written with fpdf2 (see `bench/pdf_check.py` for the measurement behind the choice:
+fpdf2 and reportlab both put the text where pdftotext finds it; fpdf2 is pure Python,
+is what OCRmyPDF 17 itself renders text layers with, so the `pdf` extra pulls one PDF
+writer, not two; pikepdf would mean hand-writing fonts and content streams).
+
+The text layer uses a glyphless TrueType font shipped in `ocrtool/data/glyphless.ttf`
+(`make_glyphless_font` below builds it with fontTools, a dependency of fpdf2): every
+Unicode character maps to one empty glyph, so any script the recognizer outputs becomes
+searchable text (the font's ToUnicode map gives the characters back), and nothing is
+ever drawn over the image. Each word is sized to its box's height and stretched to its
+box's width, and words are written in reading order, so selection highlights the right
+pixels and `pdftotext` gives the text line by line.
+
+The page size is the image's size at `dpi` (a PDF page rendered at 300 dpi comes back at
+its own size in points). Unlike the other formats this one is binary and needs the page
+pictures as well as the results, so the CLI calls `SearchablePdf` directly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..io_utils import write_atomic
+from ..results import Line, PageResult, Points
+
+EXTENSION = ".pdf"
+FONT_PATH = Path(__file__).resolve().parent.parent / "data" / "glyphless.ttf"
+_FONT = "glyphless"
+_ASCENT, _DESCENT, _ADVANCE = 0.8, 0.2, 0.5  # of the em: the font's metrics below
+JPEG_QUALITY = 90
+_FONT_DATE = 3786825600  # 2024-01-01 in the font's clock (seconds since 1904): fixed bytes
+
+
+def _fpdf():
+    try:
+        import fpdf
+    except ImportError:
+        raise RuntimeError("searchable PDF output needs fpdf2: pip install 'ocrtool[pdf]'") \
+            from None
+    return fpdf
+
+
+def _box(points: Points) -> tuple[float, float, float, float]:
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+class SearchablePdf:
+    """Collect pages (image + result), then `save` one PDF. Pages keep their order.
+
+    Images are stored compressed as they are added (JPEG for photos and rendered PDF
+    pages, lossless Flate for the rest), so memory grows by one compressed page per page.
+    """
+
+    def __init__(self, dpi: float = 300, title: str = "") -> None:
+        fpdf = _fpdf()
+        self.dpi = float(dpi)
+        self.pdf = fpdf.FPDF(unit="pt")
+        self.pdf.set_auto_page_break(False)
+        self.pdf.set_margins(0, 0, 0)
+        self.pdf.add_font(_FONT, fname=str(FONT_PATH))
+        self.pdf.set_creator("ocrtool")
+        if title:
+            self.pdf.set_title(title)
+        self.pages = 0
+
+    def add_page(self, rgb: np.ndarray, page: PageResult, jpeg: bool = False) -> None:
+        """One page: `rgb` (H, W, 3) uint8 is the picture `page` was read from.
+
+        `jpeg` stores the picture as JPEG (photos, scans); otherwise it is lossless.
+        """
+        from fpdf.enums import TextMode
+        from PIL import Image
+
+        h, w = rgb.shape[:2]
+        pt = 72.0 / self.dpi  # points per pixel
+        self.pdf.add_page(format=(w * pt, h * pt))
+        picture = Image.fromarray(np.ascontiguousarray(rgb[:, :, :3]), "RGB")
+        if jpeg:
+            buf = io.BytesIO()
+            picture.save(buf, "JPEG", quality=JPEG_QUALITY)
+            buf.seek(0)
+            picture = buf
+        self.pdf.image(picture, x=0, y=0, w=w * pt, h=h * pt)
+        with self.pdf.local_context(text_mode=TextMode.INVISIBLE):
+            for line in page.lines:
+                self._line(line, pt)
+        self.pages += 1
+
+    def _line(self, line: Line, pt: float) -> None:
+        """The words of a line share one font size and baseline (the line's box), so that
+        text extraction sees one line; each word is stretched over its own box, so that
+        selection covers its pixels and the gaps between boxes read as spaces."""
+        _, top, _, bottom = _box(line.points)
+        size = max((bottom - top) * pt, 1.0)
+        baseline = bottom * pt - _DESCENT * size  # fpdf2's y grows downwards
+        self.pdf.set_font(_FONT, size=size)
+        for word in line.words or [line]:
+            text = " ".join(word.text.split())
+            if not text:
+                continue
+            x0, _, x1, _ = _box(word.points)
+            width = max((x1 - x0) * pt, 0.5)
+            self.pdf.set_stretching(100.0 * width / (_ADVANCE * size * len(text)))
+            self.pdf.text(x0 * pt, baseline, text)
+
+    def to_bytes(self) -> bytes:
+        if not self.pages:
+            raise ValueError("no pages to write")
+        return bytes(self.pdf.output())
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the PDF atomically (a killed run never leaves half a file)."""
+        write_atomic(Path(path), self.to_bytes())
+
+
+def write_pdf(path: str | os.PathLike, pages: Iterable[tuple[np.ndarray, PageResult]],
+              dpi: float = 300, jpeg: bool = False) -> int:
+    """Write (picture, result) pairs as one searchable PDF; returns the page count."""
+    doc = SearchablePdf(dpi, title=Path(path).stem)
+    for rgb, page in pages:
+        doc.add_page(rgb, page, jpeg=jpeg)
+    doc.save(path)
+    return doc.pages
+
+
+def make_glyphless_font(path: str | os.PathLike) -> None:
+    """Build the text layer's font: one empty glyph for every Unicode character.
+
+    A cmap format 13 subtable maps all code points (BMP and beyond) to one glyph
+    (formats 4 and 12 would need a range per character). The em is 1000 units: ascent
+    800, descent 200, advance 500 (the `_ASCENT`, `_DESCENT`, `_ADVANCE` above). Fixed
+    dates make the file the same bytes on every run.
+    """
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+
+    order = [".notdef", "space", "blank"]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(order)
+    fb.setupCharacterMap({0x20: "space", 0x41: "blank"})  # a small format 4 for old readers
+    many = CmapSubtable.newSubtable(13)
+    many.platformID, many.platEncID, many.language = 3, 10, 0
+    many.cmap = {c: "blank" for c in range(0x21, 0x110000) if not 0xD800 <= c <= 0xDFFF}
+    many.cmap[0x20] = "space"
+    fb.font["cmap"].tables.append(many)
+    empty = TTGlyphPen(None).glyph()
+    fb.setupGlyf({g: empty for g in order})
+    advance = round(_ADVANCE * 1000)
+    fb.setupHorizontalMetrics({g: (advance, 0) for g in order})
+    ascent, descent = round(_ASCENT * 1000), round(_DESCENT * 1000)
+    fb.setupHorizontalHeader(ascent=ascent, descent=-descent)
+    fb.setupNameTable({"familyName": "OcrtoolGlyphless", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=ascent, sTypoDescender=-descent, usWinAscent=ascent,
+                usWinDescent=descent)
+    fb.setupPost()
+    fb.font["head"].created = fb.font["head"].modified = _FONT_DATE
+    fb.save(str(path))
