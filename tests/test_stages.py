@@ -1,0 +1,158 @@
+"""Each stage of the pipeline on its own: layout on hand-made words, detection and
+recognition on fake forwards (model geometry from metadata), in-memory torch modules, and
+the Reader composing stages it did not load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocrtool.detection.postprocess import DetectParams
+from ocrtool.detection.stage import DetectionStage
+from ocrtool.layout import finish, lay_out
+from ocrtool.reader import Reader
+from ocrtool.recognition.charset import Charset
+from ocrtool.recognition.stage import RecognitionStage
+from ocrtool.results import Line
+
+
+def _box(x0, y0, x1, y1):
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+# ------------------------------------------------------------------------ layout
+
+
+def test_layout_groups_hand_made_words_into_ordered_lines():
+    # two rows of words given out of order, and a faint lone glyph far right of row 2
+    words = [_box(300, 100, 380, 120), _box(100, 40, 180, 60), _box(100, 100, 180, 120),
+             _box(200, 40, 280, 60), _box(200, 100, 280, 120), _box(700, 100, 708, 120)]
+    scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.55]
+    layout = lay_out(words, scores, faint_below=0.6)
+    assert len(layout.lines) == 3
+    firsts = [[float(np.min(w[:, 0])) for w in line] for line in layout.words]
+    assert firsts[:2] == [[100, 200], [100, 200, 300]]  # top row first, left to right
+    assert layout.faint == [False, False, True]
+    line_x = [np.asarray(q)[:, 0] for q in layout.lines]
+    assert line_x[1].min() == 100 and line_x[1].max() == 380
+
+
+def test_finish_applies_the_receipt_rules():
+    words = [_box(100, 40, 300, 60), _box(100, 100, 300, 120), _box(700, 100, 708, 120),
+             _box(100, 160, 300, 180), _box(350, 160, 356, 180)]
+    layout = lay_out(words, [0.9, 0.9, 0.55, 0.9, 0.9], faint_below=0.6)
+    texts = {0: "TOTAL", 1: "CASH", 2: "x", 3: "TAX", 4: ":"}
+    order = [next(k for k, w in enumerate(words) if np.allclose(w, line[0]))
+             for line in layout.words]
+    lines = [Line(texts[k], 0.95 if k != 4 else 0.5, layout.lines[i].tolist())
+             for i, k in enumerate(order)]
+    out = finish(layout, lines, line_pad=0.1, width=1000, height=1000)
+    # the faint "x" is not a glyph a receipt has: dropped; the spaced ":" joins "TAX"
+    assert [ln.text for ln in out] == ["TOTAL", "CASH", "TAX :"]
+    top, bottom = out[0].points[0][1], out[0].points[3][1]
+    assert np.isclose(top, 38) and np.isclose(bottom, 62)  # padded by 0.1 of 20 px
+
+
+# ------------------------------------------------------------------------ detection
+
+
+class _FakeDetector:
+    """Region/affinity maps with one word blob, at the model's own map stride."""
+
+    def __init__(self, map_stride: int):
+        self.map_stride, self.inputs = map_stride, []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.inputs.append(batch)
+        s = self.map_stride
+        maps = np.zeros((1, 2, batch.shape[2] // s, batch.shape[3] // s), np.float32)
+        maps[0, 0, 10:20, 10:60] = 0.9
+        return maps
+
+
+def test_detection_reads_its_geometry_from_the_model_metadata():
+    fake = _FakeDetector(map_stride=4)
+    meta = {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "input_stride": 64,
+            "output_stride": 4}
+    stage = DetectionStage(fake, meta, DetectParams(expand=0.0, small_text=0))
+    page = np.full((1000, 700, 3), 255, np.uint8)
+    found = stage(page)
+    x = fake.inputs[0]
+    assert x.shape[2] % 64 == 0 and x.shape[3] % 64 == 0
+    assert np.isclose(x[0, :, 5, 5], 1.0).all()  # white with mean 0, std 1
+    assert found.scale == pytest.approx(1.0) and len(found.words) == 1
+    xs, ys = found.words[0][:, 0], found.words[0][:, 1]
+    # map pixels 10..59 x 10..19 at 4 input pixels each (scale 1)
+    assert xs.min() == pytest.approx(42, abs=0.5) and xs.max() == pytest.approx(238, abs=0.5)
+    assert ys.min() == pytest.approx(42, abs=0.5) and ys.max() == pytest.approx(78, abs=0.5)
+
+
+# ------------------------------------------------------------------------ recognition
+
+
+class _FakeRecognizer:
+    """Logits that spell `word` in the first frames of every row, blank elsewhere."""
+
+    def __init__(self, charset: Charset, word: str, stride: int):
+        self.charset, self.word, self.stride, self.shapes = charset, word, stride, []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.shapes.append(batch.shape)
+        frames = batch.shape[3] // self.stride
+        logits = np.zeros((batch.shape[0], frames, self.charset.num_classes), np.float32)
+        logits[:, :, 0] = 10.0
+        for t, index in enumerate(self.charset.encode(self.word)):
+            logits[:, 2 * t, 0], logits[:, 2 * t, index] = 0.0, 10.0
+        return logits
+
+
+def test_recognition_uses_the_models_height_and_frame_stride():
+    charset = Charset("abc ")
+    fake = _FakeRecognizer(charset, "cab", stride=8)
+    meta = {"charset": charset.to_dict(), "input_height": 48, "frame_stride": 8}
+    stage = RecognitionStage(fake, meta, batch_size=2)
+    crops = [np.full((20, w, 3), 200, np.uint8) for w in (300, 40, 120)]
+    out = stage.recognize_text(crops)
+    assert [t for t, _ in out] == ["cab", "cab", "cab"]
+    assert all(0.9 < c <= 1.0 for _, c in out)
+    assert all(s[2] == 48 and s[3] % 8 == 0 for s in fake.shapes)
+    assert len(fake.shapes) == 2  # batched by width, two at most
+
+
+def test_recognition_refuses_an_allowlist_the_model_cannot_output():
+    meta = {"charset": Charset("abc").to_dict()}
+    with pytest.raises(ValueError, match="allowlist"):
+        RecognitionStage(lambda b: b, meta, allowlist="abz")
+
+
+# ------------------------------------------------------------------------ composition
+
+
+def test_stages_accept_in_memory_torch_modules():
+    torch = pytest.importorskip("torch")
+    from ocrtool.detection.model import CraftNet
+    from ocrtool.recognition.model import CRNN
+
+    torch.manual_seed(0)
+    detection = DetectionStage.from_module(CraftNet().eval())
+    maps, scale = detection.maps(np.full((200, 300, 3), 255, np.uint8), detection.params)
+    assert maps.shape[0] == 2 and maps.shape[1] * 2 == detection.prepare(
+        np.full((200, 300, 3), 255, np.uint8))[0].shape[2]
+    charset = Charset("abc")
+    recognition = RecognitionStage.from_module(CRNN(charset.num_classes).eval(),
+                                               {"charset": charset.to_dict()})
+    (d,) = recognition.recognize([np.full((32, 100), 128, np.uint8)])
+    assert set(recognition.text(d)) <= set("abc")
+
+
+def test_the_reader_composes_stages_built_elsewhere():
+    charset = Charset("abc ")
+    detection = DetectionStage(_FakeDetector(map_stride=2), {},
+                               DetectParams(expand=0.0, small_text=0))
+    recognition = RecognitionStage(_FakeRecognizer(charset, "abc", stride=4),
+                                   {"charset": charset.to_dict()})
+    reader = Reader.from_stages(detection, recognition)
+    page = np.full((800, 600, 3), 255, np.uint8)
+    result = reader.read(page)
+    assert [ln.text for ln in result.lines] == ["abc"]
+    assert reader.detect(page)[0][0].shape == (4, 2)
