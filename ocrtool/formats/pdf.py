@@ -77,7 +77,6 @@ class SearchablePdf:
 
         `jpeg` stores the picture as JPEG (photos, scans); otherwise it is lossless.
         """
-        from fpdf.enums import TextMode
         from PIL import Image
 
         h, w = rgb.shape[:2]
@@ -90,6 +89,18 @@ class SearchablePdf:
             buf.seek(0)
             picture = buf
         self.pdf.image(picture, x=0, y=0, w=w * pt, h=h * pt)
+        self._text_layer(page, pt)
+
+    def add_text_page(self, page: PageResult) -> None:
+        """A page with the invisible text only, the size of the page's image (what
+        OCRmyPDF's sandwich renderer grafts onto the original page)."""
+        pt = 72.0 / self.dpi
+        self.pdf.add_page(format=(max(page.width, 1) * pt, max(page.height, 1) * pt))
+        self._text_layer(page, pt)
+
+    def _text_layer(self, page: PageResult, pt: float) -> None:
+        from fpdf.enums import TextMode
+
         with self.pdf.local_context(text_mode=TextMode.INVISIBLE):
             for line in page.lines:
                 self._line(line, pt)
