@@ -5,6 +5,7 @@ with the same settings as the Python API unless told otherwise."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
 
 _D = ReaderConfig()
 
-# (decorator, ReaderConfig field or None) in the order --help lists them
+# in the order --help lists them
 _OPTIONS: list[Callable] = [
     click.option("--decoder", type=click.Choice(DECODERS), default=_D.decoder,
                  show_default=True),
@@ -48,9 +49,6 @@ _OPTIONS: list[Callable] = [
     click.option("--threads", type=click.IntRange(1, 256), default=None,
                  help="CPU threads per process."),
 ]
-OPTION_NAMES = ("decoder", "beam_width", "lm_weight", "allowlist", "blocklist", "backend",
-                "device", "weights", "precision", "lines", "read_by", "min_confidence",
-                "canvas", "magnify", "threads")
 
 
 def reader_options(command: Callable) -> Callable:
@@ -61,12 +59,13 @@ def reader_options(command: Callable) -> Callable:
 
 
 def reader_config(opts: dict[str, Any]) -> ReaderConfig:
-    """The ReaderConfig of the options `reader_options` added (others are ignored).
+    """The ReaderConfig of the options: every ReaderConfig field found in `opts` (those
+    `reader_options` adds, and any a command adds itself), `lines` for `detail`.
 
     Raises click.UsageError for combinations that would silently do nothing."""
     if opts["lm_weight"] > 0 and opts["decoder"] != "beam":
         raise click.UsageError("--lm-weight needs --decoder beam")
-    values = {k: opts[k] for k in OPTION_NAMES if k != "lines"}
+    values = {f.name: opts[f.name] for f in fields(ReaderConfig) if f.name in opts}
     values["detail"] = "lines" if opts["lines"] else "words"
     try:
         return ReaderConfig(**values)

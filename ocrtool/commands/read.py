@@ -27,18 +27,15 @@ from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
 from ..io_utils import display_name, one_line_name
 from ..results import PageResult
+from .options import reader_config
 
 
 def _reader_kwargs(o: dict) -> dict:
-    return {
-        "backend": o["backend"], "device": o["device"], "weights": o["weights"],
-        "decoder": o["decoder"], "beam_width": o["beam_width"], "lm_weight": o["lm_weight"],
-        "allowlist": o["allowlist"], "blocklist": o["blocklist"],
-        "detail": "words" if o["words"] else "lines", "min_confidence": o["min_confidence"],
-        "canvas": o["canvas"], "magnify": o["magnify"], "threads": o["threads"],
-        "precision": o["precision"], "read_by": o["read_by"],
-        "pages": o["pages"], "dpi": o["dpi"], "use_text_layer": o["use_text_layer"],
-    }
+    """Reader settings: the ReaderConfig fields, checked once here (a bad value is a usage
+    error naming the option), plus the document options."""
+    config = reader_config({**o, "lines": not o["words"]})
+    return {**config.to_dict(),
+            "pages": o["pages"], "dpi": o["dpi"], "use_text_layer": o["use_text_layer"]}
 
 
 def _check_pages(ctx, param, value):
