@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .imageio import ImageError
-from .io_utils import write_atomic
+from .io_utils import display_name, one_line_name, write_atomic
 from .results import PageResult
 
 _WORKER_READER = None
@@ -26,9 +26,11 @@ def read_one(reader, path: Path, recognize_only: bool = False) -> list[PageResul
     """Read every page of a file; any failure comes back as a one-line error, never an
     exception. A failure on any page fails the whole file (one error result): pages read
     before it are dropped, so the output never holds part of a file that looks complete.
+    The result's `image` is `display_name(path)`, so any file name can be written as UTF-8.
     """
     try:
-        return reader.read_pages(path, recognize_only=recognize_only, name=str(path))
+        return reader.read_pages(path, recognize_only=recognize_only,
+                                 name=display_name(path))
     except Exception as e:  # a model or library failure on one image must not end the run
         return [error_result(path, e)]
 
@@ -36,20 +38,31 @@ def read_one(reader, path: Path, recognize_only: bool = False) -> list[PageResul
 def error_result(path: Path | str, e: Exception) -> PageResult:
     """The error record of a file that failed with `e` (also used by the Ray path, which
     reads a file's pages separately but must report failures exactly like a local run)."""
+    label = display_name(path)
     if isinstance(e, (ImageError, OSError, ValueError)):
-        return PageResult(str(path), 0, 0, error=_one_line(e))
+        return PageResult(label, 0, 0, error=_one_line(e, path))
     if isinstance(e, MemoryError):
-        return PageResult(str(path), 0, 0, error="out of memory while reading this image")
-    return PageResult(str(path), 0, 0, error=f"{type(e).__name__}: {_one_line(e)}")
+        return PageResult(label, 0, 0, error="out of memory while reading this image")
+    return PageResult(label, 0, 0, error=f"{type(e).__name__}: {_one_line(e, path)}")
 
 
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
+def _one_line(e: BaseException, path: Path | str) -> str:
+    """The message on one line and writable as UTF-8; the file name inside it keeps a
+    newline visible as \\n instead of turning it into a space."""
+    text = str(e).replace(os.fsdecode(path), one_line_name(path))
+    return display_name(" ".join(text.split())) or type(e).__name__
 
 
 def _init_worker(reader_kwargs: dict) -> None:
     global _WORKER_READER
+    import signal
+
     from .reader import Reader
+
+    # Ctrl-C reaches the whole process group: the parent stops the pool and sums up;
+    # a worker that took the interrupt itself would print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    show_warnings_on_one_line()
 
     _WORKER_READER = Reader(**reader_kwargs)
 
@@ -130,3 +143,56 @@ def _complete_images(rows: list[dict]) -> set[str]:
     # all() stops at the first missing page, so an absurd "pages" costs nothing
     return {image for image, pages in got.items()
             if all(n in pages for n in range(1, wanted[image] + 1))}
+
+
+def write_file_result(target: Path, pages: list[PageResult], fmt: str) -> bool:
+    """--output-dir: write one file's result atomically; a failed file gets no output.
+
+    A failure leaves no file (an error record or an empty .txt would look done to
+    --resume, which would then never retry it), and a result left by an earlier run of
+    the same image is removed, so the folder never shows an outdated text for a file
+    that now fails. Returns whether a result was written.
+    """
+    from .formats import render_pages
+
+    if pages[0].error is not None:
+        target.unlink(missing_ok=True)
+        return False
+    write_atomic(target, render_pages(pages, fmt))
+    return True
+
+
+def first_clash(targets: Iterable[tuple[Path, Path]]) -> tuple[Path, Path, Path] | None:
+    """The first two inputs that map to one output, as (input, other input, output).
+
+    Two inputs of the same name from different folders (A/scan.png, B/scan.png) would
+    otherwise overwrite each other's result silently. `targets` is (input, output) pairs.
+    """
+    seen: dict[str, Path] = {}
+    for source, target in targets:
+        key = os.path.normcase(os.path.abspath(target))
+        if key in seen:
+            return seen[key], source, target
+        seen[key] = source
+    return None
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links too, when both exist)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare the spelled-out paths
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def show_warnings_on_one_line() -> None:
+    """Print warnings as one `ocrtool: warning: ...` line each on stderr (a folder run's
+    stderr is one line per event), not Python's two lines with a source location."""
+    import sys
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = display_name(" ".join(str(message).split()))
+        print(f"ocrtool: warning: {text}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show

@@ -31,3 +31,34 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, fsync: bool = True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """A file name as text that any UTF-8 writer accepts, for results and messages.
+
+    POSIX file names are bytes; Python decodes the bytes that are not UTF-8 to lone
+    surrogates (os.fsdecode's surrogateescape), which a UTF-8 writer refuses, so one such
+    name used to end a whole run. Those bytes are shown as ``\\xff`` (as Python's repr and
+    ``ls -b`` do); every other character, backslashes included, is kept as it is, so a
+    valid name is unchanged. The file itself is still opened and mirrored by its exact
+    bytes (the Path), only the text label is escaped.
+    """
+    text = os.fsdecode(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte (odd Windows names)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f", ord("\\"): "\\\\"}
+_CONTROL |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def one_line_name(path: str | os.PathLike) -> str:
+    """`display_name` with control characters escaped (\\n, \\t, \\x1b...), so a name
+    holding a newline cannot split the one-line error message it appears in. Backslashes
+    are doubled only when something was escaped, so ordinary names read as they are."""
+    text = display_name(path)
+    if not any(ord(c) < 32 or ord(c) == 0x7F for c in text):
+        return text
+    return text.translate(_CONTROL)

@@ -3,7 +3,11 @@ formats, files written, folder runs with bad files, resume."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
+import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from PIL import Image
 
 from ocrtool.cli import main
 from ocrtool.evaluation import cer
+from ocrtool.io_utils import display_name
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 LINE = SAMPLES / "line.png"
@@ -285,3 +290,264 @@ def test_folder_of_200_with_5_corrupt_survives_a_kill_and_resumes(tmp_path: Path
     assert f"ocrtool: {200 - len(done)} images, 5 errors" in result.stderr
     assert all(f"bad{i}.jpg" in result.stderr for i in range(5))
     assert "Traceback" not in result.stderr
+
+
+# --- folder-run defects found by the reliability probe (issue 14) -------------------------
+
+BAD_NAME = os.fsdecode(b"a\xff.png")  # not valid UTF-8: a lone surrogate in Python
+
+
+def make_bad_inputs():
+    """bench/make_bad_inputs.py, the script that builds the bad-input corpus."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "make_bad_inputs.py"
+    spec = importlib.util.spec_from_file_location("make_bad_inputs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_non_utf8_name_in_json_tsv_hocr_streams(tmp_path: Path):
+    src = tmp_path / BAD_NAME
+    shutil.copy(LINE, src)
+    for fmt in ("json", "tsv", "hocr"):
+        out = tmp_path / f"r.{fmt}"
+        result = run("read", "--no-detect", "-f", fmt, "-o", str(out), str(src), str(LINE))
+        assert result.exit_code == 0, result.stderr
+        text = out.read_text(encoding="utf-8")
+        if fmt == "json":
+            rows = [json.loads(x) for x in text.splitlines()]
+            assert rows[0]["image"] == str(tmp_path / "a\\xff.png")
+            assert same_text(LINE, rows[0]["text"]) and same_text(LINE, rows[1]["text"])
+        elif fmt == "tsv":
+            rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+            assert rows[1][0] == str(tmp_path / "a\\\\xff.png")  # TSV doubles backslashes
+        else:
+            assert 'a\\\\xff.png' in text  # hOCR title strings escape backslashes
+    # the JSON Lines output resumes on that name: nothing is read again
+    result = run("read", "--no-detect", "--resume", "-f", "json", "-o",
+                 str(tmp_path / "r.json"), str(src), str(LINE))
+    assert result.exit_code == 0 and "0 images" in result.stderr
+
+
+def test_non_utf8_name_with_output_dir_keeps_the_bytes(tmp_path: Path):
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(LINE, root / BAD_NAME)
+    out = tmp_path / "out"
+    result = run("read", "--no-detect", "-f", "json", "--output-dir", str(out), str(root))
+    assert result.exit_code == 0, result.stderr
+    assert os.listdir(os.fsencode(out)) == [b"a\xff.png.json"]
+    row = json.loads((out / f"{BAD_NAME}.json").read_text(encoding="utf-8"))
+    assert row["image"].endswith("a\\xff.png") and same_text(LINE, row["text"])
+
+
+def test_output_file_naming_an_input_is_refused_before_reading(tmp_path: Path):
+    src = tmp_path / "a.png"
+    shutil.copy(LINE, src)
+    for spelling in (src, tmp_path / "." / "a.png"):
+        result = run("read", "-o", str(spelling), str(LINE), str(src))
+        assert result.exit_code == 2 and "is one of the input images" in result.stderr
+    assert src.read_bytes() == LINE.read_bytes()
+
+
+@pytest.mark.parametrize("fmt,ext", [("text", ".txt"), ("json", ".json")])
+def test_failed_image_leaves_no_output_and_resume_retries_it(tmp_path: Path, fmt, ext):
+    root, out = tmp_path / "in", tmp_path / "out"
+    root.mkdir()
+    shutil.copy(LINE, root / "a.png")
+    (root / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot a png")
+    out.mkdir()
+    (out / f"bad.png{ext}").write_text("stale result of an earlier run")
+    result = run("read", "--no-detect", "-f", fmt, "--output-dir", str(out), str(root))
+    assert result.exit_code == 1 and "bad.png" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"a.png{ext}"]
+    shutil.copy(LINE, root / "bad.png")  # fixed: --resume must read it, and only it
+    result = run("read", "--no-detect", "-f", fmt, "--resume", "--output-dir", str(out),
+                 str(root))
+    assert result.exit_code == 0 and "1 images, 0 errors" in result.stderr
+    written = (out / f"bad.png{ext}").read_text()
+    assert same_text(LINE, json.loads(written)["text"] if fmt == "json" else written)
+
+
+def test_same_name_from_two_folders_is_refused_not_overwritten(tmp_path: Path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    for sub in ("A", "B"):
+        (src / sub).mkdir(parents=True)
+        shutil.copy(LINE, src / sub / "scan.png")
+    for args in ([src / "A" / "scan.png", src / "B" / "scan.png"], [src / "A", src / "B"]):
+        result = run("read", "--no-detect", "--output-dir", str(out), *map(str, args))
+        assert result.exit_code == 2
+        assert "A/scan.png and" in result.stderr and "B/scan.png would both" in result.stderr
+        assert not out.exists()
+    # naming the folder that holds both mirrors their folders
+    result = run("read", "-r", "--no-detect", "--output-dir", str(out), str(src))
+    assert result.exit_code == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == [
+        "A/scan.png.txt", "B/scan.png.txt"]
+
+
+def test_annotated_pictures_of_two_inputs_on_one_name_are_refused(tmp_path: Path):
+    shutil.copy(LINE, tmp_path / "scan.png")
+    Image.open(LINE).convert("RGB").save(tmp_path / "scan.jpg")
+    result = run("read", "--no-detect", "--annotate", str(tmp_path / "drawn"), str(tmp_path))
+    assert result.exit_code == 2 and "would both be written" in result.stderr
+
+
+def test_unexaminable_named_file_is_one_failure_and_the_others_are_read(tmp_path: Path):
+    too_long = tmp_path / ("x" * 300 + ".png")  # stat() fails: ENAMETOOLONG
+    result = run("read", "--no-detect", str(too_long), str(LINE))
+    assert result.exit_code == 1
+    assert same_text(LINE, result.stdout)
+    assert result.stderr.count("\n") == 2 and "File name too long" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without permissions")
+def test_unreadable_named_file_is_one_failure(tmp_path: Path):
+    locked = tmp_path / "locked.png"
+    shutil.copy(LINE, locked)
+    locked.chmod(0)
+    result = run("read", "--no-detect", str(locked), str(LINE))
+    assert result.exit_code == 1 and same_text(LINE, result.stdout)
+    assert "locked.png" in result.stderr and "Permission denied" in result.stderr
+
+
+def test_newline_in_a_name_is_escaped_in_the_error_line(tmp_path: Path):
+    bad = tmp_path / "bad\nname.png"
+    bad.write_bytes(b"not an image")
+    result = run("read", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "bad\\nname.png" in result.stderr
+
+
+def test_symlink_loop_is_called_a_loop(tmp_path: Path):
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    (tmp_path / "gone.png").symlink_to("missing.png")
+    result = run("read", str(tmp_path))
+    assert result.exit_code == 1
+    assert "symbolic link loop" in result.stderr and "broken symbolic link" in result.stderr
+
+
+def test_annotate_into_the_input_folder_is_not_read_back(tmp_path: Path):
+    shutil.copy(LINE, tmp_path / "a.png")
+    for _ in range(2):
+        result = run("read", "--no-detect", "-f", "json", "--annotate", str(tmp_path),
+                     str(tmp_path))
+        assert result.exit_code == 0
+        rows = [json.loads(x) for x in result.stdout.splitlines()]
+        assert [Path(r["image"]).name for r in rows] == ["a.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.annotated.png", "a.png"]
+
+
+def test_tsv_field_starting_with_a_quote_parses_with_csv(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(LINE, tmp_path / '"q" one.png')
+    result = run("read", "--no-detect", "-f", "tsv", '"q" one.png', str(LINE))
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout), delimiter="\t"))
+    assert all(len(r) == 15 for r in rows)
+    assert [r[0] for r in rows[1:]].count('"q" one.png') >= 1
+    assert {r[0] for r in rows[1:]} == {'"q" one.png', str(LINE)}
+
+
+def test_tsv_text_with_quotes_tabs_and_newlines_round_trips_through_csv():
+    from ocrtool.formats import tsv
+    from ocrtool.results import Line, PageResult, Word
+
+    box = [[0, 0], [9, 0], [9, 9], [0, 9]]
+    texts = ['"quoted" start', 'in "the" middle', 'end"', "tab\there", '"', 'a\n"b"']
+    page = PageResult('"odd".png', 10, 10, [Line(t, 0.5, box, [Word(t, 0.5, box)])
+                                            for t in texts])
+    rows = list(csv.reader(io.StringIO(tsv.render(page)), delimiter="\t"))
+    assert [len(r) for r in rows] == [15] * (1 + len(texts))
+    assert [r[12] for r in rows[1:]] == [tsv.escape(t) for t in texts]
+    assert rows[1][0] == '"odd".png'
+
+
+def test_corrupt_exif_gives_one_warning_line_and_no_rotation(tmp_path: Path):
+    bad = tmp_path / "exif.jpg"
+    bad.write_bytes(make_bad_inputs().corrupt_exif_jpeg(orientation=77))
+    result = run("read", "-f", "json", "--no-detect", str(bad))
+    assert result.exit_code == 0
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("ocrtool: warning: corrupt metadata")
+    assert "orientation ignored" in result.stderr and "exif.jpg" in result.stderr
+    row = json.loads(result.stdout)
+    assert (row["width"], row["height"]) == Image.open(SAMPLES / "sign.jpg").size
+
+
+def test_output_that_cannot_be_opened_is_an_io_error_exit_3(tmp_path: Path):
+    result = run("read", "--no-detect", "-o", str(tmp_path / "no" / "such" / "r.txt"),
+                 str(LINE))
+    assert result.exit_code == 3
+    assert result.stderr.startswith("ocrtool: I/O error:") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_full_disk_is_exit_3_with_one_line():
+    result = run("read", "--no-detect", "-f", "json", "-o", "/dev/full", str(LINE))
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr
+
+
+def test_ctrl_c_exits_130_with_a_summary_and_resume_finishes(tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "in"
+    root.mkdir()
+    for i in range(80):
+        shutil.copy(LINE, root / f"img{i:03d}.png")
+    out = tmp_path / "r.jsonl"
+    cmd = [sys.executable, "-m", "ocrtool.cli", "read", "--no-detect", "--backend", "onnx",
+           "--threads", "1", "-q", "-f", "json", "-o", str(out), str(root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while proc.poll() is None and (not out.exists() or out.read_text().count("\n") < 5):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and stderr.count("\n") == 1
+    assert stderr.startswith("ocrtool: interrupted after ") and "of 80 images" in stderr
+    result = subprocess.run(cmd[:-1] + ["--resume", str(root)], capture_output=True)
+    assert result.returncode == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 80 and len({r["image"] for r in rows}) == 80
+
+
+def test_bad_input_corpus_one_line_per_file_exit_1(tmp_path: Path):
+    """Issue 14's acceptance: 40+ awkward files read as one folder, in a real process."""
+    import resource
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "bad"
+    files = make_bad_inputs().build(corpus)
+    assert len(files) >= 40
+    out = tmp_path / "r.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "ocrtool.cli", "read", "--threads", "1", "-f", "json",
+         "-o", str(out), str(corpus)],
+        capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    stderr = os.fsdecode(result.stderr)
+    assert result.returncode == 1, stderr[-2000:]
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert lines[-1].startswith(f"ocrtool: {len(files)} images, ")
+    errors = [x for x in lines[:-1] if not x.startswith("ocrtool: warning:")]
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    read = {r["image"] for r in rows if "error" not in r}
+    failed = {r["image"] for r in rows if "error" in r}
+    assert len(errors) == len(failed) and not read & failed
+    assert read | failed == {display_name(f) for f in files}  # every file exactly once
+    assert {Path(r).name for r in read} >= {"ok_line.png", "ok_gray16.png", "ok_cmyk.jpg",
+                                            "ok_corrupt_exif.jpg", "latin1_\\xe9t\\xe9.png"}
+    assert {Path(r).name for r in failed} >= {"loop.png", "dangling.png", "empty.png",
+                                              "bomb_100000x100000.png", "bad\nnewline.png"}
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb < 1000, f"peak RSS {peak_mb:.0f} MB"

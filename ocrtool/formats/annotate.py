@@ -128,3 +128,19 @@ def write_annotated(path: str | os.PathLike, image_rgb: np.ndarray, page: PageRe
     buf = io.BytesIO()
     Image.fromarray(draw_annotations(image_rgb, page)).save(buf, format=fmt)
     write_atomic(path, buf.getvalue())
+
+
+ANNOTATED_SUFFIX = ".annotated.png"  # a folder run skips these: --annotate may write inside it
+
+
+def annotated_path(image: str | os.PathLike, root: str | os.PathLike,
+                   out_dir: str | os.PathLike, page: int = 1, pages: int = 1) -> Path:
+    """Where --annotate draws page `page` of `image`: its place under `root` mirrored in
+    `out_dir`, as name.annotated.png, or name.p1.annotated.png... for a file of pages."""
+    image, root = Path(image), Path(root)
+    try:
+        rel = image.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        rel = Path(image.name)
+    marker = f".p{page}" if pages > 1 else ""
+    return Path(out_dir) / rel.with_suffix(f"{marker}{ANNOTATED_SUFFIX}")

@@ -6,7 +6,12 @@ multi-page TIFF are told apart, and is 1 for ordinary images. It is the last col
 others keep the positions they had before it was added. A line without words (line-level
 detail) gets one row with an empty word index, and a failed image one row with only image
 and error (and no page: a file fails as a whole), so every input shows up in the table.
-Backslash, tab, CR and LF inside fields are written as \\\\, \\t, \\r and \\n.
+Backslash, tab, CR and LF inside fields are written as \\\\, \\t, \\r and \\n, so a row is
+always one line (grep, awk and `cut` work on it). A field holding a double quote is also
+put in quotes with each quote doubled, as RFC 4180 says: CSV readers (Python's csv, pandas,
+LibreOffice) take a field that starts with a quote as quoted, so without this a text
+starting with `"` shifted the columns. `csv.reader(f, delimiter="\\t")` reads every row
+back with the same columns.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ def escape(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+def field(value: str) -> str:
+    """A text field as written: escaped, then quoted (quotes doubled) if it has a quote."""
+    value = escape(value)
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if '"' in value else value
+
+
 def _num(value: float) -> str:
     """Shortest stable form: 12, 12.5 (one decimal is sub-pixel enough)."""
     text = f"{round(float(value), 1):.1f}"
@@ -40,7 +51,7 @@ def header() -> str:
 def _row(image: str, line: str, word: str, confidence: str, points: list, text: str,
          error: str = "", page: str = "") -> str:
     coords = [_num(v) for xy in points for v in xy] if points else [""] * 8
-    fields = [escape(image), line, word, confidence, *coords, escape(text), escape(error),
+    fields = [field(image), line, word, confidence, *coords, field(text), field(error),
               page]
     return "\t".join(fields) + "\n"
 
