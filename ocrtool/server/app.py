@@ -48,7 +48,7 @@ from .options import OptionTable
 log = logging.getLogger("ocrtool.server")
 STATIC = Path(__file__).resolve().parent / "static"
 CONFIG_ENV = "OCRTOOL_SERVE_CONFIG"  # how `ocrtool serve --workers N` reaches each worker
-PUBLIC_PATHS = ("/healthz", "/", "/docs", "/favicon.ico")
+PUBLIC_PATHS = ("/healthz", "/", "/docs")
 PUBLIC_PREFIXES = ("/static/",)
 # Request bodies the server reads as an image file (anything else is a 415).
 RAW_TYPES = ("application/octet-stream", "application/pdf")

@@ -106,7 +106,10 @@ function show(page, json, fileName) {
     const conf = document.createElement("span");
     conf.className = "conf";
     conf.textContent = `${Math.round(line.confidence * 100)}%`;
-    item.append(conf, document.createTextNode(line.text));
+    const words = document.createElement("span");
+    words.className = "text";
+    words.textContent = line.text;
+    item.append(conf, words);
     item.addEventListener("click", () => select(i, false));
     list.append(item);
   });
