@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Reader", "read", "__version__"]
+__all__ = ["Reader", "ReaderConfig", "read", "__version__"]
 
 
 def __getattr__(name: str):
@@ -13,4 +13,8 @@ def __getattr__(name: str):
         from . import reader
 
         return getattr(reader, name)
+    if name == "ReaderConfig":
+        from .config import ReaderConfig
+
+        return ReaderConfig
     raise AttributeError(name)
