@@ -190,10 +190,10 @@ def read_many(
     started = time.perf_counter()
     files = [str(f) for f, _ in iter_image_files(paths, recursive=recursive,
                                                    extensions=extensions)]
-    done = _prepare_out_dir(out, resume)
+    done = _prepare_out_dir(out, resume)  # absolute paths: resume from any folder
     summary = RunSummary(out_dir=out)
-    summary.skipped = sum(1 for f in files if f in done)
-    files = [f for f in files if f not in done]
+    summary.skipped = sum(1 for f in files if os.path.abspath(f) in done)
+    files = [f for f in files if os.path.abspath(f) not in done]
     options = _reader_options(config)
     owned = not ray.is_initialized()  # a Ray we start is ours to shut down
     _connect(ray, address, runtime_env)
@@ -267,23 +267,34 @@ def _connect(ray, address: str | None, runtime_env: dict | None) -> None:
 
 
 class _Pool:
-    """The actors, their in-flight calls, and which of them is running a retried page."""
+    """The actors, their in-flight calls, and which of them can take a page now.
+
+    An actor that lost a call (it died) takes no page until a `ready` probe comes back
+    from its restarted process: pages sent while Ray is restarting it would fail at once
+    and use up their retries without ever being read.
+    """
 
     def __init__(self, ray, handles: list, models: dict) -> None:
         self.ray, self.handles, self.models = ray, handles, models
         self.calls: dict = {}  # ObjectRef -> (actor index, path, page)
+        self.probes: dict = {}  # ObjectRef -> actor index
         self.busy = [0] * len(handles)
         self.isolated = [False] * len(handles)
+        self.alive = [True] * len(handles)
+        self.dead = [False] * len(handles)  # Ray gave up on it (it cannot start again)
 
     def __len__(self) -> int:
         return len(self.handles)
+
+    def refs(self) -> list:
+        return [*self.calls, *self.probes]
 
     def free_actor(self, retried: bool) -> int | None:
         """An actor that can take another page now. A retried page (its last actor
         died on it) goes only to an idle actor and runs alone there, so that a page that
         crashes its reader cannot take other pages' retries down with it."""
         for i in range(len(self.handles)):
-            if self.isolated[i]:
+            if not self.alive[i] or self.isolated[i]:
                 continue
             if (self.busy[i] == 0) if retried else (self.busy[i] < IN_FLIGHT):
                 return i
@@ -295,12 +306,31 @@ class _Pool:
         self.busy[i] += 1
         self.isolated[i] = retried
 
-    def finished(self, ref) -> tuple[str, int]:
+    def finished(self, ref) -> tuple[int, str, int]:
         i, path, page = self.calls.pop(ref)
         self.busy[i] -= 1
         if self.busy[i] == 0:
             self.isolated[i] = False
-        return path, page
+        return i, path, page
+
+    def lost(self, i: int) -> None:
+        """Actor i died with a call in flight: wait for Ray to bring it back."""
+        if self.alive[i]:
+            self.alive[i] = False
+            self.probes[self.handles[i].ready.remote()] = i
+
+    def probed(self, ref) -> None:
+        i = self.probes.pop(ref)
+        try:
+            self.ray.get(ref)
+            self.alive[i] = True
+        except self.ray.exceptions.ActorDiedError as e:  # will not come back
+            self.dead[i] = True
+            if all(self.dead):
+                last = [x.strip() for x in str(e).splitlines() if x.strip()][-1:]
+                raise RayRunError(f"every reader died: {' '.join(last)[:500]}") from None
+        except self.ray.exceptions.RayError:  # still restarting: ask again
+            self.probes[self.handles[i].ready.remote()] = i
 
     def stop(self) -> None:
         for handle in self.handles:
@@ -322,9 +352,9 @@ def _start_actors(ray, options: dict, recognize_only: bool, reader_factory,
     except Exception as e:  # the Reader failed to load: the same error on every actor
         for h in handles:
             ray.kill(h, no_restart=True)
-        cause = getattr(e, "cause", None) or e
-        raise RayRunError("the readers did not start on Ray: "
-                          f"{' '.join(str(cause).split()).splitlines()[0][:300]}") from None
+        # Ray's message ends with the traceback's last line: "FileNotFoundError: ..."
+        last = [line.strip() for line in str(e).splitlines() if line.strip()][-1:]
+        raise RayRunError(f"the readers did not start on Ray: {' '.join(last)[:500]}") from None
     return _Pool(ray, handles, ready[0][1])
 
 
@@ -361,14 +391,18 @@ def _run(ray, pool: _Pool, files: list[str], spec, max_retries: int,
                 break
             queue.popleft()
             pool.submit(i, path, page, retried)
-        ready, _ = ray.wait(list(pool.calls), num_returns=1, timeout=1.0)
+        ready, _ = ray.wait(pool.refs(), num_returns=1, timeout=1.0)
         writer.maybe_flush()
         for ref in ready:
-            path, page = pool.finished(ref)
+            if ref in pool.probes:
+                pool.probed(ref)
+                continue
+            actor, path, page = pool.finished(ref)
             item = state[path]
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayError as e:  # the actor died with this page in flight
+                pool.lost(actor)
                 item.tries[page] = item.tries.get(page, 0) + 1
                 if item.tries[page] <= max_retries:
                     summary.retries += 1
@@ -408,7 +442,8 @@ class _ShardWriter:
 
     def add(self, path: str, pages: list[PageResult]) -> None:
         self.rows.extend(to_row(p, self.models) for p in pages)
-        (self.failed if pages[0].error is not None else self.files).append(path)
+        key = os.path.abspath(path)
+        (self.failed if pages[0].error is not None else self.files).append(key)
         if len(self.files) + len(self.failed) >= self.max_files:
             self.flush()
 
@@ -541,9 +576,10 @@ def _prepare_out_dir(out: Path, resume: bool) -> set[str]:
         entry = entries.get(shard.name)
         if entry is None:  # written, then the driver died before the manifest line
             rows = read_shard(shard)
-            failed = sorted({r["image"] for r in rows if r["error"] is not None})
-            entry = {"files": sorted({r["image"] for r in rows} - set(failed)),
-                     "failed": failed}
+            failed = sorted({os.path.abspath(r["image"]) for r in rows
+                             if r["error"] is not None})
+            entry = {"files": sorted({os.path.abspath(r["image"]) for r in rows}
+                                     - set(failed)), "failed": failed}
             _append_manifest(out, shard.name, entry["files"], failed)
         if entry["failed"]:
             kept = [r for r in read_shard(shard) if r["error"] is None]
