@@ -337,15 +337,27 @@ class _Pool:
             self.ray.kill(handle, no_restart=True)
 
 
+def actor_plan(resources: dict, options: dict, actors: int | None) -> tuple[int, dict]:
+    """How many actors, and the Ray options of each, for a cluster's `resources`.
+
+    GPU actors when the cluster has GPUs and the reader may use them (device not "cpu";
+    the ONNX backend only when asked for "cuda"): one per GPU by default, sharing them when
+    more are asked for. Otherwise one single-threaded actor per CPU. Ray restarts an actor
+    that dies, for ever; giving up on a page is the driver's call (`max_retries`)."""
+    device, backend = options.get("device", "auto"), options.get("backend", "auto")
+    use_gpus = device == "cuda" or (device == "auto" and backend != "onnx")
+    gpus = int(resources.get("GPU", 0)) if use_gpus else 0
+    count = actors or gpus or max(1, int(resources.get("CPU", 1)))
+    plan: dict = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0}
+    if gpus:
+        plan["num_gpus"] = min(1.0, gpus / count)
+    return count, plan
+
+
 def _start_actors(ray, options: dict, recognize_only: bool, reader_factory,
                   actors: int | None) -> _Pool:
-    resources = ray.cluster_resources()
-    gpus = int(resources.get("GPU", 0)) if options.get("device", "auto") != "cpu" else 0
-    count = actors or gpus or max(1, int(resources.get("CPU", 1)))
-    actor_options: dict = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": 0}
-    if gpus:
-        actor_options["num_gpus"] = min(1.0, gpus / count)
-    cls = ray.remote(**actor_options)(PageReader)
+    count, plan = actor_plan(ray.cluster_resources(), options, actors)
+    cls = ray.remote(**plan)(PageReader)
     handles = [cls.remote(options, recognize_only, reader_factory) for _ in range(count)]
     try:
         ready = ray.get([h.ready.remote() for h in handles])

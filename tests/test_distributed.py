@@ -24,6 +24,7 @@ from ocrtool.cli import main
 ray = pytest.importorskip("ray")
 from ocrtool.distributed import (  # noqa: E402
     MANIFEST,
+    actor_plan,
     load_results,
     parquet_schema,
     read_many,
@@ -233,6 +234,20 @@ def test_parquet_shards_hold_every_page_of_a_tiff(cluster, tmp_path: Path):
     expected = Reader(**CONFIG, threads=1).read_pages(tiff)
     assert [got[("doc.tif", p.page, 3)] for p in expected] == [p.text for p in expected]
     assert all(got.values())
+
+
+@pytest.mark.parametrize("resources, options, actors, count, gpus", [
+    ({"CPU": 8.0}, {}, None, 8, None),  # one single-threaded actor per CPU
+    ({"CPU": 16.0, "GPU": 2.0}, {}, None, 2, 1.0),  # one per GPU
+    ({"CPU": 16.0, "GPU": 2.0}, {}, 4, 4, 0.5),  # more actors share the GPUs
+    ({"CPU": 16.0, "GPU": 2.0}, {"device": "cpu"}, None, 16, None),
+    ({"CPU": 16.0, "GPU": 2.0}, {"backend": "onnx"}, None, 16, None),
+    ({"CPU": 16.0, "GPU": 2.0}, {"backend": "onnx", "device": "cuda"}, None, 2, 1.0),
+])
+def test_actor_plan(resources, options, actors, count, gpus):
+    got, plan = actor_plan(resources, options, actors)
+    assert got == count and plan.get("num_gpus") == gpus and plan["num_cpus"] == 1
+    assert plan["max_restarts"] == -1  # Ray brings a dead actor back; retries are ours
 
 
 @pytest.mark.parametrize("args", [
