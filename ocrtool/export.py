@@ -205,7 +205,7 @@ def quantize_recognizer(onnx_path: str | Path, out_path: str | Path,
 
 
 def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
-                           limit: int = 256, batch: int = 32) -> list[np.ndarray]:
+                           limit: int = 400, batch: int = 32) -> list[np.ndarray]:
     """Padded batches of the text lines the float models find on `images`.
 
     Calibration must see what inference sees: the lines the Reader's detection and layout
@@ -242,16 +242,6 @@ def _preprocessed(onnx_path: str | Path, symbolic_shapes: bool = True) -> Iterat
         yield prepared
 
 
-def quantize_detector(onnx_path: str | Path, out_path: str | Path,
-                      calibration: Sequence[np.ndarray]) -> Path:
-    """Static int8 (QDQ, per-channel weights) calibrated on real, normalised pages.
-
-    Its symbolic shape inference gives up on the detector's scale-factor Resize, so the
-    detector is prepared with plain ONNX shape inference only.
-    """
-    return _quantize_static(onnx_path, out_path, calibration, None, symbolic_shapes=False)
-
-
 def _quantize_static(onnx_path: str | Path, out_path: str | Path,
                      calibration: Sequence[np.ndarray], op_types: list[str] | None,
                      symbolic_shapes: bool) -> Path:
@@ -283,17 +273,6 @@ def _quantize_static(onnx_path: str | Path, out_path: str | Path,
     return out_path
 
 
-def detector_calibration(images: Sequence[str | Path], limit: int = 16,
-                         meta: dict | None = None) -> list[np.ndarray]:
-    """Normalised detector inputs for calibration, prepared exactly as the Reader's
-    detection stage prepares them for a model with this `meta` (mean/std, stride)."""
-    from .detection.stage import DetectionStage
-    from .imageio import load_image
-
-    stage = DetectionStage(lambda batch: batch, meta)  # only its input preparation
-    return [stage.prepare(load_image(p))[0] for p in list(images)[:limit]]
-
-
 def _copy_metadata(src: str | Path, dst: str | Path) -> None:
     """The quantizer does not promise to keep metadata_props; put ours back."""
     props = read_metadata(src)
@@ -310,7 +289,8 @@ def _copy_metadata(src: str | Path, dst: str | Path) -> None:
 def export_all(weights_dir: str | Path | None, out_dir: str | Path,
                opset: int = DEFAULT_OPSET, quantize: str | None = None, check: bool = True,
                samples: Sequence[str | Path] = (),
-               log: Callable[[str], None] = print) -> dict[str, Path]:
+               log: Callable[[str], None] = print,
+               calibration: Sequence[str | Path] = ()) -> dict[str, Path]:
     """Export both models from `weights_dir` to `out_dir`; optionally int8 and checks.
 
     With `check`, logits must agree within 1e-3 on several sizes, and when sample images
@@ -332,7 +312,7 @@ def export_all(weights_dir: str | Path | None, out_dir: str | Path,
     if check and samples:
         _check_text(weights_dir, out_dir, samples, log)
     if quantize == "int8":
-        written.update(_quantize_all(out_dir, samples, log))
+        written.update(_quantize_all(out_dir, calibration or samples, log))
     return written
 
 
@@ -348,18 +328,17 @@ def _check_text(weights_dir: str | Path | None, out_dir: Path,
 
 def _quantize_all(out_dir: Path, samples: Sequence[str | Path],
                   log: Callable[[str], None]) -> dict[str, Path]:
-    """Both models in static int8, calibrated on what the float models see on `samples`."""
+    """The recognizer in static int8, calibrated on what the float models see on `samples`.
+
+    The detector stays in float: its int8 graph moved borderline boxes enough to change
+    3% of the characters read on training pages (0.4% for the int8 recognizer alone;
+    `python bench/int8_parity.py`), while the recognizer is most of a page's time.
+    """
     if not samples:
         log("no sample images to calibrate on: int8 models skipped")
         return {}
-    written = {}
     rec = out_dir / f"{RECOGNIZER}.onnx"
-    written[f"{RECOGNIZER}_int8"] = quantize_recognizer(
-        rec, out_dir / f"{RECOGNIZER}.int8.onnx", recognizer_calibration(samples, out_dir))
-    det = out_dir / f"{DETECTOR}.onnx"
-    written[f"{DETECTOR}_int8"] = quantize_detector(
-        det, out_dir / f"{DETECTOR}.int8.onnx",
-        detector_calibration(samples, meta=json.loads(read_metadata(det)[META_KEY])))
-    for key in (f"{RECOGNIZER}_int8", f"{DETECTOR}_int8"):
-        log(f"wrote {written[key]}")
-    return written
+    path = quantize_recognizer(rec, out_dir / f"{RECOGNIZER}.int8.onnx",
+                               recognizer_calibration(samples, out_dir))
+    log(f"wrote {path}")
+    return {f"{RECOGNIZER}_int8": path}

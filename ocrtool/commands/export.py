@@ -26,6 +26,19 @@ def _sample_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def calibration_images(folders: tuple[str, ...], count: int) -> list[Path]:
+    """`count` images spread evenly over `folders` (a data set's images/ or any folder),
+    so int8 ranges are measured on the kinds of page users read, not on five samples."""
+    per_folder = [_sample_images(Path(f) / "images") or _sample_images(Path(f))
+                  for f in folders]
+    share = max(count // max(len(folders), 1), 1)
+    picked = []
+    for images in per_folder:
+        step = max(len(images) // share, 1)
+        picked += images[::step][:share]
+    return picked
+
+
 @click.command("export-onnx")
 @click.option("--weights", "weights_dir", default=None, metavar="DIR",
               help="Folder with detector.pt and recognizer.pt [default: shipped weights].")
@@ -33,15 +46,22 @@ def _sample_images(folder: Path) -> list[Path]:
               help="Where to write the .onnx files [default: the --weights folder].")
 @click.option("--opset", default=17, show_default=True, type=int, help="ONNX opset.")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="Also write *.int8.onnx (static int8 convolutions, calibrated on what "
-                   "the float models see on --samples; the ONNX backend's CPU default).")
+              help="Also write recognizer.int8.onnx (static int8 convolutions, calibrated "
+                   "on what the float models see on --samples or --calibrate; the CPU "
+                   "default where the CPU has VNNI / dot-product instructions).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Fail unless logits match PyTorch within 1e-3 and both backends read "
                    "the same text on --samples.")
 @click.option("--samples", "samples_dir", default="samples", show_default=True,
               metavar="DIR", help="Images (*.png, *.jpg) for the text check and calibration.")
+@click.option("--calibrate", "calibrate_dirs", multiple=True, metavar="DIR",
+              help="Calibrate int8 on images from these folders (data sets' images/ or "
+                   "plain folders) instead of --samples; repeatable.")
+@click.option("--calibrate-images", default=40, show_default=True,
+              help="How many images --calibrate takes, spread over its folders.")
 def export_onnx(weights_dir: str | None, out_dir: str | None, opset: int,
-                quantize: str | None, check: bool, samples_dir: str) -> None:
+                quantize: str | None, check: bool, samples_dir: str,
+                calibrate_dirs: tuple[str, ...], calibrate_images: int) -> None:
     """Export the detector and recognizer to ONNX, with their metadata inside."""
     try:
         from ..export import export_all
@@ -53,6 +73,7 @@ def export_onnx(weights_dir: str | None, out_dir: str | None, opset: int,
     try:
         export_all(source, Path(out_dir) if out_dir else source, opset=opset,
                    quantize=quantize, check=check, samples=samples,
+                   calibration=calibration_images(calibrate_dirs, calibrate_images),
                    log=lambda line: click.echo(line, err=True))
     except Exception as e:  # noqa: BLE001 - one line for the user, not a traceback
         _fail(f"{type(e).__name__}: {e}")

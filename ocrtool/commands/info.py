@@ -10,6 +10,7 @@ import click
 
 from .. import __version__
 from ..runtime.base import file_sha256, weights_dir
+from ..runtime.precision import choose_precision, cpu_model
 
 
 def collect_info() -> dict:
@@ -34,6 +35,11 @@ def collect_info() -> dict:
             info["models"].append({"file": path.name, "bytes": path.stat().st_size,
                                    "sha256": file_sha256(path)[:16]})
     info["charset"] = shipped_charset(folder)
+    choice = choose_precision(
+        "auto", on_gpu="CUDAExecutionProvider" in ort.get_available_providers(),
+        int8_available=any(folder.glob("*.int8.onnx")))
+    info["precision"] = {"default": choice.precision, "reason": choice.reason,
+                         "cpu": cpu_model()}
     return info
 
 
@@ -62,6 +68,9 @@ def info(as_json: bool) -> None:
     for name, desc in data["backends"].items():
         click.echo(f"backend {name}: {desc}")
     click.echo(f"devices: {', '.join(data['devices'])}")
+    prec = data["precision"]
+    click.echo(f"default precision (onnx, cpu): {prec['default']}, because {prec['reason']} "
+               f"({prec['cpu']})")
     click.echo(f"weights: {data['weights_dir']}")
     for m in data["models"]:
         click.echo(f"  {m['file']:<24} {m['bytes'] / 1e6:7.2f} MB  sha256 {m['sha256']}")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DETECTOR, RECOGNIZER, model_path, weights_dir
+from .base import DETECTOR, META_KEY, RECOGNIZER, model_path, weights_dir
+from .precision import choose_precision
 
-META_KEY = "ocrtool_meta"  # must match ocrtool.export.META_KEY (kept apart: no torch here)
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
@@ -73,8 +73,8 @@ class OnnxBackend:
     """Detector and recognizer sessions loaded from `<weights>/{detector,recognizer}.onnx`.
 
     `precision="int8"` loads the `*.int8.onnx` files written by `export-onnx --quantize
-    int8` (an error if neither exists); "auto" loads each one that exists, on CPU only
-    (int8 kernels are a CPU speed-up); "fp32" never does.
+    int8` (an error if neither exists); "auto" loads each one that exists on a CPU with
+    int8 dot-product instructions (see runtime/precision.py); "fp32" never does.
     """
 
     name = "onnx"
@@ -82,7 +82,11 @@ class OnnxBackend:
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  threads: int | None = None, precision: str = "auto") -> None:
         directory = Path(weights or weights_dir())
-        int8 = precision == "int8" or (precision == "auto" and not _may_use_cuda(device))
+        self.precision = choose_precision(
+            precision, on_gpu=precision == "auto" and _may_use_cuda(device),
+            int8_available=any((directory / f"{k}.int8.onnx").exists()
+                               for k in (DETECTOR, RECOGNIZER)))
+        int8 = self.precision.precision == "int8"
         self.files = {kind: _model_file(kind, directory, int8)
                       for kind in (DETECTOR, RECOGNIZER)}
         if precision == "int8" and not any(".int8." in p.name for p in self.files.values()):
