@@ -26,32 +26,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from ocrtool import evaluation as ev
 from ocrtool.imageio import load_image
-from ocrtool.orientation import turn_image, turn_points
+from ocrtool.orientation import tilt_image, turn_image, turn_points
 from ocrtool.reader import Reader
 
 
 def turn_any(rgb: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """The image turned clockwise by `angle` degrees and the 2x3 matrix taking its points
     there: quarter turns exactly, others on a canvas grown to hold the whole page."""
-    h, w = rgb.shape[:2]
     if angle % 90 == 0:
         return turn_image(rgb, int(angle) % 360), None
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)  # cv2: positive turns left
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    fill = tuple(int(v) for v in np.median(border, axis=0))
-    out = cv2.warpAffine(rgb, m, (nw, nh), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-    return out, m
+    return tilt_image(rgb, angle)
 
 
 def turn_label_points(points, angle: float, m, w: int, h: int) -> list[list[float]]:

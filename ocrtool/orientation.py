@@ -21,11 +21,14 @@ Tesseract's OSD calls "Rotate"): a page scanned lying on its left side reads wit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
+from .geometry import expand_quad, quad_size
 from .recognition.decoding import Decoded
 from .recognition.preprocess import DETECTION_CONTEXT, crop_line
 from .results import Line, Word
@@ -41,6 +44,13 @@ EMPTY_READ = -7.0  # log-probability charged to a crop that reads as nothing
 # confident characters (pages with one or two words must not turn on noise)
 TURN_GAIN = 1.25
 TURN_MIN = 1.0
+# a page whose lines run at least SKEW_MIN degrees off the horizontal (at most SKEW_MAX)
+# is turned straight and read again: the detector and the line grouping were made on
+# level text
+SKEW_MIN = 2.0
+SKEW_MAX = 20.0
+SKEW_LINES = 3  # ... judged from at least this many long lines
+SKEW_MARGIN = 3.0  # a level page keeps this many line heights around the lines found
 
 ReadFn = Callable[[np.ndarray], list[Line]]
 RecognizeFn = Callable[[Sequence[np.ndarray]], list[Decoded]]
@@ -67,6 +77,73 @@ def turn_points(points: np.ndarray, rotation: int, width: int, height: int) -> n
     return np.stack([x, y], axis=1)
 
 
+def tilt_image(rgb: np.ndarray, angle: float,
+               keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The image turned clockwise by `angle` degrees, and the 2x3 matrix that takes its
+    points to the new image. The canvas holds all of the image, or, given `keep` (points
+    of the image), just the box around those points once turned: growing a page's canvas
+    shrinks its text at the detector's input. Corners take the image's border colour."""
+    h, w = rgb.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)  # cv2: positive turns left
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) @ m[:, :2].T + m[:, 2]
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    if keep is not None and len(keep):
+        turned = np.asarray(keep, np.float64).reshape(-1, 2) @ m[:, :2].T + m[:, 2]
+        lo, hi = np.maximum(lo, turned.min(axis=0)), np.minimum(hi, turned.max(axis=0))
+    m[:, 2] -= np.floor(lo)
+    nw, nh = (int(v) for v in np.maximum(np.ceil(hi) - np.floor(lo), 1))
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    fill = tuple(int(v) for v in np.atleast_1d(np.median(border, axis=0)))
+    out = cv2.warpAffine(rgb, m, (nw, nh), flags=cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return out, m
+
+
+def text_height(lines: list[Line]) -> float:
+    """Median height of the lines' boxes (0 without lines)."""
+    return float(np.median([quad_size(np.asarray(ln.points))[1] for ln in lines])) \
+        if lines else 0.0
+
+
+def page_skew(lines: list[Line]) -> float:
+    """Median clockwise tilt (degrees) of the page's long lines; 0 when fewer than
+    `SKEW_LINES` long lines lie within `SKEW_MAX` of level."""
+    angles = []
+    for ln in lines:
+        q = np.asarray(ln.points, np.float32)
+        top, side = q[1] - q[0], q[3] - q[0]
+        if np.hypot(*top) >= 3 * np.hypot(*side):
+            a = math.degrees(math.atan2(float(top[1]), float(top[0])))
+            if abs(a) <= SKEW_MAX:
+                angles.append(a)
+    return float(np.median(angles)) if len(angles) >= SKEW_LINES else 0.0
+
+
+def map_lines(lines: list[Line], fn: Callable[[np.ndarray], np.ndarray]) -> list[Line]:
+    """Lines with `fn` applied to every point of their line and word boxes."""
+    def pts(points) -> list[list[float]]:
+        return np.asarray(fn(np.asarray(points, np.float32).reshape(-1, 2))).tolist()
+
+    return [replace(ln, points=pts(ln.points),
+                    words=[Word(w.text, w.confidence, pts(w.points)) for w in ln.words])
+            for ln in lines]
+
+
+def read_level(rgb: np.ndarray, lines: list[Line], read: ReadFn) -> list[Line]:
+    """`lines` of an upright page; if they run `SKEW_MIN` degrees or more off level, the
+    page is turned level and read again, its points mapped back to `rgb`'s pixels."""
+    skew = page_skew(lines)
+    if abs(skew) < SKEW_MIN:
+        return lines
+    # what the tilted read found, with a margin for what it missed at its edges
+    margin = SKEW_MARGIN * max(text_height(lines), 0.02 * max(rgb.shape[:2]))
+    keep = np.concatenate([expand_quad(np.asarray(ln.points, np.float32), margin, margin)
+                           for ln in lines])
+    level, m = tilt_image(rgb, -skew, keep)
+    back = cv2.invertAffineTransform(m)
+    return map_lines(read(level), lambda p: p @ back[:, :2].T + back[:, 2])
+
+
 def unturn_lines(lines: list[Line], rotation: int, width: int, height: int) -> list[Line]:
     """Lines read on the image turned by `rotation`, with every point (line and word boxes)
     in the pixels of the original `width` x `height` image. Corner order stays the text's:
@@ -76,13 +153,7 @@ def unturn_lines(lines: list[Line], rotation: int, width: int, height: int) -> l
     back = (360 - rotation) % 360
     # the turned image is height x width when the turn is a quarter
     tw, th = (height, width) if rotation % 180 else (width, height)
-
-    def pts(points) -> list[list[float]]:
-        return turn_points(np.asarray(points), back, tw, th).tolist()
-
-    return [replace(ln, points=pts(ln.points),
-                    words=[Word(w.text, w.confidence, pts(w.points)) for w in ln.words])
-            for ln in lines]
+    return map_lines(lines, lambda p: turn_points(p, back, tw, th))
 
 
 @dataclass
@@ -186,4 +257,8 @@ def read_any_way_up(rgb: np.ndarray, rotate: str | int, read: ReadFn,
     else:
         rotation = int(rotate) % 360
         lines = read(turn_image(rgb, rotation))
-    return unturn_lines(lines, rotation, w, h), rotation
+    level = read_level(turn_image(rgb, rotation), lines, read)
+    if level is lines and rotation == 0:
+        return lines, 0
+    lines = unturn_lines(level, rotation, w, h)
+    return map_lines(lines, lambda p: np.clip(p, 0, [w, h])), rotation

@@ -15,6 +15,14 @@ from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
 
 _D = ReaderConfig()
 
+# page orientation (ocrtool/orientation.py); `ocrtool read` lists it among its own options
+ROTATE_OPTION = click.option(
+    "--rotate", type=click.Choice(["auto", "none", "0", "90", "180", "270"]),
+    default=str(_D.rotate), show_default=True,
+    help="Turn pages clockwise by this much before reading; auto finds the turn (and "
+         "levels pages tilted by up to 20 degrees), none reads pages as they come. Boxes "
+         "are always in the original image's pixels.")
+
 # in the order --help lists them
 _OPTIONS: list[Callable] = [
     click.option("--decoder", type=click.Choice(DECODERS), default=_D.decoder,
@@ -48,6 +56,7 @@ _OPTIONS: list[Callable] = [
                  show_default=True, help="Enlarge images first (small text on large scans)."),
     click.option("--threads", type=click.IntRange(1, 256), default=None,
                  help="CPU threads per process."),
+    ROTATE_OPTION,
 ]
 
 

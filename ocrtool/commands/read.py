@@ -27,7 +27,7 @@ from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
 from ..io_utils import display_name, one_line_name
 from ..results import PageResult
-from .options import reader_config
+from .options import ROTATE_OPTION, reader_config
 
 
 def _reader_kwargs(o: dict) -> dict:
@@ -100,6 +100,7 @@ def _check_pages(ctx, param, value):
               help="Longest side the detector sees.")
 @click.option("--magnify", type=click.FloatRange(0.1, 8), default=1.0, show_default=True,
               help="Enlarge images first (small text on large scans).")
+@ROTATE_OPTION
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads per process.")
@@ -324,13 +325,15 @@ class _PdfOutput:
             return
         from ..formats.pdf import SearchablePdf
         from ..imageio import iter_pages
-        from ..pdf import is_pdf
+        from ..pdf import is_pdf, page_sizes
 
-        jpeg = path.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif") or is_pdf(path)
+        from_pdf = is_pdf(path)  # its pages keep their size in points
+        jpeg = from_pdf or path.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif")
+        sizes = page_sizes(path, self.pages) if from_pdf else [None] * len(results)
         doc = SearchablePdf(self.dpi, title=path.stem) if target else self._shared()
         pictures = iter_pages(path, self.pages, self.dpi)
-        for result, (_, _, rgb) in zip(results, pictures):
-            doc.add_page(rgb, result, jpeg=jpeg)
+        for result, (_, _, rgb), size in zip(results, pictures, sizes):
+            doc.add_page(rgb, result, jpeg=jpeg, size=size)
         if target:
             doc.save(target)
 
