@@ -194,6 +194,9 @@ def read_many(
     summary = RunSummary(out_dir=out)
     summary.skipped = sum(1 for f in files if os.path.abspath(f) in done)
     files = [f for f in files if os.path.abspath(f) not in done]
+    if not files:  # all done already: no cluster needed
+        summary.seconds = time.perf_counter() - started
+        return summary
     options = _reader_options(config)
     owned = not ray.is_initialized()  # a Ray we start is ours to shut down
     _connect(ray, address, runtime_env)
