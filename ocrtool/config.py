@@ -15,7 +15,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 BACKENDS = ("auto", "torch", "onnx")
 DEVICES = ("auto", "cpu", "cuda")
@@ -41,14 +41,14 @@ class ReaderConfig:
 
     backend: str = "auto"
     device: str = "auto"
-    weights: Optional[Union[str, Path]] = None
-    threads: Optional[int] = None
+    weights: str | Path | None = None
+    threads: int | None = None
     precision: str = "auto"
     decoder: str = "greedy"
     beam_width: int = BEAM_WIDTH
     lm_weight: float = LM_WEIGHT
-    allowlist: Optional[str] = None
-    blocklist: Optional[str] = None
+    allowlist: str | None = None
+    blocklist: str | None = None
     detail: str = "lines"
     min_confidence: float = 0.0
     canvas: int = 1600
@@ -57,7 +57,7 @@ class ReaderConfig:
     read_by: str = "lines"
     # page orientation (ocrtool/orientation.py): "auto" finds the quarter turn, "none"
     # reads the page as it comes, 0/90/180/270 turn it clockwise by that much first
-    rotate: Union[str, int] = "auto"
+    rotate: str | int = "auto"
 
     def __post_init__(self) -> None:
         _choice("backend", self.backend, BACKENDS)
@@ -101,7 +101,7 @@ class ReaderConfig:
         return out
 
 
-def _rotate(value: object) -> Union[str, int]:
+def _rotate(value: object) -> str | int:
     """"auto", "none" or a clockwise turn of 0/90/180/270 ("90" and 90 alike)."""
     text = str(value).strip().lower()
     if text in ("auto", "none"):

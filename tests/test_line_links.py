@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocrtool.layout.line_links import FEATURES, TreeEnsemble, link_features
 from ocrtool.detection.postprocess import (
     DENSE_PAGE_WORDS,
     candidate_links,
@@ -12,6 +11,7 @@ from ocrtool.detection.postprocess import (
     line_boxes,
     page_boxes,
 )
+from ocrtool.layout.line_links import FEATURES, TreeEnsemble, link_features
 
 
 def _box(x0, y0, x1, y1):

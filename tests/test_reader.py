@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from ocrtool import Reader
+from ocrtool.detection.stage import DetectionStage
 from ocrtool.evaluation import cer
 from ocrtool.imageio import load_image
-from ocrtool.detection.stage import DetectionStage
 from ocrtool.layout.receipts import GLYPH_CELL, attach_trailing_marks, padded, reads_as_glyph
 from ocrtool.results import Line, Word
 
