@@ -50,15 +50,12 @@ def display_name(path: str | os.PathLike) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f", ord("\\"): "\\\\"}
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f"}
 _CONTROL |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
 
 
 def one_line_name(path: str | os.PathLike) -> str:
     """`display_name` with control characters escaped (\\n, \\t, \\x1b...), so a name
-    holding a newline cannot split the one-line error message it appears in. Backslashes
-    are doubled only when something was escaped, so ordinary names read as they are."""
-    text = display_name(path)
-    if not any(ord(c) < 32 or ord(c) == 0x7F for c in text):
-        return text
-    return text.translate(_CONTROL)
+    holding a newline cannot split the one-line error message it appears in. Meant for
+    people reading stderr: a name that really holds a backslash and an n reads the same."""
+    return display_name(os.fsdecode(path).translate(_CONTROL))

@@ -37,3 +37,56 @@ def test_duplicate_and_malformed_page_rows(tmp_path: Path) -> None:
     assert done_in_jsonl(out) == {"d.tif"}
     assert out.read_text().count("\n") == 2  # page 1 written twice is kept once
     assert done_in_jsonl(tmp_path / "missing.jsonl") == set()
+
+
+# --- names and outputs of a folder run (issue 14) ----------------------------------------
+
+
+def test_display_name_escapes_only_undecodable_bytes() -> None:
+    import os
+
+    from ocrtool.io_utils import display_name, one_line_name
+
+    raw = os.fsdecode(b"dir/a\xff\xfe.png")
+    assert display_name(raw) == "dir/a\\xff\\xfe.png"
+    assert display_name(raw).encode("utf-8")  # writable as UTF-8
+    assert display_name("ünï 名前 back\\slash.png") == "ünï 名前 back\\slash.png"
+    assert display_name(Path("x.png")) == "x.png"
+    assert one_line_name("a\nb\tc\x1b.png") == "a\\nb\\tc\\x1b.png"
+    assert one_line_name(os.fsdecode(b"\xff\n.png")) == "\\xff\\n.png"
+    assert one_line_name("plain\\name.png") == "plain\\name.png"
+
+
+def test_error_record_of_a_strange_name_is_one_line_of_utf8() -> None:
+    import os
+
+    from ocrtool.batch import error_result
+    from ocrtool.imageio import ImageError
+
+    path = Path(os.fsdecode(b"in/bad\n\xff.png"))
+    record = error_result(path, ImageError(f"file not found: {path}"))
+    assert record.image == "in/bad\n\\xff.png"  # JSON escapes the newline itself
+    assert record.error == "file not found: in/bad\\n\\xff.png"
+    assert json.loads(json.dumps(record.to_dict())) == record.to_dict()
+
+
+def test_first_clash_names_both_inputs() -> None:
+    from ocrtool.batch import first_clash
+
+    pairs = [(Path("A/scan.png"), Path("out/scan.png.txt")),
+             (Path("A/other.png"), Path("out/other.png.txt")),
+             (Path("B/scan.png"), Path("out/./scan.png.txt"))]
+    assert first_clash(pairs) == (Path("A/scan.png"), Path("B/scan.png"),
+                                  Path("out/./scan.png.txt"))
+    assert first_clash(pairs[:2]) is None
+
+
+def test_write_file_result_removes_a_stale_output_of_a_failed_file(tmp_path: Path) -> None:
+    from ocrtool.batch import write_file_result
+    from ocrtool.results import PageResult
+
+    target = tmp_path / "sub" / "a.png.json"
+    assert write_file_result(target, [PageResult("a.png", 3, 2)], "json")
+    assert json.loads(target.read_text())["image"] == "a.png"
+    assert not write_file_result(target, [PageResult("a.png", 0, 0, error="corrupt")], "json")
+    assert not target.exists()

@@ -317,3 +317,94 @@ def test_iter_image_files_extension_filter_and_explicit_files(tmp_path: Path) ->
     assert [f for f, _ in out] == [*explicit, root / "b.JPG"]  # a.png listed once
     assert out[0][1] == root
     assert ".png" in IMAGE_EXTENSIONS and ".tiff" in IMAGE_EXTENSIONS
+
+
+# --- issue 14: memory of 16-bit images, corrupt EXIF, links, unexaminable names ----------
+
+
+def _make_bad_inputs():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "make_bad_inputs.py"
+    spec = importlib.util.spec_from_file_location("make_bad_inputs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_16bit_png_decodes_with_bounded_memory(tmp_path: Path) -> None:
+    """A 19000 x 19000 16-bit PNG took 5 GB: whole-image uint16/uint32 copies. Now the only
+    full-size arrays are the 8-bit gray and the RGB result (numpy memory, by tracemalloc)."""
+    import tracemalloc
+
+    a = np.full((2000, 3000), 50000, np.uint16)
+    a[900:1100, 300:2700] = np.arange(2400, dtype=np.uint16) * 27
+    path = tmp_path / "g16.png"
+    Image.fromarray(a).save(path)
+    tracemalloc.start()
+    try:
+        rgb = load_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    expected = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    assert np.array_equal(rgb[:, :, 0], expected) and np.array_equal(rgb[:, :, 2], expected)
+    assert peak < 1.5 * rgb.nbytes, f"peak {peak / 1e6:.0f} MB, image {rgb.nbytes / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("mode,dtype,scale", [("F", np.float32, 1 / 255), ("I", np.int32, 257)])
+def test_wide_modes_map_by_the_whole_image_range(tmp_path: Path, mode, dtype, scale) -> None:
+    """Converted a band at a time, but scaled by the whole image's range (a band that is all
+    white must not be stretched on its own)."""
+    a = np.full((1500, 800), 255, np.float64)
+    a[1400:] = np.linspace(0, 255, 800)  # the dark values are only in the last band
+    Image.fromarray((a * scale).astype(dtype), mode).save(tmp_path / "w.tif")
+    rgb = load_image(tmp_path / "w.tif")
+    assert (rgb[:1400] == 255).all()
+    assert np.abs(rgb[1400:, :, 0].astype(int) - np.rint(a[1400:]).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("orientation,size", [(77, (900, 600)), (6, (600, 900))])
+def test_corrupt_exif_is_one_warning(tmp_path: Path, orientation: int, size) -> None:
+    """Pillow printed four warnings for this file; now one ImageWarning, and an orientation
+    that is not 1-8 is ignored (a valid one is still applied)."""
+    path = tmp_path / "exif.jpg"
+    path.write_bytes(_make_bad_inputs().corrupt_exif_jpeg(orientation))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rgb = load_image(path)
+    assert [w.category for w in caught] == [imageio.ImageWarning]
+    assert "corrupt metadata" in str(caught[0].message) and "exif.jpg" in str(caught[0].message)
+    assert (rgb.shape[1], rgb.shape[0]) == size
+
+
+def test_clean_image_gives_no_warning_and_no_copy_for_exif(tmp_path: Path) -> None:
+    Image.fromarray(_noise(40, 60)).save(tmp_path / "a.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _assert_rgb(load_image(tmp_path / "a.png"), 40, 60)
+
+
+def test_links_and_unexaminable_names_get_their_own_message(tmp_path: Path) -> None:
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    (tmp_path / "gone.png").symlink_to("missing.png")
+    with pytest.raises(ImageError, match="symbolic link loop"):
+        load_image(tmp_path / "loop.png")
+    with pytest.raises(ImageError, match=r"broken symbolic link \(to missing.png\)"):
+        load_image(tmp_path / "gone.png")
+    too_long = tmp_path / ("x" * 300 + ".png")
+    with pytest.raises(ImageError, match="File name too long"):
+        load_image(too_long)
+    # listing does not fail on it either: it is kept, to be reported when read
+    assert iter_image_files([too_long]) == [(too_long, tmp_path)]
+
+
+def test_folder_listing_skips_annotated_pictures_and_keeps_links(tmp_path: Path) -> None:
+    Image.fromarray(_noise(8, 8)).save(tmp_path / "a.png")
+    Image.fromarray(_noise(8, 8)).save(tmp_path / "a.annotated.png")
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    listed = [f.name for f, _ in iter_image_files([tmp_path], skip_suffixes=(".annotated.png",))]
+    assert listed == ["a.png", "loop.png"]
+    # named explicitly, an annotated picture is still read
+    named = iter_image_files([tmp_path / "a.annotated.png"], skip_suffixes=(".annotated.png",))
+    assert [f.name for f, _ in named] == ["a.annotated.png"]
