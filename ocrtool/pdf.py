@@ -23,10 +23,15 @@ from typing import Union
 
 import numpy as np
 
-from .imageio import MAX_PIXELS, ImageError
+from .imageio import ImageError
 from .results import Line, Word
 
 DEFAULT_DPI = 300
+# A rendered page may have at most this many pixels (450 MB as RGB): A0 at 300 dpi is
+# 139 Mpx. Tighter than image files' MAX_PIXELS because a PDF page's size is one number in
+# the file (a 20000 x 20000-point page is 83333 x 83333 pixels at 300 dpi), and PDFium's
+# bitmap and our RGB copy both need the memory before any check could run.
+MAX_RENDER_PIXELS = 150_000_000
 POINTS_PER_INCH = 72.0
 
 PdfSource = Union[str, os.PathLike, bytes, bytearray, memoryview]
@@ -154,17 +159,49 @@ def open_pdf(source: PdfSource):
             raise ImageError("empty input (0 bytes)")
     try:
         doc = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        message = _one_line(exc)
-        if "password" in message.lower():
-            raise ImageError(f"encrypted PDF, a password is needed to open it: {name}") from None
-        raise ImageError(f"corrupt or unreadable PDF ({message}): {name}") from None
+    except pdfium.PdfiumError:
+        raise ImageError(f"{_why_not(data)}: {name}") from None
     except PermissionError:
         raise ImageError(f"permission denied: {name}") from None
     if len(doc) == 0:
         doc.close()
         raise ImageError(f"PDF has no pages: {name}")
     return doc
+
+
+_EMPTY_PAGE_TREE = re.compile(rb"/Count\s+0\b")
+
+
+def _why_not(data: object) -> str:
+    """Why PDFium could not open a document, from the file itself.
+
+    PDFium's own error code is process-wide state that a successful load does not reset,
+    so after one bad file it names the previous file's problem (and a document without
+    pages sets none at all). The file is therefore looked at directly: an /Encrypt entry
+    means a password is needed; a page tree counting 0 pages means an empty document.
+    """
+    needles = (b"/Encrypt", b"/Count")
+    found_encrypt = found_empty = False
+    tail = b""
+    for chunk in _chunks(data):
+        block = tail + chunk
+        found_encrypt = found_encrypt or needles[0] in block
+        found_empty = found_empty or _EMPTY_PAGE_TREE.search(block) is not None
+        tail = block[-64:]
+    if found_encrypt:
+        return "encrypted PDF, a password is needed to open it"
+    if found_empty:
+        return "PDF has no pages"
+    return "corrupt or unreadable PDF (PDFium cannot load it)"
+
+
+def _chunks(data: object, size: int = 1 << 20) -> Iterator[bytes]:
+    if isinstance(data, bytes):
+        yield data
+        return
+    with open(str(data), "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
 
 
 def page_count(source: PdfSource) -> int:
@@ -185,9 +222,11 @@ def iter_pdf_pages(source: PdfSource, pages: PageSpec = None,
                    dpi: float = DEFAULT_DPI) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (page number from 1, page count, RGB uint8) for the selected pages, in order.
 
-    Each page is loaded, rendered and closed before the next, so memory is one page's.
-    A page whose rendering would exceed the pixel limit of images (`MAX_PIXELS`) is refused
-    before anything is allocated, with the --dpi that would fit.
+    A scanned page (one image covering it) gives the scan's own pixels; any other page is
+    rendered at `dpi`. Each page is loaded, decoded and closed before the next, so memory
+    is one page's.
+    A page whose rendering would exceed `MAX_RENDER_PIXELS` is refused before anything is
+    allocated, with the --dpi that would fit.
     """
     if not 1 <= dpi <= 2400:
         raise ImageError(f"dpi must be between 1 and 2400, not {dpi}")
@@ -209,12 +248,15 @@ def _render(doc, number: int, count: int, dpi: float, name: str) -> np.ndarray:
     except pdfium.PdfiumError as exc:
         raise ImageError(f"corrupt PDF, cannot load {where} ({_one_line(exc)}): {name}") from None
     try:
+        scan = _scan_pixels(page)
+        if scan is not None:
+            return scan
         w_pt, h_pt = page.get_size()
         w, h = render_size(w_pt, h_pt, dpi)
-        if w * h > MAX_PIXELS:
-            fit = int(dpi * (MAX_PIXELS / (w * h)) ** 0.5)
+        if w * h > MAX_RENDER_PIXELS:
+            fit = int(dpi * (MAX_RENDER_PIXELS / (w * h)) ** 0.5)
             raise ImageError(f"{where} is too large: {w_pt:.0f}x{h_pt:.0f} points at {dpi:g} "
-                             f"dpi would be {w}x{h} pixels, more than {MAX_PIXELS} "
+                             f"dpi would be {w}x{h} pixels, more than {MAX_RENDER_PIXELS} "
                              f"(use --dpi {max(fit, 1)} or less): {name}")
         try:
             bitmap = page.render(scale=dpi / POINTS_PER_INCH, rev_byteorder=True)
@@ -234,6 +276,78 @@ def _render(doc, number: int, count: int, dpi: float, name: str) -> np.ndarray:
         page.close()
 
 
+def _scan_image(page):
+    """The page's image when the page is a scan: one upright image covering the page and
+    nothing else visible (an earlier OCR's invisible text is allowed). None otherwise.
+
+    Such a page is read at the image's own pixels instead of being rendered: rendering
+    resamples every pixel (PDFium's output differs from the scan even at 1:1), which costs
+    recognition accuracy and time, and the scan's resolution is the right one anyway.
+    """
+    raw = _pdfium().raw
+    if page.get_rotation() % 360:
+        return None
+    image = None
+    for obj in page.get_objects():
+        if obj.type == raw.FPDF_PAGEOBJ_IMAGE and image is None:
+            image = obj
+        elif not (obj.type == raw.FPDF_PAGEOBJ_TEXT and raw.FPDFTextObj_GetTextRenderMode(
+                obj.raw) == raw.FPDF_TEXTRENDERMODE_INVISIBLE):
+            return None
+    if image is None:
+        return None
+    m = image.get_matrix()
+    if abs(m.b) > 1e-6 or abs(m.c) > 1e-6 or m.a <= 0 or m.d <= 0:
+        return None  # turned or mirrored: rendering puts it the right way round
+    left, bottom, right, top = page.get_cropbox()
+    x0, y0, x1, y1 = image.get_bounds()
+    if max(abs(x0 - left), abs(y0 - bottom), abs(x1 - right), abs(y1 - top)) > 1.0:
+        return None
+    w, h = image.get_px_size()
+    if w < 1 or h < 1 or w * h > MAX_RENDER_PIXELS:
+        return None
+    return image
+
+
+def _scan_pixels(page) -> np.ndarray | None:
+    """RGB of a scan page's image (see `_scan_image`), or None to render the page."""
+    image = _scan_image(page)
+    if image is None:
+        return None
+    from .imageio import array_to_rgb
+
+    try:
+        picture = image.get_bitmap(render=False).to_pil()  # freed with its page
+        return array_to_rgb(np.asarray(picture.convert("RGB")))
+    except Exception:  # an image PDFium cannot hand over raw (masks, odd colour spaces)
+        return None
+
+
+def _scale(page, dpi: float) -> tuple[float, float]:
+    """Pixels per point across and down, as `_render` makes the page's picture."""
+    image = _scan_image(page)
+    if image is None:
+        return dpi / POINTS_PER_INCH, dpi / POINTS_PER_INCH
+    left, bottom, right, top = page.get_cropbox()
+    w, h = image.get_px_size()
+    return w / (right - left), h / (top - bottom)
+
+
+def page_sizes(source: PdfSource, pages: PageSpec = None) -> list[tuple[float, float]]:
+    """(width, height) in points of the selected pages, in order: a searchable PDF written
+    from a PDF gives each page its original size, whatever its pixels."""
+    doc = open_pdf(source)
+    try:
+        sizes = []
+        for number in select_pages(pages, len(doc), _name(source)):
+            page = doc[number - 1]
+            sizes.append(tuple(page.get_size()))
+            page.close()
+        return sizes
+    finally:
+        doc.close()
+
+
 def text_layer(source: PdfSource, number: int, dpi: float = DEFAULT_DPI) -> list[Line]:
     """The words a PDF page already carries (born-digital text or an earlier OCR layer),
     as lines of words in pixel coordinates of the page rendered at `dpi`.
@@ -251,9 +365,10 @@ def text_layer(source: PdfSource, number: int, dpi: float = DEFAULT_DPI) -> list
             if page.get_rotation() % 360:
                 return []
             left, _, _, top = page.get_cropbox()
+            sx, sy = _scale(page, dpi)
             textpage = page.get_textpage()
             try:
-                return _lines_of(textpage, dpi / POINTS_PER_INCH, left, top)
+                return _lines_of(textpage, sx, sy, left, top)
             finally:
                 textpage.close()
         finally:
@@ -262,7 +377,7 @@ def text_layer(source: PdfSource, number: int, dpi: float = DEFAULT_DPI) -> list
         doc.close()
 
 
-def _lines_of(textpage, scale: float, left: float, top: float) -> list[Line]:
+def _lines_of(textpage, sx: float, sy: float, left: float, top: float) -> list[Line]:
     n = textpage.count_chars()
     if n <= 0:
         return []
@@ -301,9 +416,8 @@ def _lines_of(textpage, scale: float, left: float, top: float) -> list[Line]:
         elif ch.isspace() or ch == "\x00":
             end_word()
         else:
-            cl, cb, cr, ct = textpage.get_charbox(i)
+            cl, cb, cr, ct = textpage.get_charbox(i, loose=True)  # font box, not ink
             chars.append(ch)
-            boxes.append(((cl - left) * scale, (top - ct) * scale,
-                          (cr - left) * scale, (top - cb) * scale))
+            boxes.append(((cl - left) * sx, (top - ct) * sy, (cr - left) * sx, (top - cb) * sy))
     end_line()
     return lines

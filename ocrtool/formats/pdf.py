@@ -5,13 +5,14 @@ fpdf2 and reportlab both put the text where pdftotext finds it; fpdf2 is pure Py
 is what OCRmyPDF 17 itself renders text layers with, so the `pdf` extra pulls one PDF
 writer, not two; pikepdf would mean hand-writing fonts and content streams).
 
-The text layer uses a glyphless TrueType font shipped in `ocrtool/data/glyphless.ttf`
+The text layer uses a tiny TrueType font shipped in `ocrtool/data/glyphless.ttf`
 (`make_glyphless_font` below builds it with fontTools, a dependency of fpdf2): every
-Unicode character maps to one empty glyph, so any script the recognizer outputs becomes
-searchable text (the font's ToUnicode map gives the characters back), and nothing is
-ever drawn over the image. Each word is sized to its box's height and stretched to its
-box's width, and words are written in reading order, so selection highlights the right
-pixels and `pdftotext` gives the text line by line.
+Unicode character maps to one box-shaped glyph, so any script the recognizer outputs
+becomes searchable text (the PDF's ToUnicode map gives the characters back). The text is
+written in render mode 3 (invisible), so nothing is ever drawn over the image. The words
+of a line share its height and baseline, each word is stretched to its box's width, and
+words are written in reading order, so selection highlights the right pixels and
+`pdftotext -raw` gives the text line by line.
 
 The page size is the image's size at `dpi` (a PDF page rendered at 300 dpi comes back at
 its own size in points). Unlike the other formats this one is binary and needs the page
@@ -72,56 +73,60 @@ class SearchablePdf:
             self.pdf.set_title(title)
         self.pages = 0
 
-    def add_page(self, rgb: np.ndarray, page: PageResult, jpeg: bool = False) -> None:
+    def add_page(self, rgb: np.ndarray, page: PageResult, jpeg: bool = False,
+                 size: tuple[float, float] | None = None) -> None:
         """One page: `rgb` (H, W, 3) uint8 is the picture `page` was read from.
 
         `jpeg` stores the picture as JPEG (photos, scans); otherwise it is lossless.
+        `size` (points) keeps a PDF page's own size; by default it is the picture at dpi.
         """
         from PIL import Image
 
         h, w = rgb.shape[:2]
-        pt = 72.0 / self.dpi  # points per pixel
-        self.pdf.add_page(format=(w * pt, h * pt))
+        pw, ph = size or (w * 72.0 / self.dpi, h * 72.0 / self.dpi)
+        self.pdf.add_page(format=(pw, ph))
         picture = Image.fromarray(np.ascontiguousarray(rgb[:, :, :3]), "RGB")
         if jpeg:
             buf = io.BytesIO()
             picture.save(buf, "JPEG", quality=JPEG_QUALITY)
             buf.seek(0)
             picture = buf
-        self.pdf.image(picture, x=0, y=0, w=w * pt, h=h * pt)
-        self._text_layer(page, pt)
+        self.pdf.image(picture, x=0, y=0, w=pw, h=ph)
+        self._text_layer(page, pw / w, ph / h)
 
     def add_text_page(self, page: PageResult) -> None:
         """A page with the invisible text only, the size of the page's image (what
         OCRmyPDF's sandwich renderer grafts onto the original page)."""
         pt = 72.0 / self.dpi
         self.pdf.add_page(format=(max(page.width, 1) * pt, max(page.height, 1) * pt))
-        self._text_layer(page, pt)
+        self._text_layer(page, pt, pt)
 
-    def _text_layer(self, page: PageResult, pt: float) -> None:
+    def _text_layer(self, page: PageResult, sx: float, sy: float) -> None:
+        """Invisible words; sx, sy: points per pixel across and down."""
         from fpdf.enums import TextMode
 
         with self.pdf.local_context(text_mode=TextMode.INVISIBLE):
             for line in page.lines:
-                self._line(line, pt)
+                self._line(line, sx, sy)
         self.pages += 1
 
-    def _line(self, line: Line, pt: float) -> None:
+    def _line(self, line: Line, sx: float, sy: float) -> None:
         """The words of a line share one font size and baseline (the line's box), so that
         text extraction sees one line; each word is stretched over its own box, so that
         selection covers its pixels and the gaps between boxes read as spaces."""
         _, top, _, bottom = _box(line.points)
-        size = max((bottom - top) * pt, 1.0)
-        baseline = bottom * pt - _DESCENT * size  # fpdf2's y grows downwards
+        size = max((bottom - top) * sy, 1.0)
+        baseline = bottom * sy - _DESCENT * size  # fpdf2's y grows downwards
         self.pdf.set_font(_FONT, size=size)
-        for word in line.words or [line]:
+        words = [w for w in (line.words or [line]) if w.text.strip()]
+        for k, word in enumerate(words):
             text = " ".join(word.text.split())
-            if not text:
-                continue
             x0, _, x1, _ = _box(word.points)
-            width = max((x1 - x0) * pt, 0.5)
+            width = max((x1 - x0) * sx, 0.5)
             self.pdf.set_stretching(100.0 * width / (_ADVANCE * size * len(text)))
-            self.pdf.text(x0 * pt, baseline, text)
+            # a real space after each word but the last: extractors that judge word breaks
+            # by gaps (PDFium) would otherwise join words set close together
+            self.pdf.text(x0 * sx, baseline, text + (" " if k < len(words) - 1 else ""))
 
     def to_bytes(self) -> bytes:
         if not self.pages:
@@ -144,7 +149,7 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[tuple[np.ndarray, PageRes
 
 
 def make_glyphless_font(path: str | os.PathLike) -> None:
-    """Build the text layer's font: one empty glyph for every Unicode character.
+    """Build the text layer's font: one glyph (a box, never drawn) for every character.
 
     A cmap format 13 subtable maps all code points (BMP and beyond) to one glyph
     (formats 4 and 12 would need a range per character). The em is 1000 units: ascent
@@ -156,6 +161,7 @@ def make_glyphless_font(path: str | os.PathLike) -> None:
     from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 
     order = [".notdef", "space", "blank"]
+    advance0, ascent0, descent0 = (round(v * 1000) for v in (_ADVANCE, _ASCENT, _DESCENT))
     fb = FontBuilder(1000, isTTF=True)
     fb.setupGlyphOrder(order)
     fb.setupCharacterMap({0x20: "space", 0x41: "blank"})  # a small format 4 for old readers
@@ -165,7 +171,13 @@ def make_glyphless_font(path: str | os.PathLike) -> None:
     many.cmap[0x20] = "space"
     fb.font["cmap"].tables.append(many)
     empty = TTGlyphPen(None).glyph()
-    fb.setupGlyf({g: empty for g in order})
+    pen = TTGlyphPen(None)  # an outline filling the cell: never drawn (text render mode 3),
+    pen.moveTo((0, -descent0))  # but PDFium's text extraction drops one-character words
+    pen.lineTo((0, ascent0))  # whose glyph has no outline at all
+    pen.lineTo((advance0, ascent0))
+    pen.lineTo((advance0, -descent0))
+    pen.closePath()
+    fb.setupGlyf({".notdef": empty, "space": empty, "blank": pen.glyph()})
     advance = round(_ADVANCE * 1000)
     fb.setupHorizontalMetrics({g: (advance, 0) for g in order})
     ascent, descent = round(_ASCENT * 1000), round(_DESCENT * 1000)
