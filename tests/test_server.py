@@ -232,6 +232,24 @@ def test_multi_page_tiff_gives_json_lines(client, line_png):
     assert records[0]["text"] == records[1]["text"] and "2024-0042" in records[0]["text"]
 
 
+def test_pdf_pages_are_read_and_limited(client, line_png):
+    pytest.importorskip("pypdfium2")
+    if "pages" not in {o["name"] for o in client.get("/v1/info").json()["server"]["options"]}:
+        pytest.skip("this Reader reads no PDF")
+    page = Image.open(io.BytesIO(line_png)).convert("RGB")
+    buf = io.BytesIO()
+    page.save(buf, "PDF", save_all=True, append_images=[page] * 3, resolution=150)
+    pdf = buf.getvalue()
+    r = client.post("/v1/read", content=pdf, headers={"Content-Type": "application/pdf"})
+    assert "too many pages: 4" in _is_json_error(r, 413)["error"]
+    r = client.post("/v1/read?pages=2-3&dpi=150", files={"file": ("four.pdf", pdf,
+                                                                  "application/pdf")})
+    assert r.status_code == 200, r.text
+    records = [json.loads(line) for line in r.text.splitlines()]
+    assert [(d["page"], d["pages"]) for d in records] == [(2, 4), (3, 4)]
+    assert all("2024-0042" in d["text"] for d in records)
+
+
 # ------------------------------------------------------------------ token, info, docs
 
 def test_token_guards_everything_but_health_and_page(server):

@@ -169,7 +169,8 @@ async def read(request: Request) -> Response:
         fmt = options.format or _negotiate(request.headers.get("accept", ""))
         if not data:
             raise ApiError(400, "empty upload: send an image file")
-        check_image_size(data, limits)
+        # headers only, but a PDF's page tree is parsed: off the event loop
+        await asyncio.to_thread(check_image_size, data, limits, options.reader.get("pages"))
         engine: Engine = state.engine
         key, read_kwargs = options.reader_key(), options.read
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from ..imageio import ImageError
 from ..results import PageResult
 from .errors import ApiError
 
@@ -45,11 +44,12 @@ class Engine:
 
     def read(self, data: bytes, name: str, key: tuple,
              read_kwargs: dict[str, Any]) -> list[PageResult]:
-        """Read every page of an uploaded file; a file the Reader cannot read is a 422."""
+        """Read every page of an uploaded file; a file the Reader cannot read is a 422
+        (imageio's ImageError is a ValueError)."""
         reader = self.reader(key)
         try:
             return reader.read_pages(data, name=name, **read_kwargs)
-        except ImageError as e:
+        except ValueError as e:  # ImageError, or a value the file holds (as batch.read_one)
             raise ApiError(422, str(e)) from None
         except MemoryError:
             raise ApiError(503, "out of memory while reading this image",

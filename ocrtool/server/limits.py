@@ -82,27 +82,64 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes
     return b"".join(chunks)
 
 
-def check_image_size(data: bytes, limits: Limits) -> None:
-    """Refuse (413) an image whose header promises more pixels or pages than allowed.
+def check_image_size(data: bytes, limits: Limits, pages: str | None = None) -> None:
+    """Refuse (413) a file whose header promises more pixels or pages than allowed.
 
-    Only the header is parsed. Anything Pillow cannot identify is left to the Reader, which
-    gives the proper error for a corrupt file (or reads a format Pillow does not know).
+    Only headers are parsed (and a PDF's page tree). `pages` is the client's page
+    selection ("1-3,7"): only the pages it keeps count. Anything that cannot be identified
+    is left to the Reader, which gives the proper error for a corrupt file.
     """
+    count = _pdf_page_count(data)
+    if count is None:
+        size = _image_header(data)
+        if size is None:
+            return
+        width, height, count = size
+        if width * height > limits.max_pixels:
+            raise ApiError(413, f"image too large: {width}x{height} is more than "
+                                f"{limits.max_pixels} pixels")
+    if pages:
+        count = _selected(pages, count)
+    if count > limits.max_pages:
+        raise ApiError(413, f"too many pages: {count}, the limit is {limits.max_pages} per "
+                            "request (the pages option reads fewer)")
+
+
+def _image_header(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, pages) from the header, or None when Pillow does not know it."""
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
                 pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+                return im.width, im.height, pages
     except Exception:  # not an image Pillow knows, or a broken one: the Reader says which
-        return
-    if width * height > limits.max_pixels:
-        raise ApiError(413, f"image too large: {width}x{height} is more than "
-                            f"{limits.max_pixels} pixels")
-    if pages > limits.max_pages:
-        raise ApiError(413, f"too many pages: {pages}, the limit is {limits.max_pages}")
+        return None
+
+
+def _pdf_page_count(data: bytes) -> int | None:
+    """Pages of a PDF; None for anything else, or when no PDF support is installed."""
+    try:
+        from ..pdf import is_pdf, page_count
+    except ImportError:
+        return None
+    if not is_pdf(data):
+        return None
+    try:
+        return page_count(data)
+    except Exception:  # broken, encrypted, or no pypdfium2: the Reader gives the message
+        return None
+
+
+def _selected(pages: str, count: int) -> int:
+    try:
+        from ..pdf import select_pages
+
+        return len(select_pages(pages, count))
+    except Exception:  # a bad selection: the Reader refuses it with its own message
+        return count
 
 
 class ModelQueue:
