@@ -187,6 +187,8 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
                    f"({finished - errors} written, {errors} errors); --resume goes on",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `ocrtool read ... | head`: ocrtool.cli ends it quietly
+        raise
     except OSError as e:  # an output could not be written: disk full, permissions...
         bar.close()
         if stream is not None and stream is not sys.stdout:
@@ -260,11 +262,15 @@ def _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions
         check_address(address)
     except RayRunError as e:
         raise click.UsageError(str(e)) from None
-    if not iter_image_files(paths, recursive=recursive, extensions=extensions or None):
+    if not iter_image_files(paths, recursive=recursive, extensions=extensions or None,
+                            skip_suffixes=(ANNOTATED_SUFFIX,)):
         raise click.UsageError("no images found in the given folders")
+    done = [0, 0]  # files finished, of which failed
 
     def report(pages: list[PageResult]) -> None:
+        done[0] += 1
         if pages[0].error is not None:
+            done[1] += 1
             click.echo(f"ocrtool: {pages[0].image}: {pages[0].error}", err=True)
 
     try:
@@ -273,13 +279,18 @@ def _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions
                             resume=resume, recursive=recursive,
                             extensions=extensions or None, recognize_only=no_detect,
                             on_file=report)
-    except RayRunError as e:
-        raise click.ClickException(str(e)) from None
+    except RayRunError as e:  # no Ray, no cluster, readers that cannot load
+        click.echo(f"ocrtool: {e}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:  # read_many has written every finished file
+        click.echo(f"ocrtool: interrupted after {done[0]} images ({done[1]} errors); "
+                   "--resume goes on", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not quiet:
         click.echo(f"ocrtool: {summary.files} images, {summary.errors} errors, "
                    f"{summary.seconds:.1f} s, {summary.files / max(summary.seconds, 1e-9):.2f}"
                    f" images/s ({summary.actors} Ray actors)", err=True)
-    sys.exit(summary.exit_code)
+    sys.exit(EXIT_FAILED_FILES if summary.errors else EXIT_OK)
 
 
 def _not_done(files, fmt, output, output_dir):
