@@ -171,3 +171,17 @@ def test_cli_rotate_option(tmp_path):
     assert record["rotation"] == 270 and "INVOICE" in record["text"]
     bad = runner.invoke(main, ["read", str(path), "--rotate", "45"])
     assert bad.exit_code == 2 and "--rotate" in bad.output
+
+
+def test_annotate_draws_a_turned_page_on_the_original_image(reader: Reader,
+                                                           upright: PageResult):
+    from ocrtool.formats.annotate import draw_annotations
+
+    base = rendered_page()[0]
+    rgb = turn_image(base, 180)
+    page = reader.read(rgb)
+    drawn = draw_annotations(rgb, page).astype(np.int16)
+    assert drawn.shape == rgb.shape and (drawn != rgb).any()
+    # boxes and labels land where the upright page's drawing lands, turned with the page
+    want = turn_image(draw_annotations(base, upright), 180).astype(np.int16)
+    assert np.abs(drawn - want).mean() < 2.0

@@ -114,11 +114,30 @@ def draw_annotations(image_rgb: np.ndarray, page: PageResult) -> np.ndarray:
         for word in line.words:
             draw.polygon(_xy(word.points), fill=_confidence_color(word.confidence, 60),
                          outline=_confidence_color(word.confidence, 255), width=stroke)
-    for line in page.lines:  # labels last, so no box is drawn over a label
+    if page.rotation:  # labels run the way the page's text runs
+        overlay = Image.alpha_composite(overlay, _turned_labels(page, base.size, stroke + 1))
+    for line in page.lines if not page.rotation else []:  # labels last, over the boxes
         if line.text:
             _draw_label(draw, line.text, line.points, (width, height), gap=stroke + 1)
     out = Image.alpha_composite(base.convert("RGBA"), overlay).convert("RGB")
     return np.asarray(out).copy()
+
+
+def _turned_labels(page: PageResult, size: tuple[int, int], gap: int) -> Image.Image:
+    """The labels of a page read turned (`page.rotation`): drawn on the upright page, as
+    for any page, then turned back onto the image, so each sits above its line as read."""
+    from ..orientation import turn_image, turn_points
+
+    width, height = size
+    turn = page.rotation
+    upright = (height, width) if turn % 180 else (width, height)
+    layer = Image.new("RGBA", upright, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for line in page.lines:
+        if line.text:
+            points = turn_points(np.asarray(line.points), turn, width, height).tolist()
+            _draw_label(draw, line.text, points, upright, gap)
+    return Image.fromarray(turn_image(np.asarray(layer), (360 - turn) % 360), "RGBA")
 
 
 def write_annotated(path: str | os.PathLike, image_rgb: np.ndarray, page: PageResult) -> None:
