@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .batch import read_one
+from .formats.annotate import ANNOTATED_SUFFIX
 from .imageio import iter_image_files
 from .io_utils import display_name, one_line_name, write_atomic
 from .pdf import parse_pages, select_pages
@@ -188,8 +189,10 @@ def read_many(
     ray = _require("ray", "--ray")
     out = Path(out_dir)
     started = time.perf_counter()
+    # the same files as a local run: our own annotated pictures are never inputs
     files = [str(f) for f, _ in iter_image_files(paths, recursive=recursive,
-                                                   extensions=extensions)]
+                                                   extensions=extensions,
+                                                   skip_suffixes=(ANNOTATED_SUFFIX,))]
     done = _prepare_out_dir(out, resume)  # absolute paths: resume from any folder
     summary = RunSummary(out_dir=out)
     summary.skipped = sum(1 for f in files if os.path.abspath(f) in done)

@@ -236,6 +236,18 @@ def test_parquet_shards_hold_every_page_of_a_tiff(cluster, tmp_path: Path):
     assert all(got.values())
 
 
+def test_readers_that_cannot_load_end_the_run_with_one_line(cluster, tmp_path: Path):
+    make_images(tmp_path / "in", 2)
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["read", str(tmp_path / "in"), "--ray", "--format",
+                                       "json", "--output-dir", str(tmp_path / "out"),
+                                       "--weights", str(empty), "--backend", "onnx"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("ocrtool: the readers did not start on Ray: ")
+    assert "model file not found" in result.stderr and result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("resources, options, actors, count, gpus", [
     ({"CPU": 8.0}, {}, None, 8, None),  # one single-threaded actor per CPU
     ({"CPU": 16.0, "GPU": 2.0}, {}, None, 2, 1.0),  # one per GPU
