@@ -160,8 +160,9 @@ async def read(request: Request) -> Response:
         body = await read_body(request, limits.max_upload_bytes, slot.remaining())
         if multipart:
             data, name, form_fields = await _parse_multipart(request, body)
-            for key in set(fields) & set(form_fields):
-                raise ApiError(400, f"option {key} given both in the query and the form")
+            both = sorted(set(fields) & set(form_fields))
+            if both:
+                raise ApiError(400, f"option {both[0]} given both in the query and the form")
             fields.update(form_fields)
         else:
             data, name = body, "upload"

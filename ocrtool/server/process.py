@@ -66,6 +66,12 @@ class ServerProcess:
     def peak_rss_kib(self) -> int:
         return _status_field(self.proc.pid, "VmHWM")
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, all threads) the server process has used (Linux)."""
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout_s: float = 60.0) -> int:
         """SIGTERM, wait for the graceful exit (kill after `timeout_s`); the exit code."""
         if self.proc.poll() is None:
