@@ -69,7 +69,7 @@ def local(folder: Path, tmp_path_factory) -> dict[str, dict]:
     """The local `ocrtool read` run of the folder: image -> its JSON record."""
     out = tmp_path_factory.mktemp("local") / "local.jsonl"
     result = CliRunner().invoke(main, ["read", str(folder), "--backend", "onnx", "-q",
-                                       "--format", "json", "-o", str(out)])
+                                       "--workers", "2", "--format", "json", "-o", str(out)])
     assert result.exit_code == 1
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 200 and sum("error" in r for r in rows) == BAD
