@@ -156,3 +156,28 @@ def test_the_reader_composes_stages_built_elsewhere():
     result = reader.read(page)
     assert [ln.text for ln in result.lines] == ["abc"]
     assert reader.detect(page)[0][0].shape == (4, 2)
+
+
+def test_detector_validation_scores_what_ocrtool_eval_scores(tmp_path):
+    """Training's detector validation runs the Reader's pipeline on the model in memory:
+    on the shipped weights it gives eval's H-mean (the old copy skipped the second pass,
+    faint glyphs, reading order and line padding)."""
+    pytest.importorskip("torch")
+    from pathlib import Path
+
+    from ocrtool.evaluation import evaluate_pages, load_ground_truth, predict_with_reader
+    from ocrtool.runtime.base import DETECTOR, model_path
+    from ocrtool.runtime.torch_backend import load_detector
+    from ocrtool.training.detector import validate
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "born_digital_dev"
+    if not data.is_dir():
+        pytest.skip("born_digital_dev not here")
+    (tmp_path / "born_digital_dev").symlink_to(data)
+    model, meta = load_detector(model_path(DETECTOR, ".pt"))
+    got = validate(model, str(tmp_path), limit=3, device="cpu", meta=meta)
+    rows = load_ground_truth(data)[:3]
+    reader = Reader(backend="torch", device="cpu", threads=1)
+    want = evaluate_pages(rows, predict_with_reader(reader, data, rows), level="word")
+    assert got["born_digital_dev/det_hmean"] == pytest.approx(want["det_hmean"], abs=1e-9)
+    assert 0.3 < want["det_hmean"] <= 1.0
