@@ -236,6 +236,23 @@ def test_parquet_shards_hold_every_page_of_a_tiff(cluster, tmp_path: Path):
     assert all(got.values())
 
 
+def test_the_pages_of_a_pdf_are_read_like_a_local_run(cluster, tmp_path: Path):
+    pytest.importorskip("pypdfium2")
+    from ocrtool.reader import Reader
+
+    pages = [Image.open(p) for p in make_images(tmp_path / "pages", 2, seed=5)]
+    pdf = tmp_path / "in" / "doc.pdf"
+    pdf.parent.mkdir()
+    pages[0].save(pdf, save_all=True, append_images=pages[1:])
+    summary = read_many([pdf.parent], tmp_path / "out", CONFIG, actors=2)
+    assert summary.files == 1 and summary.pages == 2 and summary.exit_code == 0
+    got = sorted(load_results(tmp_path / "out"), key=lambda p: p.page)
+    expected = Reader(**CONFIG, threads=1).read_pages(pdf)
+    assert [(p.page, p.pages, p.text) for p in got] == \
+        [(p.page, p.pages, p.text) for p in expected]
+    assert all(p.text for p in got)
+
+
 def test_readers_that_cannot_load_end_the_run_with_one_line(cluster, tmp_path: Path):
     make_images(tmp_path / "in", 2)
     empty = tmp_path / "no_models"
