@@ -213,17 +213,40 @@ def test_resume_after_the_driver_is_killed_reads_only_what_is_missing(
     assert_same_as_local(out, local)
 
 
+def _page_logger(log: str):
+    """A reader factory whose Reader notes (process, file, page) for every page read."""
+    def build(options: dict):
+        from ocrtool.reader import Reader
+
+        class Logging(Reader):
+            def read_pages(self, image, *args, **kwargs):
+                (page,) = self.document.pages
+                with open(log, "a") as f:
+                    f.write(f"{os.getpid()} {Path(image).name} {page}\n")
+                return super().read_pages(image, *args, **kwargs)
+
+        return Logging(**options)
+    return build
+
+
 def test_parquet_shards_hold_every_page_of_a_tiff(cluster, tmp_path: Path):
     from ocrtool.reader import Reader
 
     root = tmp_path / "in"
-    pages = [Image.open(p) for p in make_images(tmp_path / "pages", 3, seed=3)]
+    pages = [Image.open(p) for p in make_images(tmp_path / "pages", 6, seed=3)]
     tiff = root / "doc.tif"
     root.mkdir()
     pages[0].save(tiff, save_all=True, append_images=pages[1:])
     make_images(root, 2, seed=4)
-    summary = read_many([root], tmp_path / "out", CONFIG, actors=2, fmt="parquet")
-    assert summary.files == 3 and summary.pages == 5 and summary.exit_code == 0
+    log = tmp_path / "reads.log"
+    summary = read_many([root], tmp_path / "out", CONFIG, actors=2, fmt="parquet",
+                        reader_factory=_page_logger(str(log)))
+    assert summary.files == 3 and summary.pages == 8 and summary.exit_code == 0
+    # page-level items: the document's pages were read by both actors, one page a call
+    reads = [line.split() for line in log.read_text().splitlines()]
+    tiff_reads = [(pid, page) for pid, name, page in reads if name == "doc.tif"]
+    assert sorted(int(page) for _, page in tiff_reads) == [1, 2, 3, 4, 5, 6]
+    assert len({pid for pid, _ in tiff_reads}) == 2
 
     import pyarrow.parquet as pq
 
@@ -232,7 +255,7 @@ def test_parquet_shards_hold_every_page_of_a_tiff(cluster, tmp_path: Path):
     got = {(Path(p.image).name, p.page, p.pages): p.text
            for p in load_results(tmp_path / "out")}
     expected = Reader(**CONFIG, threads=1).read_pages(tiff)
-    assert [got[("doc.tif", p.page, 3)] for p in expected] == [p.text for p in expected]
+    assert [got[("doc.tif", p.page, 6)] for p in expected] == [p.text for p in expected]
     assert all(got.values())
 
 
