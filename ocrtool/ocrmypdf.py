@@ -34,7 +34,7 @@ from ocrmypdf.pluginspec import OcrEngine, OrientationConfidence
 from PIL import Image
 
 from . import __version__
-from .results import Line, PageResult, Points
+from .results import Line, PageResult, Points, Word
 
 SHIPPED_LANGUAGES = frozenset({"eng"})  # the recognizer in weights/ (ASCII, € £ ° quotes)
 
@@ -67,14 +67,56 @@ def _reader(options):
         return _readers[key]
 
 
-def _read(input_file: Path, options) -> tuple[PageResult, float]:
-    """ocrtool's result for one page image, and the image's resolution (dpi)."""
+# OCRmyPDF options that change the page image before OCR: with any of them the image it
+# hands over is the one to read, not the scan inside the PDF
+_IMAGE_CHANGING = ("deskew", "clean", "clean_final", "rotate_pages", "remove_background",
+                   "oversample", "remove_vectors")
+
+
+def _read(input_file: Path, options, page_number: int | None = None
+          ) -> tuple[PageResult, float]:
+    """ocrtool's result for one page image, and the image's resolution (dpi).
+
+    For a scanned page of the input PDF the scan's own pixels are read (what `ocrtool
+    read` reads; OCRmyPDF's image is a resampled rendering of them, and recognition is
+    sensitive to resampling) and the boxes are scaled to OCRmyPDF's image.
+    """
     with Image.open(input_file) as im:
         dpi = float((im.info.get("dpi") or (300, 300))[0]) or 300.0
+        size = im.size
+    pixels = _scan_of_input(options, page_number)
     reader = _reader(options)
     with _lock:  # one page at a time through the shared Reader of this process
-        page = reader.read(input_file, name=str(input_file))
-    return page, dpi
+        if pixels is None:
+            return reader.read(input_file, name=str(input_file)), dpi
+        page = reader.read(pixels, name=str(input_file))
+    return _scaled(page, size[0] / page.width, size[1] / page.height), dpi
+
+
+def _scan_of_input(options, page_number: int | None):
+    if page_number is None or any(getattr(options, k, None) for k in _IMAGE_CHANGING):
+        return None
+    source = getattr(options, "input_file", None)
+    if not isinstance(source, (str, Path)):
+        return None
+    from .imageio import ImageError
+    from .pdf import is_pdf, scan_pixels
+
+    try:
+        return scan_pixels(source, page_number + 1) if is_pdf(source) else None
+    except (ImageError, OSError):
+        return None
+
+
+def _scaled(page: PageResult, fx: float, fy: float) -> PageResult:
+    """The result in pixels of an image fx, fy times the size of the one read."""
+    def pts(points: Points) -> Points:
+        return [[float(x) * fx, float(y) * fy] for x, y in points]
+
+    lines = [Line(ln.text, ln.confidence, pts(ln.points),
+                  [Word(w.text, w.confidence, pts(w.points)) for w in ln.words], ln.block)
+             for ln in page.lines]
+    return PageResult(page.image, round(page.width * fx), round(page.height * fy), lines)
 
 
 def _bbox(points: Points, width: int, height: int) -> BoundingBox:
@@ -156,7 +198,7 @@ class OcrtoolEngine(OcrEngine):
     @staticmethod
     def generate_ocr(input_file: Path, options, page_number: int = 0
                      ) -> tuple[OcrElement, str]:
-        page, dpi = _read(Path(input_file), options)
+        page, dpi = _read(Path(input_file), options, page_number)
         language = (getattr(options, "languages", None) or ["eng"])[0]
         return to_ocr_element(page, dpi, page_number, language), page.text
 

@@ -323,6 +323,25 @@ def _scan_pixels(page) -> np.ndarray | None:
         return None
 
 
+def scan_pixels(source: PdfSource, number: int) -> np.ndarray | None:
+    """RGB of page `number` (from 1) when it is a scan (one image covering it), else None.
+
+    The OCRmyPDF plugin reads these instead of OCRmyPDF's re-rendered copy of the page, so
+    both tools read the same pixels of a scanned PDF.
+    """
+    doc = open_pdf(source)
+    try:
+        if not 1 <= number <= len(doc):
+            return None
+        page = doc[number - 1]
+        try:
+            return _scan_pixels(page)
+        finally:
+            page.close()
+    finally:
+        doc.close()
+
+
 def _scale(page, dpi: float) -> tuple[float, float]:
     """Pixels per point across and down, as `_render` makes the page's picture."""
     image = _scan_image(page)

@@ -216,9 +216,9 @@ def test_hocr_has_one_ocr_page_per_page() -> None:
 
 
 def test_registry() -> None:
-    assert set(FORMATS) == {"text", "json", "tsv", "hocr"}
+    assert set(FORMATS) == {"text", "json", "tsv", "hocr", "alto"}
     assert {k: f.extension for k, f in FORMATS.items()} == {
-        "text": ".txt", "json": ".json", "tsv": ".tsv", "hocr": ".hocr"}
+        "text": ".txt", "json": ".json", "tsv": ".tsv", "hocr": ".hocr", "alto": ".alto.xml"}
     assert FORMATS["json"].stream_extension == ".jsonl"
     with pytest.raises(ValueError, match="unknown format"):
         render(make_page(), "pdf")

@@ -36,6 +36,9 @@ FONT_PATH = Path(__file__).resolve().parent.parent / "data" / "glyphless.ttf"
 _FONT = "glyphless"
 _ASCENT, _DESCENT, _ADVANCE = 0.8, 0.2, 0.5  # of the em: the font's metrics below
 JPEG_QUALITY = 90
+# the least gap between two words of a line, in font sizes (the line's height): poppler
+# breaks words at about 0.2, PDFium at 0.25 (measured with this module's font)
+WORD_GAP = 0.3
 _FONT_DATE = 3786825600  # 2024-01-01 in the font's clock (seconds since 1904): fixed bytes
 
 
@@ -119,14 +122,23 @@ class SearchablePdf:
         baseline = bottom * sy - _DESCENT * size  # fpdf2's y grows downwards
         self.pdf.set_font(_FONT, size=size)
         words = [w for w in (line.words or [line]) if w.text.strip()]
-        for k, word in enumerate(words):
-            text = " ".join(word.text.split())
-            x0, _, x1, _ = _box(word.points)
-            width = max((x1 - x0) * sx, 0.5)
-            self.pdf.set_stretching(100.0 * width / (_ADVANCE * size * len(text)))
-            # a real space after each word but the last: extractors that judge word breaks
-            # by gaps (PDFium) would otherwise join words set close together
-            self.pdf.text(x0 * sx, baseline, text + (" " if k < len(words) - 1 else ""))
+        boxes = [_box(w.points) for w in words]
+        for k, (word, (x0, _, x1, _)) in enumerate(zip(words, boxes)):
+            left, right = x0 * sx, x1 * sx
+            if k + 1 < len(words):
+                # Extractors find word breaks by distance alone (a space character changes
+                # nothing for poppler or PDFium): PDFium wants a gap of a quarter of the
+                # font size. Words set tighter than WORD_GAP keep a gap that wide by ending
+                # a little early (never losing more than half their width).
+                right = min(right, max(boxes[k + 1][0] * sx - WORD_GAP * size,
+                                       left + (right - left) / 2))
+            self._run(" ".join(word.text.split()), left, baseline, max(right - left, 0.5),
+                      size)
+
+    def _run(self, text: str, x: float, baseline: float, width: float, size: float) -> None:
+        """`text` stretched horizontally to exactly `width` points, starting at x."""
+        self.pdf.set_stretching(100.0 * width / (_ADVANCE * size * len(text)))
+        self.pdf.text(x, baseline, text)
 
     def to_bytes(self) -> bytes:
         if not self.pages:
