@@ -52,6 +52,9 @@ def _make_reader(config: ReaderConfig):
                    "GT regions are single words.")
 @click.option("--gt-boxes", is_flag=True,
               help="Page set: recognize the ground-truth boxes as crops (recognizer only).")
+@click.option("--crop-margin", type=click.FloatRange(min=0, max=2), default=None,
+              help="With --gt-boxes: context cut around each box, as a fraction of its "
+                   "height (0: exactly on the box) [default: the Reader's own].")
 @click.option("--save-pred", default=None, metavar="PREDS.jsonl",
               help="Also write ocrtool's predictions here (to re-score without rerunning).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -60,8 +63,8 @@ def _make_reader(config: ReaderConfig):
               help="How many worst images (by case-insensitive CER) the report lists.")
 @reader_options
 def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: str | None,
-             level: str, gt_boxes: bool, save_pred: str | None, limit: int | None,
-             worst: int, **reading: Any) -> None:
+             level: str, gt_boxes: bool, crop_margin: float | None, save_pred: str | None,
+             limit: int | None, worst: int, **reading: Any) -> None:
     """Score text and boxes against ground truth: CER, word F1, detection H-mean.
 
     Every reading option of `ocrtool read` applies, so any way of reading can be scored.
@@ -94,7 +97,7 @@ def evaluate(data_dir: str, no_detect: bool, pred_path: str | None, out_path: st
     else:
         reader = _make_reader(config)
         if gt_boxes:
-            pred_rows = ev.predict_gt_crops(reader, data_dir, gt_rows)
+            pred_rows = ev.predict_gt_crops(reader, data_dir, gt_rows, crop_margin)
         else:
             pred_rows = ev.predict_with_reader(reader, data_dir, gt_rows, recognize_only=crops)
         reader_failed = any("error" in row for row in pred_rows)

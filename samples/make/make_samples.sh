@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the sample images in samples/ (receipt.jpg, form.png, screenshot.png, sign.jpg, line.png).
+# Regenerates the sample images in samples/ (receipt.jpg, form.png, screenshot.png, article.png,
+# sign.jpg, line.png).
 # Needs: chromium and imagemagick (ImageMagick 6 `convert`), plus the Debian font packages
 # fonts-liberation2, fonts-open-sans, fonts-lato, fonts-dejavu-core, fonts-crosextra-carlito:
 #   apt-get install -y chromium imagemagick fonts-liberation2 fonts-open-sans fonts-lato \
@@ -41,6 +42,11 @@ $NICE convert "$TMP/form.png" -strip "$OUT/form.png"
 # 3. screenshot.png: clean Chromium render of an application-window mock-up.
 shot screenshot.html 1000 590 "$TMP/screenshot.png"
 $NICE convert "$TMP/screenshot.png" -strip "$OUT/screenshot.png"
+
+# 3b. article.png: clean Chromium render of a book page, mixed-case running text in a serif
+#     font (grey-scale PNG): the case test of the recognizer.
+shot article.html 900 640 "$TMP/article.png"
+$NICE convert "$TMP/article.png" -colorspace Gray -strip "$OUT/article.png"
 
 # 4. sign.jpg: ImageMagick only. Stucco wall (plasma), painted sign panel with weathering texture,
 #    perspective distortion, drop shadow, off-centre lighting falloff, blur, noise, JPEG.
