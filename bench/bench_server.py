@@ -5,7 +5,9 @@ same files, its summary line, models already loaded), then requests/s and p50/p9
 latency with 1, 4 and 16 concurrent clients against one server on loopback. Every
 answer is checked against the CLI's JSON. The CLI runs before and after the server, and
 the ratio uses their mean, so a load change on a shared machine shows up as a spread
-instead of a false ratio.
+instead of a false ratio. CPU seconds per image (the server process's own, and the CLI's
+from the difference between its two runs, which read R and 2R rounds) compare the two
+where wall-clock rates move with other load.
 
 Part 2, mixed traffic (--mix N, 2,000 by default): N requests from 16 clients mixing good
 images (raw and multipart), corrupt files, empty bodies, wrong content types, bad options
@@ -30,9 +32,10 @@ import http.client
 import json
 import random
 import re
-import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -103,36 +106,37 @@ def percentile(values: list[float], q: float) -> float:
 
 # ------------------------------------------------------------------ part 1
 
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+# Runs a command and prints the CPU seconds it used as its last stderr line: the CLI's own
+# CPU, apart from that of any other child of this process (the server).
+_CPU_WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+                "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+                "print(f'cpu_s={u.ru_utime + u.ru_stime}', file=sys.stderr); sys.exit(code)")
 
 
 def cli_run(images: list[Path], rounds: int, threads: int | None
             ) -> tuple[float, float, dict]:
-    """The CLI's images/s (its own summary line), its CPU seconds and its JSON per image."""
-    cmd = [sys.executable, "-m", "ocrtool.cli", "read", "--format", "json"]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    cmd += [str(p) for p in images] * rounds
-    cpu = children_cpu_s()
-    run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    cpu = children_cpu_s() - cpu
+    """The CLI's images/s (its own summary line), its CPU seconds and its JSON per image.
+
+    The CLI reads a file named twice only once, so each round reads copies of its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        originals = {}
+        for k in range(rounds):
+            for i, p in enumerate(images):
+                copy = Path(tmp) / f"r{k}-{i}-{p.name}"
+                shutil.copyfile(p, copy)
+                originals[str(copy)] = str(p)
+        cmd = [sys.executable, "-m", "ocrtool.cli", "read", "--format", "json",
+               *(["--threads", str(threads)] if threads else []), *originals]
+        run = subprocess.run([sys.executable, "-c", _CPU_WRAPPER, *cmd],
+                             capture_output=True, text=True, check=True)
+    cpu = float(re.findall(r"cpu_s=([\d.]+)", run.stderr)[-1])
     found = re.search(r"([\d.]+) images/s", run.stderr)  # printed for 2+ images
     rate = float(found.group(1)) if found else 0.0
     records = {}
     for line in run.stdout.splitlines():
         record = json.loads(line)
-        records[record["image"]] = without_image(record)
+        records[originals[record["image"]]] = without_image(record)
     return rate, cpu, records
-
-
-def cli_cpu_per_image(images: list[Path], rounds: int, threads: int | None,
-                      cpu_total: float) -> float:
-    """CPU seconds per image of the CLI without its start-up: the run's CPU less that of a
-    run on one small image (start-up, model load and a tenth of a second of reading)."""
-    _, startup, _ = cli_run([ROOT / "samples" / "line.png"], 1, threads)
-    return max(cpu_total - startup, 0.0) / (len(images) * rounds)
 
 
 def load_level(server: ServerProcess, client: Client, images: list[tuple[str, bytes]],
@@ -183,11 +187,12 @@ def throughput(args) -> tuple[list[str], bool]:
                   f"{level['p50_s']:.2f} s, p95 {level['p95_s']:.2f} s, "
                   f"{level['cpu_s']:.2f} CPU s/request, {level['wrong']} wrong", flush=True)
         peak = server.peak_rss_kib()
-    cli_after, cpu_after, _ = cli_run(images, args.rounds, args.threads)
+    # twice the rounds: the difference in CPU is that of reading rounds x images, without
+    # the start-up and model load both runs pay
+    cli_after, cpu_after, _ = cli_run(images, 2 * args.rounds, args.threads)
     print(f"  CLI again: {cli_after:.2f} images/s", flush=True)
     cli = (cli_before + cli_after) / 2
-    cli_cpu = cli_cpu_per_image(images, args.rounds, args.threads,
-                                (cpu_before + cpu_after) / 2)
+    cli_cpu = (cpu_after - cpu_before) / (args.rounds * len(images))
     lines = ["| clients | requests | req/s | p50 (s) | p95 (s) | vs CLI | CPU s/request |",
              "|---:|---:|---:|---:|---:|---:|---:|"]
     for lv in levels:

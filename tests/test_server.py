@@ -372,6 +372,21 @@ def test_full_queue_is_503_with_retry_after_and_timeout_is_503(tmp_path):
         assert r.status_code == 422
 
 
+def test_workers_each_load_the_models_once(tmp_path, line_png):
+    log = tmp_path / "serve.log"
+    with ServerProcess("--workers", "2", log=log) as s, \
+            httpx.Client(base_url=s.url, timeout=300) as c:
+        answers = [c.post("/v1/read", content=line_png, headers={"Content-Type": "image/png"})
+                   for _ in range(4)]
+        assert all(r.status_code == 200 and "2024-0042" in r.json()["text"] for r in answers)
+        deadline = time.monotonic() + 120  # the second worker may log a moment later
+        while len(re.findall(r"\(pid (\d+)\); models loaded", log.read_text())) < 2 \
+                and time.monotonic() < deadline:
+            time.sleep(0.5)
+    pids = re.findall(r"\(pid (\d+)\); models loaded", log.read_text())
+    assert len(pids) == 2 and len(set(pids)) == 2
+
+
 def test_graceful_shutdown_finishes_requests_in_flight(tmp_path):
     busy = _busy_page()
     s = ServerProcess("--threads", "1", log=tmp_path / "serve.log")
