@@ -68,7 +68,35 @@ def _init_worker(reader_kwargs: dict) -> None:
 
 
 def _work(args: tuple[str, bool]) -> list[PageResult]:
-    return read_one(_WORKER_READER, Path(args[0]), args[1])
+    pages = read_one(_WORKER_READER, Path(args[0]), args[1])
+    release_freed_memory()
+    return pages
+
+
+_MALLOC_TRIM = None
+
+
+def release_freed_memory() -> None:
+    """Hand the memory freed by the last file back to the system (glibc's malloc_trim).
+
+    glibc keeps freed blocks in its heap, so a folder run's resident memory grows to the
+    largest file's working set and stays there. Trimming after each file costs ~2 us when
+    there is nothing to return. Measured on 25 sroie receipts with onnxruntime's CPU arena
+    off: ~100 MB between files instead of ~260 MB. With the arena on (the default: faster,
+    see issue 14's note) the arena keeps its own peak and only numpy/OpenCV buffers come
+    back. A no-op where the C library has no malloc_trim (macOS, musl, Windows).
+    """
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+        except (AttributeError, OSError, TypeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
 
 
 def read_files(
@@ -87,7 +115,9 @@ def read_files(
 
             reader = Reader(**reader_kwargs)
         for path in files:
-            yield read_one(reader, path, recognize_only)
+            pages = read_one(reader, path, recognize_only)
+            release_freed_memory()
+            yield pages
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx = mp.get_context("spawn")  # fork after torch/onnxruntime threads is unsafe
