@@ -44,6 +44,7 @@ EMPTY_READ = -7.0  # log-probability charged to a crop that reads as nothing
 # confident characters (pages with one or two words must not turn on noise)
 TURN_GAIN = 1.25
 TURN_MIN = 1.0
+KEEP_READ = 0.75  # a turn that sets vertical lines level may read this much less
 # a page whose lines run at least SKEW_MIN degrees off the horizontal (at most SKEW_MAX)
 # is turned straight and read again: the detector and the line grouping were made on
 # level text
@@ -221,22 +222,46 @@ def find_rotation(rgb: np.ndarray, read: ReadFn, recognize: RecognizeFn,
     reads: dict[int, list[Line]] = {}
 
     def lines_at(rotation: int) -> list[Line]:
+        rotation %= 360
         if rotation not in reads:
             reads[rotation] = read(turn_image(rgb, rotation))
         return reads[rotation]
 
+    rotation = _choose(lines_at, rgb, recognize)
+    # big text on a sideways page (a banner) is found as vertical lines and read along
+    # them: the page is then upright only once those lines run left to right
+    extra = reading_turn(lines_at(rotation))
+    if extra and evidence(lines_at(rotation + extra)) >= KEEP_READ * evidence(lines_at(rotation)):
+        rotation = (rotation + extra) % 360
+    return rotation, lines_at(rotation)
+
+
+def _choose(lines_at: Callable[[int], list[Line]], rgb: np.ndarray,
+            recognize: RecognizeFn) -> int:
     for base in (0, 90):  # the page as it comes, then lying on its side
         test = flip_test(turn_image(rgb, base), lines_at(base), recognize)
         if not test.decided:
             continue
         chosen = base + 180 if test.upside_down else base
         if chosen == 0 or _beats(lines_at(chosen), lines_at(0)):
-            return chosen, lines_at(chosen)
+            return chosen
         break  # the turn reads worse than the page as it comes: read every turn
     best = max(ROTATIONS, key=lambda r: evidence(lines_at(r)))
-    if best != 0 and _beats(lines_at(best), lines_at(0)):
-        return best, lines_at(best)
-    return 0, lines_at(0)
+    return best if best != 0 and _beats(lines_at(best), lines_at(0)) else 0
+
+
+def reading_turn(lines: list[Line]) -> int:
+    """The clockwise quarter turn after which most of the read characters run left to right
+    (0 for a page whose lines already do, or that has none): lines read downwards need 270,
+    upwards 90, right to left 180."""
+    weight = np.zeros(4)
+    for ln in lines:
+        q = np.asarray(ln.points, np.float32)
+        u = q[1] - q[0]
+        way = int(round(math.degrees(math.atan2(float(u[1]), float(u[0]))) / 90)) % 4
+        weight[way] += evidence([ln])
+    way = int(np.argmax(weight))
+    return (360 - 90 * way) % 360 if weight[way] > 0.5 * weight.sum() > 0 else 0
 
 
 def _beats(lines: list[Line], upright: list[Line]) -> bool:

@@ -15,7 +15,14 @@ from ocrtool import Reader
 from ocrtool.cli import main
 from ocrtool.evaluation import word_f1
 from ocrtool.geometry import polygon_iou
-from ocrtool.orientation import page_skew, tilt_image, turn_image, turn_points, unturn_lines
+from ocrtool.orientation import (
+    page_skew,
+    reading_turn,
+    tilt_image,
+    turn_image,
+    turn_points,
+    unturn_lines,
+)
 from ocrtool.results import Line, PageResult, Word
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -185,3 +192,16 @@ def test_annotate_draws_a_turned_page_on_the_original_image(reader: Reader,
     # boxes and labels land where the upright page's drawing lands, turned with the page
     want = turn_image(draw_annotations(base, upright), 180).astype(np.int16)
     assert np.abs(drawn - want).mean() < 2.0
+
+
+def test_reading_turn_follows_the_lines():
+    def line(points) -> Line:
+        return Line("word", 1.0, points, [])
+
+    right = line([[0, 0], [40, 0], [40, 10], [0, 10]])
+    down = line([[10, 0], [10, 40], [0, 40], [0, 0]])  # text running top to bottom
+    up = line([[0, 40], [0, 0], [10, 0], [10, 40]])
+    assert reading_turn([right, right, down]) == 0
+    assert reading_turn([down, down, right]) == 270
+    assert reading_turn([up]) == 90
+    assert reading_turn([]) == 0
