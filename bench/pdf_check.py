@@ -19,6 +19,8 @@ and runs the real commands on it, printing what each gives:
   6. peak RSS of `ocrtool read long.pdf --threads 1 --dpi 100` (OCR of every page) for a
      50-page and an N-page PDF of small born-digital pages (2 x 0.5 inch, "Page k"): flat
      memory means about equal peaks.
+  7. the same pages and words written by fpdf2 and by reportlab (how the writer was
+     chosen): seconds, size, and the text pdftotext and PDFium read back.
 """
 
 from __future__ import annotations
@@ -200,9 +202,84 @@ def main() -> int:
             n = sum(1 for _ in open(tmp / "l.jsonl"))
             print(f"6. {pages}-page PDF: exit {code}, {n} pages read, {seconds:.0f} s, "
                   f"peak RSS {rss:.0f} MB")
+    if "7" not in skip:
+        compare_writers(tmp, doc, pdf_run.stdout)
     print(f"(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
           " MB)")
     return 0
+
+
+def compare_writers(tmp: Path, doc: Path, results_jsonl: str) -> None:
+    """7. The same pages and words written by fpdf2 (ocrtool's writer) and by reportlab
+    (the same layout: line baseline and height, each word stretched over its box, the same
+    font): seconds, bytes, and pdftotext -raw / PDFium text against the results."""
+    from ocrtool.formats.pdf import _DESCENT, FONT_PATH, JPEG_QUALITY, WORD_GAP, SearchablePdf
+    from ocrtool.imageio import iter_pages
+    from ocrtool.pdf import page_sizes, text_layer
+    from ocrtool.results import PageResult
+
+    pages = [PageResult.from_dict(json.loads(x)) for x in results_jsonl.splitlines() if x]
+    pictures = [rgb for _, _, rgb in iter_pages(doc)]
+    sizes = page_sizes(doc)
+    texts = [p.text for p in pages]
+
+    def with_fpdf2(out: Path) -> None:
+        w = SearchablePdf(300)
+        for rgb, page, size in zip(pictures, pages, sizes):
+            w.add_page(rgb, page, jpeg=True, size=size)
+        w.save(out)
+
+    def with_reportlab(out: Path) -> None:
+        import io
+
+        from PIL import Image
+        from reportlab.lib.utils import ImageReader
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.ttfonts import TTFont
+        from reportlab.pdfgen import canvas
+
+        pdfmetrics.registerFont(TTFont("glyphless", str(FONT_PATH)))
+        c = canvas.Canvas(str(out))
+        for rgb, page, (pw, ph) in zip(pictures, pages, sizes):
+            c.setPageSize((pw, ph))
+            buf = io.BytesIO()
+            Image.fromarray(rgb).save(buf, "JPEG", quality=JPEG_QUALITY)
+            buf.seek(0)
+            c.drawImage(ImageReader(buf), 0, 0, pw, ph)
+            sx, sy = pw / rgb.shape[1], ph / rgb.shape[0]
+            for line in page.lines:
+                ys = [p[1] for p in line.points]
+                size = max((max(ys) - min(ys)) * sy, 1.0)
+                base = ph - (max(ys) * sy - _DESCENT * size)
+                words = [w for w in (line.words or [line]) if w.text.strip()]
+                boxes = [(min(p[0] for p in w.points), max(p[0] for p in w.points))
+                         for w in words]
+                for k, (word, (x0, x1)) in enumerate(zip(words, boxes)):
+                    left, right = x0 * sx, x1 * sx
+                    if k + 1 < len(words):
+                        right = min(right, max(boxes[k + 1][0] * sx - WORD_GAP * size,
+                                               left + (right - left) / 2))
+                    text = " ".join(word.text.split())
+                    t = c.beginText(left, base)
+                    t.setTextRenderMode(3)
+                    t.setFont("glyphless", size)
+                    t.setHorizScale(100.0 * max(right - left, 0.5) / (0.5 * size * len(text)))
+                    t.textOut(text)
+                    c.drawText(t)
+            c.showPage()
+        c.save()
+
+    for name, write in (("fpdf2", with_fpdf2), ("reportlab", with_reportlab)):
+        out = tmp / f"writer_{name}.pdf"
+        t = time.perf_counter()
+        write(out)
+        seconds = time.perf_counter() - t
+        raw_m, raw_p = mean_cer(texts, pdftotext_pages(out, "-raw"))
+        pdfium = [" ".join(ln.text for ln in text_layer(out, k + 1)) for k in range(len(pages))]
+        pd_m, pd_p = mean_cer(texts, pdfium)
+        print(f"7. {name}: {seconds:.1f} s for {len(pages)} pages, {out.stat().st_size / 1e6:.2f}"
+              f" MB; pdftotext -raw CER mean {raw_m:.4f} pooled {raw_p:.4f}; PDFium CER mean "
+              f"{pd_m:.4f} pooled {pd_p:.4f}")
 
 
 def make_bad_pdfs(folder: Path, good: Path) -> None:

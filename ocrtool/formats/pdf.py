@@ -7,8 +7,10 @@ writer, not two; pikepdf would mean hand-writing fonts and content streams).
 
 The text layer uses a tiny TrueType font shipped in `ocrtool/data/glyphless.ttf`
 (`make_glyphless_font` below builds it with fontTools, a dependency of fpdf2): every
-Unicode character maps to one box-shaped glyph, so any script the recognizer outputs
-becomes searchable text (the PDF's ToUnicode map gives the characters back). The text is
+character of the Basic Multilingual Plane maps to one box-shaped glyph, so any script the
+recognizer outputs becomes searchable text (the PDF's ToUnicode map gives the characters
+back; characters beyond the BMP, such as emoji, are left out with a warning: mapping them
+too makes fpdf2 take ten seconds to load the font, for every file). The text is
 written in render mode 3 (invisible), so nothing is ever drawn over the image. The words
 of a line share its height and baseline, each word is stretched to its box's width, and
 words are written in reading order, so selection highlights the right pixels and
@@ -163,8 +165,8 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[tuple[np.ndarray, PageRes
 def make_glyphless_font(path: str | os.PathLike) -> None:
     """Build the text layer's font: one glyph (a box, never drawn) for every character.
 
-    A cmap format 13 subtable maps all code points (BMP and beyond) to one glyph
-    (formats 4 and 12 would need a range per character). The em is 1000 units: ascent
+    A cmap format 13 subtable maps every code point of the BMP to one glyph (formats 4
+    and 12 would need a range per character). The em is 1000 units: ascent
     800, descent 200, advance 500 (the `_ASCENT`, `_DESCENT`, `_ADVANCE` above). Fixed
     dates make the file the same bytes on every run.
     """
@@ -179,7 +181,7 @@ def make_glyphless_font(path: str | os.PathLike) -> None:
     fb.setupCharacterMap({0x20: "space", 0x41: "blank"})  # a small format 4 for old readers
     many = CmapSubtable.newSubtable(13)
     many.platformID, many.platEncID, many.language = 3, 10, 0
-    many.cmap = {c: "blank" for c in range(0x21, 0x110000) if not 0xD800 <= c <= 0xDFFF}
+    many.cmap = {c: "blank" for c in range(0x21, 0x10000) if not 0xD800 <= c <= 0xDFFF}
     many.cmap[0x20] = "space"
     fb.font["cmap"].tables.append(many)
     empty = TTGlyphPen(None).glyph()
