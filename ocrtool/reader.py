@@ -100,7 +100,9 @@ class Reader:
 
     def read_pages(self, image, recognize_only: bool = False,
                    name: str | None = None) -> list[PageResult]:
-        """Read every page of a multi-page TIFF, in order; one result for other images.
+        """Read every page of a multi-page TIFF or a PDF, in order; one result for other
+        images. The Reader's `pages`, `dpi` and `use_text_layer` choose the pages, the PDF
+        render resolution and whether a PDF page's own text replaces OCR (ocrtool.pdf).
 
         Each result of a file with several pages carries `page` (from 1) and `pages`.
         Pages are decoded one at a time, so a long scan is never in memory whole. A page
