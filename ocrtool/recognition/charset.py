@@ -13,7 +13,17 @@ from collections.abc import Iterable, Sequence
 
 # ® and © mark brand names on web graphics and packaging (born-digital labels use them)
 EXTRA_CHARS = "€£°‘’“”–—®©"
-DEFAULT_CHARS = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + EXTRA_CHARS
+# Letters and punctuation of the main Latin-script European languages (French, German,
+# Spanish, Portuguese, Italian, Dutch, Polish, Czech, Swedish, Danish, Norwegian, Finnish,
+# Turkish, Romanian, Hungarian), lower case then capitals; text is NFC (composed) before it
+# meets them, so a decomposed "e" + combining acute reads as the one character.
+LATIN_LOWER = "éèêëàâäçîïôöùûüÿñáíóúãõåæøœßłąęśźżćńčřšžťďňůğışőűășțìòý"
+LATIN_UPPER = "ÉÈÊËÀÂÄÇÎÏÔÖÙÛÜŸÑÁÍÓÚÃÕÅÆØŒŁĄĘŚŹŻĆŃČŘŠŽŤĎŇŮĞİŞŐŰĂȘȚÌÒÝ"
+LATIN_PUNCT = "«»„‚¿¡‹›§¢¥±"
+LATIN_CHARS = LATIN_LOWER + LATIN_UPPER + LATIN_PUNCT
+DEFAULT_CHARS = (
+    "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + EXTRA_CHARS + LATIN_CHARS
+)
 
 # Characters folded onto ones the charset has, so labels from the wild still train.
 _FOLD = {
@@ -31,6 +41,8 @@ _FOLD = {
     "\u2022": "*",
     "\u00b7": ".",
     "\u2026": "...",
+    "\u0163": "\u021b",  # t-cedilla, the old spelling of Romanian t-comma
+    "\u0162": "\u021a",
 }
 
 
@@ -53,7 +65,7 @@ class Charset:
 
     def normalize(self, text: str) -> str:
         """NFKC plus folding; characters the charset lacks are dropped, spaces squeezed."""
-        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", text)  # composed (NFC) accents included
         text = "".join(_FOLD.get(c, c) for c in text)
         text = "".join(c for c in text if c in self._index)
         return " ".join(text.split())
@@ -70,11 +82,12 @@ class Charset:
 
     def case_pairs(self) -> tuple[list[int], list[int]]:
         """(upper, lower) index pairs for letters, used for case-insensitive CTC training."""
-        upper, lower = [], []
-        for c in string.ascii_uppercase:
-            upper.append(self._index[c])
-            lower.append(self._index[c.lower()])
-        return upper, lower
+        pairs = {}
+        for c in self.chars:
+            u = c.upper()
+            if c != u and len(u) == 1 and u in self._index and c != "\u0131":
+                pairs.setdefault(self._index[u], self._index[c])  # one lower per capital
+        return list(pairs), list(pairs.values())
 
     def to_dict(self) -> dict:
         return {"chars": self.chars}

@@ -7,9 +7,11 @@ that never saw them reads them badly, so each sample draws one of several genera
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import string
 from functools import lru_cache
+from pathlib import Path
 
 CURRENCIES = ["$", "€", "£", "RM", "USD ", "EUR ", ""]
 TLDS = ["com", "org", "net", "io", "co.uk", "de", "my", "edu"]
@@ -228,6 +230,38 @@ GENERATORS = [
     (lambda rng: rng.choice(string.printable[:94] + "€£°®©"), 0.02),
     (lambda rng: " ".join(sentence(rng) for _ in range(3)), 0.02),
 ]
+
+
+CORPORA_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "text_corpora"
+LATIN_LANGUAGES = ("fra", "deu", "spa", "por", "ita", "pol")
+
+
+@lru_cache(maxsize=8)
+def _wordlist(lang: str, top: int = 30000) -> list[str]:
+    """The language's most frequent words (empty when the corpora are not beside us)."""
+    path = Path(os.environ.get("OCRTOOL_CORPORA", CORPORA_DIR)) / f"{lang}.wordlist"
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        words = [w.strip() for w, _ in zip(f, range(top))]
+    return [w for w in words if w and w.isprintable() and not _is_rude(w)]
+
+
+def foreign_text(rng: random.Random) -> str:
+    """A short phrase in French, German, Spanish, Portuguese, Italian or Polish, with that
+    language's accented letters; plain random text when the word lists are missing."""
+    words = _wordlist(rng.choice(LATIN_LANGUAGES))
+    if not words:
+        return random_text(rng)
+    # Zipf-ish: frequent words more often, but the tail (where accents live) too
+    picks = [words[min(int(rng.paretovariate(0.6)) - 1, len(words) - 1)]
+             if rng.random() < 0.5 else rng.choice(words) for _ in range(rng.randint(1, 6))]
+    text = " ".join(picks)
+    if rng.random() < 0.25:
+        text += rng.choice([".", ",", ":", ";", "!", "?", " »", "…"])
+    if rng.random() < 0.06:
+        text = rng.choice(["« ", "„", "¿", "¡", "‚"]) + text
+    return _case(rng, text)
 
 
 def random_text(rng: random.Random, max_chars: int = 60) -> str:

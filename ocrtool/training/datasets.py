@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -17,9 +17,11 @@ import numpy as np
 from ..geometry import crop_quad, expand_quad, order_clockwise
 from ..recognition.preprocess import CROP_CONTEXT
 
-# Case-insensitive sets: SROIE labels are upper case whatever the print, IIIT5K's protocol
-# ignores case. Their CTC loss merges upper and lower case (see training/recognizer.py).
-CASE_INSENSITIVE = ("sroie", "iiit5k")
+# Case-insensitive sets: SROIE labels are upper case whatever the print; the old IIIT5K
+# labels dropped case (iiit5k_train_cs, which replaces it, keeps case). Their CTC loss
+# merges upper and lower case (see training/recognizer.py).
+CASE_INSENSITIVE = ("sroie", "iiit5k_train")
+VAL_EVERY = 10  # every 10th page (or crop) of a training set is held out for validation
 CROP_MARGIN = 0.25  # margin kept around each cached crop, as a fraction of its height
 CACHE_HEIGHT = 48  # cached crop height including margins (box height 32)
 
@@ -32,7 +34,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def is_case_insensitive(name: str) -> bool:
-    return any(name.startswith(p) for p in CASE_INSENSITIVE)
+    return name.startswith("sroie") or name == "iiit5k_train"
 
 
 def load_gray(path: str | Path) -> np.ndarray:
@@ -64,6 +66,22 @@ class CropSet:
     case_insensitive: bool
     name: str
     source: str = ""  # resolved folder the crops were cut from (empty in older caches)
+    pages: list[int] = field(default_factory=list)  # page index of each crop
+
+    def subset(self, keep: list[int], name: str) -> CropSet:
+        return CropSet([self.images[i] for i in keep], [self.texts[i] for i in keep],
+                       self.case_insensitive, name, self.source,
+                       [self.pages[i] for i in keep] if self.pages else [])
+
+
+def split_validation(cs: CropSet, every: int = VAL_EVERY) -> tuple[CropSet, CropSet]:
+    """(train, validation): every `every`-th page held out whole, so no word of a
+    validation page is trained on (crop sets: every `every`-th crop)."""
+    pages = cs.pages or list(range(len(cs.images)))
+    val = [i for i, p in enumerate(pages) if p % every == every - 1]
+    held = set(val)
+    train = [i for i in range(len(pages)) if i not in held]
+    return cs.subset(train, cs.name), cs.subset(val, f"{cs.name}_val")
 
 
 def cut_crop(img: np.ndarray, region: dict, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -79,14 +97,15 @@ def cut_crop(img: np.ndarray, region: dict, margin: float = CROP_MARGIN) -> np.n
 
 def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN) -> CropSet:
     name = Path(dataset_dir).name
-    images, texts = [], []
-    for img, regions in iter_regions(dataset_dir):
+    images, texts, pages = [], [], []
+    for page, (img, regions) in enumerate(iter_regions(dataset_dir)):
         for r in regions:
             if r.get("ignore") or not r.get("text", "").strip():
                 continue
             images.append(cut_crop(img, r, margin))
             texts.append(r["text"])
-    return CropSet(images, texts, is_case_insensitive(name), name)
+            pages.append(page)
+    return CropSet(images, texts, is_case_insensitive(name), name, pages=pages)
 
 
 def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") -> CropSet:
