@@ -247,8 +247,8 @@ class FakeReader:
 
     calls: list[tuple[str, dict]] = []
 
-    def __init__(self, backend: str, decoder: str, **kwargs):
-        self.options = (backend, decoder)
+    def __init__(self, config):  # eval builds a ReaderConfig of its reading options
+        self.options = (config.backend, config.decoder)
 
     def read(self, path: str, **kwargs) -> PageResult:
         FakeReader.calls.append((path, kwargs))
