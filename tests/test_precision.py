@@ -1,6 +1,6 @@
 """The default precision is right on every CPU: int8 only where it reads as fp32.
 
-The parity tests read 200 rendered text lines and the 5 sample pages with the default
+The parity tests read 200 rendered text lines and the sample pages with the default
 path and with the float graphs; on a CPU where int8 kernels saturate (AVX2 without VNNI)
 an int8 default would fail it, which is why "auto" picks fp32 there.
 """
@@ -91,5 +91,5 @@ def test_default_precision_reads_pages_as_fp32(readers):
     # words differently; bench/int8_parity.py measures real training pages
     pages = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
     default, fp32 = ([r.read(p).text for p in pages] for r in readers)
-    assert len(pages) == 5 and sum(map(len, fp32)) > 1000
+    assert len(pages) >= 5 and sum(map(len, fp32)) > 1000
     assert _cer(default, fp32) < 0.01
