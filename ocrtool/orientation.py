@@ -14,6 +14,10 @@ Why it works this way (measured on sroie_dev and born_digital_dev, see bench/rot
   upside down (read again turned by 180). Only when that test is undecided (no text, very
   little text, or a sideways page) are the other turns read too, and the turn whose read
   holds the most confident characters wins; nothing found anywhere keeps the page as it is.
+- Big text on a sideways page (a banner) is found anyway, as vertical lines, and read
+  along them; the page then takes the turn that sets those lines level.
+- A page whose lines run 3 to 20 degrees off level is turned level and read again (the
+  canvas cut to the text found, as growing it would shrink the text at the detector).
 
 The rotation reported is the clockwise turn applied to the image before reading (what
 Tesseract's OSD calls "Rotate"): a page scanned lying on its left side reads with 90.
@@ -36,7 +40,7 @@ from .results import Line, Word
 ROTATIONS = (0, 90, 180, 270)
 SAMPLE_WORDS = 4  # words read both ways to tell 0 from 180
 SAMPLE_CHARS = (3, 10)  # a sample word has this many characters: enough to judge, cheap to read
-MIN_SAMPLE_CHARS = 6  # fewer characters than this in the sample decide nothing
+MIN_SAMPLE_CHARS = 10  # fewer characters than this in the sample decide nothing
 CLEAR_READ = -0.15  # median mean log-probability per character of clearly readable words
 CLEAR_MARGIN = 0.08  # ... that beats the other direction by at least this much
 EMPTY_READ = -7.0  # log-probability charged to a crop that reads as nothing
@@ -48,7 +52,7 @@ KEEP_READ = 0.75  # a turn that sets vertical lines level may read this much les
 # a page whose lines run at least SKEW_MIN degrees off the horizontal (at most SKEW_MAX)
 # is turned straight and read again: the detector and the line grouping were made on
 # level text
-SKEW_MIN = 2.0
+SKEW_MIN = 3.0
 SKEW_MAX = 20.0
 SKEW_LINES = 3  # ... judged from at least this many long lines
 SKEW_MARGIN = 3.0  # a level page keeps this many line heights around the lines found
@@ -182,9 +186,18 @@ def sample_words(lines: list[Line], n: int = SAMPLE_WORDS) -> list[Word]:
     one read is telling, short enough that reading them twice costs little. Letters
     first: digits such as 0, 1 and 8 read the same upside down."""
     lo, hi = SAMPLE_CHARS
-    words = [w for ln in lines for w in ln.words if lo <= len(w.text.strip()) <= hi]
+    words = [w for ln in lines for w in ln.words
+             if lo <= len(w.text.strip()) <= hi and _runs_across(w.points)]
     return sorted(words, key=lambda w: (sum(c.isalpha() for c in w.text), len(w.text)),
                   reverse=True)[:n]
+
+
+def _runs_across(points) -> bool:
+    """The box runs more across the image than down it: only such words tell 0 from 180
+    (a word found running down, big print on a sideways page, reads well both ways)."""
+    q = np.asarray(points, np.float32)
+    dx, dy = np.abs(q[1] - q[0])
+    return bool(dx >= dy)
 
 
 def flip_test(rgb: np.ndarray, lines: list[Line], recognize: RecognizeFn) -> FlipTest:
