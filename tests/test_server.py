@@ -142,7 +142,7 @@ def test_reading_options_as_query_and_form(client, line_png):
     assert len(lines) > 3  # one "line" per word
     assert all(len(ln["words"]) == 1 and ln["words"][0]["text"] == ln["text"] for ln in lines)
     allowed = client.post("/v1/read?allowlist=0123456789", files=files).json()
-    assert allowed["text"] and set(allowed["text"]) <= set("0123456789 ")
+    assert allowed["text"] and set(allowed["text"]) <= set("0123456789 \n")
 
 
 @pytest.mark.parametrize("query, message", [

@@ -1,0 +1,30 @@
+"""Mixed-case print reads in its own case (the models-v1 issue: "GUARdIAN", capitals for
+lower-case print). samples/article.png is a book page drawn by Chromium in a serif font,
+not by our renderer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocrtool import Reader
+from ocrtool.evaluation import edit_distance
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_mixed_case_page_reads_with_the_right_case():
+    truth = _flat((SAMPLES / "article.txt").read_text(encoding="utf-8"))
+    text = _flat(Reader(backend="onnx").read(SAMPLES / "article.png").text)
+    assert edit_distance(text, truth) / len(truth) <= 0.01  # case-sensitive CER
+    assert "The Harbour at Low Tide" in text and "THE HARBOUR" not in text
+
+
+def test_accented_letters_are_in_the_charset_and_come_out_composed():
+    charset = Reader(backend="onnx").charset  # read from the shipped model's metadata
+    for c in "éèàçüöäßñøåœłąęśźżčřšžğışőűășț«»¿¡ÉÀÇÜÖÄÑØÅŒŁŠŽ":
+        assert c in charset.chars, c
+    assert charset.normalize("Cafe\u0301 de\u0301ja\u0300") == "Café déjà"  # NFC
