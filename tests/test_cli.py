@@ -551,3 +551,12 @@ def test_bad_input_corpus_one_line_per_file_exit_1(tmp_path: Path):
                                               "bomb_100000x100000.png", "bad\nnewline.png"}
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mb < 1000, f"peak RSS {peak_mb:.0f} MB"
+
+
+def test_a_reader_that_cannot_start_is_not_a_failed_file(tmp_path: Path):
+    # no model files: the run never started (3, one line); conflicting options: usage (2)
+    result = run("read", "--weights", str(tmp_path), str(LINE))
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "cannot start the reader" in result.stderr
+    result = run("read", "--backend", "torch", "--precision", "int8", str(LINE))
+    assert result.exit_code == 2 and "onnx backend only" in result.stderr

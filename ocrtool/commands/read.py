@@ -141,8 +141,11 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
         from ..reader import Reader
 
         reader = Reader(**_reader_kwargs(opts)) if workers == 1 else None
-    except (OSError, RuntimeError, ValueError) as e:
-        raise click.ClickException(" ".join(str(e).split())) from None
+    except ValueError as e:  # options that cannot go together: a usage error (2)
+        raise click.UsageError(" ".join(str(e).split())) from None
+    except (OSError, RuntimeError) as e:  # models that cannot load: not a file's failure (3)
+        click.echo(f"Error: cannot start the reader: {' '.join(str(e).split())}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
 
     if fmt in PICTURE_FORMATS and not (output or output_dir):
         raise click.UsageError(f"--format {fmt} writes a file: give -o FILE.{fmt} or "
