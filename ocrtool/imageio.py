@@ -22,9 +22,17 @@ from typing import Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-# Refuse images above this many pixels (20000 x 20000): a page scanned at 600 dpi is about
-# 35 Mpx, so this only stops decompression bombs and mistakes, not real documents.
-MAX_PIXELS = 20000 * 20000
+from .pixels import (  # noqa: F401  (ImageError, array_to_rgb: also imported from imageio)
+    MAX_PIXELS,
+    ImageError,
+    _one_line,
+    array_to_rgb,
+    check_size,
+    composite_on_white,
+    gray_to_rgb,
+    to_uint8,
+)
+
 # A multi-page TIFF with more pages than this is refused rather than filling memory.
 MAX_PAGES = 1000
 
@@ -42,14 +50,6 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (
 _ANIMATED_FORMATS = {"GIF", "WEBP", "PNG", "FLI", "MPO"}
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
-
-
-class ImageError(ValueError):
-    """An input that cannot be read as an image; the message is one line, meant for users."""
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def _name(source: object) -> str:
@@ -226,21 +226,13 @@ def _open(source: ImageSource) -> Image.Image:
     return im
 
 
-def _check_size(width: int, height: int, name: str) -> None:
-    if width <= 0 or height <= 0:
-        raise ImageError(f"image has no pixels ({width}x{height}): {name}")
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"image too large ({width}x{height} is more than {MAX_PIXELS} "
-                         f"pixels): {name}")
-
-
 def _frame_to_rgb(im: Image.Image, name: str, release: bool = False) -> np.ndarray:
     """Fully decode the current frame, turn it upright and convert it to uint8 RGB.
 
     `release`: the caller needs no other frame of `im`, so a 16-bit image's decoded
     pixels may be freed as soon as its 8-bit copy exists (see `_wide_to_gray8`).
     """
-    _check_size(im.width, im.height, name)
+    check_size(im.width, im.height, name)
     try:
         # load() decodes every byte: a truncated file fails here, not later in the model.
         im.load()
@@ -251,7 +243,7 @@ def _frame_to_rgb(im: Image.Image, name: str, release: bool = False) -> np.ndarr
         gray = _wide_to_gray8(upright)
         if release or upright is not im:
             upright.close()  # frees the wide pixels before the RGB copy is made
-        return _gray_to_rgb(gray)
+        return gray_to_rgb(gray)
     return _pil_to_rgb(upright, name)
 
 
@@ -306,7 +298,7 @@ def _wide_to_gray8(im: Image.Image) -> np.ndarray:
 
     Converting the whole image at once made several full-size wide copies (5 GB for a
     19000 x 19000 16-bit PNG); here the only full-size array is the 8-bit result. The
-    mapping is `_to_uint8`'s, with the value range taken from the whole image.
+    mapping is `to_uint8`'s, with the value range taken from the whole image.
     """
     width, height = im.size
     extrema = im.getextrema()
@@ -314,7 +306,7 @@ def _wide_to_gray8(im: Image.Image) -> np.ndarray:
     rows = max(1, (1 << 20) // max(width, 1))  # bands of about a million pixels
     for y in range(0, height, rows):
         band = np.asarray(im.crop((0, y, width, min(y + rows, height))))
-        out[y:y + band.shape[0]] = _to_uint8(band, extrema)
+        out[y:y + band.shape[0]] = to_uint8(band, extrema)
     return out
 
 
@@ -322,15 +314,15 @@ def _pil_to_rgb(im: Image.Image, name: str) -> np.ndarray:
     mode = im.mode
     try:
         if mode in _WIDE_MODES:
-            return _gray_to_rgb(_wide_to_gray8(im))
+            return gray_to_rgb(_wide_to_gray8(im))
         if mode == "RGB":
             return np.asarray(im, dtype=np.uint8).copy()
         if mode == "L":
-            return _gray_to_rgb(np.asarray(im, dtype=np.uint8))
+            return gray_to_rgb(np.asarray(im, dtype=np.uint8))
         if mode == "1":
-            return _gray_to_rgb(np.asarray(im.convert("L"), dtype=np.uint8))
+            return gray_to_rgb(np.asarray(im.convert("L"), dtype=np.uint8))
         if _has_alpha(im):
-            return _composite_on_white(np.asarray(im.convert("RGBA"), dtype=np.uint8))
+            return composite_on_white(np.asarray(im.convert("RGBA"), dtype=np.uint8))
         return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()  # P, CMYK, YCbCr, LAB...
     except ImageError:
         raise
@@ -340,67 +332,6 @@ def _pil_to_rgb(im: Image.Image, name: str) -> np.ndarray:
 
 def _has_alpha(im: Image.Image) -> bool:
     return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
-
-
-def array_to_rgb(array: np.ndarray) -> np.ndarray:
-    """Convert a gray/RGB/RGBA array of any common dtype to uint8 RGB (a new array).
-
-    uint16 is scaled by 65535 -> 255 (not clipped, which would turn most of a 16-bit scan
-    white); floats in [0, 1] are scaled by 255; other ranges are stretched to 0..255.
-    """
-    a = np.asarray(array)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
-        raise ImageError(f"unsupported array shape {a.shape}: expected (H, W), (H, W, 3) "
-                         "or (H, W, 4)")
-    _check_size(a.shape[1], a.shape[0], "<ndarray>")
-    a = _to_uint8(a)
-    if a.ndim == 2:
-        return _gray_to_rgb(a)
-    if a.shape[2] == 4:
-        return _composite_on_white(a)
-    return np.array(a, dtype=np.uint8, order="C", copy=True)  # never alias the caller's array
-
-
-def _to_uint8(a: np.ndarray, extrema: tuple | None = None) -> np.ndarray:
-    """`extrema` (lo, hi) of the whole image when `a` is one band of it."""
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype == np.bool_:
-        return a.astype(np.uint8) * 255
-    if a.dtype.kind == "u" and a.dtype.itemsize == 2:  # uint16, either byte order
-        return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ImageError(f"unsupported array dtype {a.dtype}")
-    f = a.astype(np.float64)
-    if not np.isfinite(f).all():
-        f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
-    if extrema is not None and np.isfinite(extrema).all():
-        lo, hi = float(extrema[0]), float(extrema[1])
-    else:  # NaN/inf were zeroed above: the range of what is left
-        lo, hi = float(f.min()), float(f.max())
-    if np.issubdtype(a.dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
-        f = f * 255.0
-    elif lo >= 0.0 and hi <= 255.0:
-        pass  # already in 8-bit range (e.g. int32 holding 0..255)
-    elif lo >= 0.0 and hi <= 65535.0 and np.issubdtype(a.dtype, np.integer):
-        f = f * (255.0 / 65535.0)  # 16-bit data in a wider integer type (PIL mode "I")
-    else:
-        f = (f - lo) * (255.0 / max(hi - lo, 1e-12))
-    return np.clip(np.rint(f), 0, 255).astype(np.uint8)
-
-
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-
-
-def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
-    """Put transparent pixels on white: text on a transparent background is dark on light."""
-    rgb = rgba[:, :, :3].astype(np.uint16)
-    alpha = rgba[:, :, 3:4].astype(np.uint16)
-    out = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
-    return out.astype(np.uint8)
 
 
 def _normalise_extensions(extensions: Iterable[str] | None) -> tuple[str, ...]:

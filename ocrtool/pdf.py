@@ -23,7 +23,7 @@ from typing import Union
 
 import numpy as np
 
-from .imageio import ImageError
+from .pixels import ImageError, array_to_rgb
 from .results import Line, Word
 
 DEFAULT_DPI = 300
@@ -314,7 +314,6 @@ def _scan_pixels(page) -> np.ndarray | None:
     image = _scan_image(page)
     if image is None:
         return None
-    from .imageio import array_to_rgb
 
     try:
         picture = image.get_bitmap(render=False).to_pil()  # freed with its page

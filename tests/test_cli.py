@@ -522,7 +522,6 @@ def test_ctrl_c_exits_130_with_a_summary_and_resume_finishes(tmp_path: Path):
 
 def test_bad_input_corpus_one_line_per_file_exit_1(tmp_path: Path):
     """Issue 14's acceptance: 40+ awkward files read as one folder, in a real process."""
-    import resource
     import subprocess
     import sys
 
@@ -530,9 +529,15 @@ def test_bad_input_corpus_one_line_per_file_exit_1(tmp_path: Path):
     files = make_bad_inputs().build(corpus)
     assert len(files) >= 40
     out = tmp_path / "r.jsonl"
+    # a wrapper process whose only child is the run, so that the peak RSS is the run's own
+    # (RUSAGE_CHILDREN here would also count every earlier test's subprocesses)
+    peak = tmp_path / "peak_kb"
+    wrapper = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[2:]).returncode; "
+               "open(sys.argv[1], 'w').write(str(resource.getrusage("
+               "resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(code)")
     result = subprocess.run(
-        [sys.executable, "-m", "ocrtool.cli", "read", "--threads", "1", "-f", "json",
-         "-o", str(out), str(corpus)],
+        [sys.executable, "-c", wrapper, str(peak), sys.executable, "-m", "ocrtool.cli",
+         "read", "--threads", "1", "-f", "json", "-o", str(out), str(corpus)],
         capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     stderr = os.fsdecode(result.stderr)
     assert result.returncode == 1, stderr[-2000:]
@@ -549,7 +554,7 @@ def test_bad_input_corpus_one_line_per_file_exit_1(tmp_path: Path):
                                             "ok_corrupt_exif.jpg", "latin1_\\xe9t\\xe9.png"}
     assert {Path(r).name for r in failed} >= {"loop.png", "dangling.png", "empty.png",
                                               "bomb_100000x100000.png", "bad\nnewline.png"}
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = int(peak.read_text()) / 1024
     assert peak_mb < 1000, f"peak RSS {peak_mb:.0f} MB"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocrtool import imageio
+from ocrtool import imageio, pixels
 from ocrtool.imageio import (
     IMAGE_EXTENSIONS,
     ImageError,
@@ -261,7 +261,7 @@ def test_bad_array_shape() -> None:
 
 
 def test_too_large_with_small_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imageio, "MAX_PIXELS", 50 * 50)
+    monkeypatch.setattr(pixels, "MAX_PIXELS", 50 * 50)  # the one source of the limit
     Image.fromarray(_noise(60, 60)).save(tmp_path / "big.png")
     assert "too large" in _error_of(tmp_path / "big.png")
     assert "too large" in _error_of(_noise(60, 60))
