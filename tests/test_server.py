@@ -406,3 +406,18 @@ def test_graceful_shutdown_finishes_requests_in_flight(tmp_path):
         assert "ocrtool server stopped" in (tmp_path / "serve.log").read_text()
     finally:
         s.stop()
+
+
+def test_searchable_pdf_out(client, line_png, line_json):
+    pdfium = pytest.importorskip("pypdfium2")
+    by_format = client.post("/v1/read?format=pdf",
+                            files={"file": ("line.png", line_png, "image/png")})
+    by_accept = client.post("/v1/read", files={"file": ("line.png", line_png, "image/png")},
+                            headers={**AUTH, "Accept": "application/pdf"})
+    for r in (by_format, by_accept):
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        doc = pdfium.PdfDocument(r.content)
+        assert len(doc) == 1
+        layer = doc[0].get_textpage().get_text_range()
+        # the invisible text layer holds what was read, word for word
+        assert layer.split() == line_json["text"].split()

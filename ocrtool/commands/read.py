@@ -337,17 +337,10 @@ class _PdfOutput:
     def add(self, path: Path, results: list[PageResult], target: Path | None) -> None:
         if results[0].error is not None:
             return
-        from ..formats.pdf import SearchablePdf
-        from ..imageio import iter_pages
-        from ..pdf import is_pdf, page_sizes
+        from ..formats.pdf import SearchablePdf, add_source_pages
 
-        from_pdf = is_pdf(path)  # its pages keep their size in points
-        jpeg = from_pdf or path.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif")
-        sizes = page_sizes(path, self.pages) if from_pdf else [None] * len(results)
         doc = SearchablePdf(self.dpi, title=path.stem) if target else self._shared()
-        pictures = iter_pages(path, self.pages, self.dpi)
-        for result, (_, _, rgb), size in zip(results, pictures, sizes):
-            doc.add_page(rgb, result, jpeg=jpeg, size=size)
+        add_source_pages(doc, path, results, self.pages, self.dpi)
         if target:
             doc.save(target)
 

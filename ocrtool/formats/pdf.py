@@ -162,6 +162,30 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[tuple[np.ndarray, PageRes
     return doc.pages
 
 
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def add_source_pages(doc: SearchablePdf, source: str | os.PathLike | bytes,
+                     results: list[PageResult], pages: str | None = None,
+                     dpi: float = 300) -> None:
+    """Add a file's pages to `doc`, each picture decoded again (one at a time, at the pages
+    and resolution they were read at) under its result's text layer.
+
+    Pages of a PDF keep their size in points; JPEG sources and PDF pages are stored as
+    JPEG, everything else losslessly. The CLI (-o / --output-dir) and the server share it.
+    """
+    from ..imageio import iter_pages
+    from ..pdf import is_pdf, page_sizes
+
+    from_pdf = is_pdf(source)
+    jpeg = from_pdf or (isinstance(source, (str, os.PathLike))
+                        and Path(source).suffix.lower() in JPEG_SUFFIXES)
+    sizes = page_sizes(source, pages) if from_pdf else [None] * len(results)
+    pictures = iter_pages(source, pages, dpi)
+    for result, (_, _, rgb), size in zip(results, pictures, sizes):
+        doc.add_page(rgb, result, jpeg=jpeg, size=size)
+
+
 def make_glyphless_font(path: str | os.PathLike) -> None:
     """Build the text layer's font: one glyph (a box, never drawn) for every character.
 

@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
-from ..formats import FORMATS, render_pages
+from ..formats import FORMATS, PICTURE_FORMATS, render_pages
 from .engine import Engine
 from .errors import ApiError
 from .limits import Limits, ModelQueue, check_image_size, read_body
@@ -59,6 +59,9 @@ MEDIA_TYPES = {
     "tsv": "text/tab-separated-values; charset=utf-8", "hocr": "text/html; charset=utf-8",
     "alto": "application/xml", "pdf": "application/pdf",
 }
+# Formats a reading can be answered in: the text formats, and the searchable PDF (the
+# upload's own pages under an invisible text layer).
+SERVED_FORMATS = (*FORMATS, *PICTURE_FORMATS)
 # Accept header media types -> format name (first match in the client's order wins).
 ACCEPTED = {
     "application/json": "json", "application/x-ndjson": "json", "application/jsonl": "json",
@@ -166,7 +169,7 @@ async def read(request: Request) -> Response:
             fields.update(form_fields)
         else:
             data, name = body, "upload"
-        options = state.options.parse(fields, tuple(FORMATS))
+        options = state.options.parse(fields, SERVED_FORMATS)
         fmt = options.format or _negotiate(request.headers.get("accept", ""))
         if not data:
             raise ApiError(400, "empty upload: send an image file")
@@ -177,6 +180,8 @@ async def read(request: Request) -> Response:
 
         def job() -> tuple[str | bytes, int]:
             pages = engine.read(data, name, key, read_kwargs)
+            if fmt in PICTURE_FORMATS:  # the upload's own pages under their text layer
+                return searchable_pdf_bytes(data, pages, options.reader), len(pages)
             return render_pages(pages, fmt), len(pages)
 
         content, n_pages = await slot.run(job)
@@ -198,14 +203,14 @@ async def info(request: Request) -> Response:
         state.info = data
     config: ServerConfig = state.config
     server = {"workers": config.workers, "limits": config.limits.describe(),
-              "formats": list(FORMATS), "options": state.options.describe(),
+              "formats": list(SERVED_FORMATS), "options": state.options.describe(),
               "token_required": bool(config.token)}
     return JSONResponse({**state.info, "server": server})
 
 
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document(request.app.state.options.describe(),
-                                         list(FORMATS), request.app.state.config.limits))
+                                         list(SERVED_FORMATS), request.app.state.config.limits))
 
 
 async def index(request: Request) -> Response:
@@ -217,6 +222,18 @@ async def docs(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+def searchable_pdf_bytes(data: bytes, pages: list, reader_options: dict) -> bytes:
+    """The uploaded file's pages, at the pages and resolution they were read at, as one
+    searchable PDF (the same builder as `ocrtool read --format pdf`)."""
+    from ..formats.pdf import SearchablePdf, add_source_pages
+    from ..pdf import DEFAULT_DPI
+
+    dpi = reader_options.get("dpi") or DEFAULT_DPI
+    doc = SearchablePdf(dpi, title="ocrtool")
+    add_source_pages(doc, data, pages, reader_options.get("pages"), dpi)
+    return doc.to_bytes()
+
 
 def _media_type(header: str) -> str:
     return header.split(";", 1)[0].strip().lower()
@@ -293,10 +310,10 @@ def _negotiate(accept: str) -> str:
             return "json"
         if media == "text/*":
             return "text"
-        if ACCEPTED.get(media) in FORMATS:
+        if ACCEPTED.get(media) in SERVED_FORMATS:
             return ACCEPTED[media]
     raise ApiError(406, f"cannot answer in any type of Accept: {accept}; use the format "
-                        f"option ({', '.join(FORMATS)})")
+                        f"option ({', '.join(SERVED_FORMATS)})")
 
 
 def _format_media_type(fmt: str, n_pages: int) -> str:
