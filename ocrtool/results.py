@@ -121,3 +121,15 @@ class PageResult:
         return cls(d.get("image", ""), d.get("width", 0), d.get("height", 0), lines,
                    page=d.get("page", 1), pages=d.get("pages", 1),
                    rotation=d.get("rotation", 0))
+
+
+def line_blocks(page: PageResult) -> list[list[Line]]:
+    """Consecutive lines with the same block index (lines are already in reading order):
+    the blocks that hOCR and ALTO write."""
+    blocks: list[list[Line]] = []
+    for line in page.lines:
+        if blocks and blocks[-1][-1].block == line.block:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return blocks

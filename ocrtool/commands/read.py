@@ -82,7 +82,8 @@ def _check_pages(ctx, param, value):
               help="Folder with detector/recognizer model files (default: shipped ones).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
               show_default=True,
-              help="ONNX model precision; auto takes the int8 models where they ship.")
+              help="ONNX model precision; auto takes the int8 recognizer where the CPU runs "
+                   "it right (see `ocrtool info`).")
 @click.option("--pages", callback=_check_pages, metavar="RANGES",
               help="Only these pages of a PDF or TIFF, e.g. 1-3,7 or 5- (from 1).")
 @click.option("--dpi", type=click.IntRange(10, 1200), default=300, show_default=True,

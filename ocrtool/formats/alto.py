@@ -20,7 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
-from ..results import Line, PageResult, Points
+from ..results import Line, PageResult, Points, line_blocks
 
 EXTENSION = ".alto.xml"
 NAMESPACE = "http://www.loc.gov/standards/alto/ns-v4#"
@@ -103,17 +103,6 @@ def _line_xml(line: Line, ids: str, w: int, h: int) -> str:
     return "".join(parts)
 
 
-def _blocks(page: PageResult) -> list[list[Line]]:
-    """Consecutive lines with the same block index (lines are already in reading order)."""
-    blocks: list[list[Line]] = []
-    for line in page.lines:
-        if blocks and blocks[-1][-1].block == line.block:
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    return blocks
-
-
 def page_xml(page: PageResult, index: int = 0) -> str:
     """One Page element; `index` (0-based, in the stream) keeps IDs unique in a document."""
     pid = f"p{index + 1}"
@@ -127,7 +116,7 @@ def page_xml(page: PageResult, index: int = 0) -> str:
     parts = [f'    <Page ID="{pid}" PHYSICAL_IMG_NR="{number}" WIDTH="{w}" HEIGHT="{h}"{pc}>\n',
              f'      <PrintSpace HPOS="0" VPOS="0" WIDTH="{w}" HEIGHT="{h}">\n']
     n_line = 0
-    for b, lines in enumerate(_blocks(page), 1):
+    for b, lines in enumerate(line_blocks(page), 1):
         body = []
         for line in lines:
             n_line += 1

@@ -13,7 +13,7 @@ import math
 from html import escape
 
 from .. import __version__
-from ..results import Line, PageResult
+from ..results import Line, PageResult, line_blocks
 
 EXTENSION = ".hocr"
 
@@ -80,17 +80,6 @@ def _line_xml(line: Line, ids: str, w: int, h: int) -> str:
             + "".join(words) + "     </span>\n")
 
 
-def _blocks(page: PageResult) -> list[list[Line]]:
-    """Consecutive lines with the same block index (lines are already in reading order)."""
-    blocks: list[list[Line]] = []
-    for line in page.lines:
-        if blocks and blocks[-1][-1].block == line.block:
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    return blocks
-
-
 def page_xml(page: PageResult, index: int = 0) -> str:
     """One ocr_page div; `index` (0-based) keeps ids unique across a multi-image document."""
     n = index + 1
@@ -102,7 +91,7 @@ def page_xml(page: PageResult, index: int = 0) -> str:
                 f"   <!-- error: {escape(message)} -->\n  </div>\n")
     parts = [f'  <div class="ocr_page" id="page_{n}" title="{escape(title)}">\n']
     line_no = 0
-    for b, lines in enumerate(_blocks(page), 1):
+    for b, lines in enumerate(line_blocks(page), 1):
         bbox = _bbox(_union(lines), w, h)
         parts.append(f'   <div class="ocr_carea" id="block_{n}_{b}" title="{bbox}">\n'
                      f'    <p class="ocr_par" id="par_{n}_{b}" title="{bbox}">\n')
