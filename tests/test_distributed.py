@@ -172,7 +172,9 @@ def test_a_file_that_crashes_its_reader_becomes_an_error(cluster, tmp_path: Path
     summary = read_many([root], tmp_path / "out", CONFIG, actors=2, max_retries=2,
                         reader_factory=_crashes_on_poison)
     assert summary.files == 7 and summary.errors == 1 and summary.exit_code == 1
-    assert summary.retries == 2
+    # the poison page is sent again twice; a good page that happened to be in flight on
+    # the same actor when it died is sent again too (counted, never lost or doubled)
+    assert summary.retries >= 2
     (image, error), = summary.failed
     assert Path(image).name == "poison000.png"
     assert error.startswith("the reader process died 3 times reading page 1 of this file")

@@ -23,6 +23,20 @@ ROTATE_OPTION = click.option(
          "levels pages tilted by up to 20 degrees), none reads pages as they come. Boxes "
          "are always in the original image's pixels.")
 
+# which models run where: also `ocrtool serve`'s
+MODEL_OPTIONS: list[Callable] = [
+    click.option("--backend", type=click.Choice(BACKENDS), default=_D.backend,
+                 show_default=True),
+    click.option("--device", type=click.Choice(DEVICES), default=_D.device,
+                 show_default=True),
+    click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                 help="Folder with detector/recognizer model files (default: shipped ones)."),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]),
+                 default=_D.precision, show_default=True,
+                 help="ONNX model precision; auto takes the int8 recognizer where the CPU "
+                      "runs it right (see `ocrtool info`)."),
+]
+
 # in the order --help lists them
 _OPTIONS: list[Callable] = [
     click.option("--decoder", type=click.Choice(DECODERS), default=_D.decoder,
@@ -34,16 +48,7 @@ _OPTIONS: list[Callable] = [
                  help="Weight of the shipped English character LM (beam decoder only)."),
     click.option("--allowlist", help="Only these characters may be output."),
     click.option("--blocklist", help="These characters are never output."),
-    click.option("--backend", type=click.Choice(BACKENDS), default=_D.backend,
-                 show_default=True),
-    click.option("--device", type=click.Choice(DEVICES), default=_D.device,
-                 show_default=True),
-    click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                 help="Folder with detector/recognizer model files (default: shipped ones)."),
-    click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]),
-                 default=_D.precision, show_default=True,
-                 help="ONNX model precision; auto takes the int8 models where the CPU "
-                      "runs them right (see `ocrtool info`)."),
+    *MODEL_OPTIONS,
     click.option("--lines/--words", "lines", default=True,
                  help="Report lines or single words."),
     click.option("--read-by", type=click.Choice(READ_BY), default=_D.read_by,
@@ -60,11 +65,20 @@ _OPTIONS: list[Callable] = [
 ]
 
 
-def reader_options(command: Callable) -> Callable:
-    """Add every reading option to a click command (they arrive as keyword arguments)."""
-    for option in reversed(_OPTIONS):
+def _apply(options: list[Callable], command: Callable) -> Callable:
+    for option in reversed(options):
         command = option(command)
     return command
+
+
+def reader_options(command: Callable) -> Callable:
+    """Add every reading option to a click command (they arrive as keyword arguments)."""
+    return _apply(_OPTIONS, command)
+
+
+def model_options(command: Callable) -> Callable:
+    """Add --backend, --device, --weights and --precision to a click command."""
+    return _apply(MODEL_OPTIONS, command)
 
 
 def reader_config(opts: dict[str, Any]) -> ReaderConfig:

@@ -27,7 +27,7 @@ from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
 from ..io_utils import display_name, one_line_name
 from ..results import PageResult
-from .options import ROTATE_OPTION, reader_config
+from .options import reader_config, reader_options
 
 
 def _reader_kwargs(o: dict) -> dict:
@@ -67,23 +67,7 @@ def _check_pages(ctx, param, value):
                    "into this folder.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
 @click.option("--ext", "extensions", multiple=True, help="Only these extensions in folders.")
-@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy",
-              show_default=True)
-@click.option("--beam-width", type=click.IntRange(1, 100), default=8, show_default=True)
-@click.option("--lm-weight", type=click.FloatRange(0, 5), default=0.0, show_default=True,
-              help="Weight of the shipped English character LM (beam decoder only).")
-@click.option("--allowlist", help="Only these characters may be output.")
-@click.option("--blocklist", help="These characters are never output.")
-@click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
-              show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Folder with detector/recognizer model files (default: shipped ones).")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
-              show_default=True,
-              help="ONNX model precision; auto takes the int8 recognizer where the CPU runs "
-                   "it right (see `ocrtool info`).")
+@reader_options
 @click.option("--pages", callback=_check_pages, metavar="RANGES",
               help="Only these pages of a PDF or TIFF, e.g. 1-3,7 or 5- (from 1).")
 @click.option("--dpi", type=click.IntRange(10, 1200), default=300, show_default=True,
@@ -92,19 +76,7 @@ def _check_pages(ctx, param, value):
 @click.option("--use-text-layer", is_flag=True,
               help="Take a PDF page's own text when it has any, instead of OCR.")
 @click.option("--no-detect", is_flag=True, help="Treat each image as one text line.")
-@click.option("--lines/--words", "lines", default=True, help="Report lines or single words.")
-@click.option("--read-by", type=click.Choice(["lines", "words"]), default="lines",
-              show_default=True,
-              help="Recognize whole lines (more accurate on both dev sets) or each word.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0)
-@click.option("--canvas", type=click.IntRange(64, 8000), default=1600, show_default=True,
-              help="Longest side the detector sees.")
-@click.option("--magnify", type=click.FloatRange(0.1, 8), default=1.0, show_default=True,
-              help="Enlarge images first (small text on large scans).")
-@ROTATE_OPTION
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="CPU threads per process.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
               metavar="[ADDRESS]",
               help="Read on Ray actors (pip install 'ocrtool[ray]'); write JSON Lines or "

@@ -7,9 +7,10 @@ port, each loading the models once and splitting the CPU threads between them.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
+
+from .options import model_options
 
 TOKEN_ENV = "OCRTOOL_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -25,14 +26,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
               help="Require 'Authorization: Bearer TOKEN' on everything but /healthz and "
                    "the page's files (prefer the environment variable: a command line is "
                    "visible to other users).")
-@click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
-              show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--weights", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Folder with detector/recognizer model files (default: shipped ones).")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default="auto",
-              show_default=True)
+@model_options
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads per worker (default: the cores split between workers).")
 @click.option("--max-upload-mb", type=click.FloatRange(0.001, 1024), default=20.0,
