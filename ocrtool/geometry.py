@@ -178,3 +178,15 @@ def point_frames(words: list[np.ndarray]):
     u[tall] = np.stack([-u[tall, 1], u[tall, 0]], axis=1)
     length, height = size.max(axis=1), np.maximum(size.min(axis=1), 1.0)
     return centre, u, length, height
+
+
+def pixel_box(points, width: int = 0, height: int = 0) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the integer box that encloses the points, clipped to the page when
+    its size is known (x1 >= x0, y1 >= y0). hOCR's bbox and ALTO's HPOS/VPOS come from it."""
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+    x1, y1 = math.ceil(max(xs)), math.ceil(max(ys))
+    if width > 0 and height > 0:
+        x1, y1 = min(x1, width), min(y1, height)
+    return x0, y0, max(x0, x1), max(y0, y1)

@@ -15,11 +15,11 @@ page (the schema requires one).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
+from ..geometry import pixel_box
 from ..results import Line, PageResult, Points, line_blocks
 
 EXTENSION = ".alto.xml"
@@ -65,13 +65,8 @@ def footer() -> str:
 
 def _box(points: Points, width: int, height: int) -> tuple[int, int, int, int]:
     """(HPOS, VPOS, WIDTH, HEIGHT) of the integer box around the points, inside the page."""
-    xs = [float(p[0]) for p in points]
-    ys = [float(p[1]) for p in points]
-    x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
-    x1, y1 = math.ceil(max(xs)), math.ceil(max(ys))
-    if width > 0 and height > 0:
-        x1, y1 = min(x1, width), min(y1, height)
-    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+    x0, y0, x1, y1 = pixel_box(points, width, height)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _pos(box: tuple[int, int, int, int]) -> str:

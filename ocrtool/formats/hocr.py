@@ -9,10 +9,10 @@ document, the page of the TIFF less one).
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 from .. import __version__
+from ..geometry import pixel_box
 from ..results import Line, PageResult, line_blocks
 
 EXTENSION = ".hocr"
@@ -44,13 +44,7 @@ def footer() -> str:
 
 def _bbox(points: list, width: int, height: int) -> str:
     """Integer box that encloses the polygon, clipped to the page when its size is known."""
-    xs = [float(p[0]) for p in points]
-    ys = [float(p[1]) for p in points]
-    x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
-    x1, y1 = math.ceil(max(xs)), math.ceil(max(ys))
-    if width > 0 and height > 0:
-        x1, y1 = min(x1, width), min(y1, height)
-    return f"bbox {x0} {y0} {max(x0, x1)} {max(y0, y1)}"
+    return "bbox {} {} {} {}".format(*pixel_box(points, width, height))
 
 
 def _union(lines: list[Line]) -> list:
