@@ -22,11 +22,4 @@ for set in born_digital_dev ic15_pages_dev; do
   echo "== $set, ground-truth boxes cut with no margin"
   "${EVAL[@]}" --data "$DATA/$set" --gt-boxes --crop-margin 0 --out "$OUT/${set}_tight.json"
 done
-python - "$OUT" <<'PY'
-import json, pathlib, sys
-out = pathlib.Path(sys.argv[1])
-summary = {p.stem: {k: v for k, v in json.loads(p.read_text()).items()
-                    if k not in ("per_image", "worst")} for p in sorted(out.glob("*.json"))}
-pathlib.Path("bench/reports").mkdir(exist_ok=True)
-pathlib.Path("bench/reports/dev_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-PY
+python bench/summarize_reports.py "$OUT" bench/reports/dev_summary.json

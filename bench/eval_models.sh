@@ -31,11 +31,4 @@ for set in sroie_dev born_digital_dev; do
   fi
 done
 # the committed summary: top-level scores only, no dev-set text
-python - "$OUT" <<'PY'
-import json, pathlib, sys
-out = pathlib.Path(sys.argv[1])
-summary = {p.stem: {k: v for k, v in json.loads(p.read_text()).items()
-                    if k not in ("per_image", "worst")} for p in sorted(out.glob("*.json"))}
-pathlib.Path("bench/reports").mkdir(exist_ok=True)
-pathlib.Path("bench/reports/summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-PY
+python bench/summarize_reports.py "$OUT" bench/reports/summary.json

@@ -17,7 +17,7 @@ fpdf = pytest.importorskip("fpdf")
 
 from ocrmypdf.exceptions import BadArgsError  # noqa: E402
 from ocrmypdf.hocrtransform import OcrClass  # noqa: E402
-from PIL import Image  # noqa: E402
+from pdf_samples import images_pdf  # noqa: E402
 
 from ocrtool import Reader  # noqa: E402
 from ocrtool.evaluation.metrics import cer  # noqa: E402
@@ -29,16 +29,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 OCRMYPDF = [sys.executable, "-m", "ocrmypdf", "--plugin", "ocrtool.ocrmypdf", "-j", "1"]
 needs_gs = pytest.mark.skipif(shutil.which("gs") is None,
                               reason="Ghostscript not installed (apt-get install ghostscript)")
-
-
-def scan_pdf(path: Path, images: list[Path], dpi: int = 300) -> Path:
-    doc = fpdf.FPDF(unit="pt")
-    for image in images:
-        w, h = Image.open(image).size
-        doc.add_page(format=(w * 72 / dpi, h * 72 / dpi))
-        doc.image(str(image), 0, 0, w * 72 / dpi, h * 72 / dpi)
-    doc.output(str(path))
-    return path
 
 
 def ocrmypdf(*args: str) -> subprocess.CompletedProcess:
@@ -79,7 +69,7 @@ def test_options_reach_the_reader_and_bad_ones_are_refused(tmp_path: Path) -> No
 
 
 def test_cli_refuses_bad_settings_before_reading(tmp_path: Path) -> None:
-    pdf = scan_pdf(tmp_path / "in.pdf", [SAMPLES / "line.png"])
+    pdf = images_pdf(tmp_path / "in.pdf", [SAMPLES / "line.png"])
     r = ocrmypdf("--ocrtool-lm-weight", "1", str(pdf), str(tmp_path / "out.pdf"))
     assert r.returncode != 0 and "needs --ocrtool-decoder beam" in r.stderr
     r = ocrmypdf("-l", "kor", str(pdf), str(tmp_path / "out.pdf"))
@@ -90,7 +80,7 @@ def test_cli_refuses_bad_settings_before_reading(tmp_path: Path) -> None:
 @needs_gs
 def test_plugin_makes_a_searchable_pdfa(tmp_path: Path) -> None:
     images = [SAMPLES / "line.png", SAMPLES / "screenshot.png"]
-    pdf = scan_pdf(tmp_path / "in.pdf", images)
+    pdf = images_pdf(tmp_path / "in.pdf", images)
     out, sidecar = tmp_path / "out.pdf", tmp_path / "out.txt"
     r = ocrmypdf("--ocrtool-decoder", "beam", "--ocrtool-beam-width", "4", "--sidecar",
                  str(sidecar), str(pdf), str(out))

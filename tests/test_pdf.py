@@ -18,6 +18,8 @@ from PIL import Image
 pytest.importorskip("pypdfium2")
 fpdf = pytest.importorskip("fpdf")
 
+from pdf_samples import images_pdf  # noqa: E402
+
 from ocrtool import Reader  # noqa: E402
 from ocrtool.cli import main  # noqa: E402
 from ocrtool.evaluation import cer  # noqa: E402
@@ -47,17 +49,6 @@ def reader() -> Reader:
 
 
 # --- making PDFs -------------------------------------------------------------------------
-
-
-def images_pdf(path: Path, images: list[Path], dpi: float = 300) -> Path:
-    """One page per image, the image filling a page of its size at `dpi` (a scan)."""
-    doc = fpdf.FPDF(unit="pt")
-    for image in images:
-        w, h = Image.open(image).size
-        doc.add_page(format=(w * 72 / dpi, h * 72 / dpi))
-        doc.image(str(image), 0, 0, w * 72 / dpi, h * 72 / dpi)
-    doc.output(str(path))
-    return path
 
 
 def text_pdf(path: Path, pages: list[str], size=(300, 100), **encryption) -> Path:
