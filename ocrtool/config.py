@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .languages import DEFAULT_LANG, get_language
+
 BACKENDS = ("auto", "torch", "onnx")
 DEVICES = ("auto", "cpu", "cuda")
 DECODERS = ("greedy", "beam")
@@ -58,8 +60,11 @@ class ReaderConfig:
     # page orientation (ocrtool/orientation.py): "auto" finds the quarter turn, "none"
     # reads the page as it comes, 0/90/180/270 turn it clockwise by that much first
     rotate: str | int = "auto"
+    # the recognizer's language (languages.py); the detector is shared
+    lang: str = DEFAULT_LANG
 
     def __post_init__(self) -> None:
+        get_language(self.lang)  # a ValueError listing the languages there are
         _choice("backend", self.backend, BACKENDS)
         _choice("device", self.device, DEVICES)
         _choice("decoder", self.decoder, DECODERS)

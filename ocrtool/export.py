@@ -24,6 +24,7 @@ import onnx
 import torch
 
 from . import __version__
+from .languages import DEFAULT_LANG, get_language
 from .runtime.base import DETECTOR, META_KEY, RECOGNIZER, file_sha256, model_path
 from .runtime.base import weights_dir as default_weights_dir
 from .runtime.torch_backend import load_detector, load_recognizer
@@ -171,7 +172,8 @@ def _cpu_session(onnx_path: str | Path):
 
 
 def compare_text(pt_dir: str | Path, onnx_dir: str | Path,
-                 images: Sequence[str | Path]) -> list[tuple[str, str, str]]:
+                 images: Sequence[str | Path],
+                 lang: str = DEFAULT_LANG) -> list[tuple[str, str, str]]:
     """Read `images` with both backends; return (image, torch text, onnx text) mismatches.
 
     Logit parity at 1e-3 can still flip an argmax on a near tie, so the acceptance test
@@ -179,8 +181,9 @@ def compare_text(pt_dir: str | Path, onnx_dir: str | Path,
     """
     from .reader import Reader
 
-    torch_reader = Reader(backend="torch", device="cpu", weights=pt_dir)
-    onnx_reader = Reader(backend="onnx", device="cpu", weights=onnx_dir, precision="fp32")
+    torch_reader = Reader(backend="torch", device="cpu", weights=pt_dir, lang=lang)
+    onnx_reader = Reader(backend="onnx", device="cpu", weights=onnx_dir, precision="fp32",
+                         lang=lang)
     mismatches = []
     for image in images:
         a, b = torch_reader.read(image).text, onnx_reader.read(image).text
@@ -205,7 +208,8 @@ def quantize_recognizer(onnx_path: str | Path, out_path: str | Path,
 
 
 def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
-                           limit: int = 400, batch: int = 32) -> list[np.ndarray]:
+                           limit: int = 400, batch: int = 32,
+                           lang: str = DEFAULT_LANG) -> list[np.ndarray]:
     """Padded batches of the text lines the float models find on `images`.
 
     Calibration must see what inference sees: the lines the Reader's detection and layout
@@ -215,7 +219,8 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
     from .layout import lay_out
     from .reader import Reader
 
-    reader = Reader(backend="onnx", weights=weights, precision="fp32", batch_size=batch)
+    reader = Reader(backend="onnx", weights=weights, precision="fp32", batch_size=batch,
+                    lang=lang)
     stage = reader.recognition
     lines = []
     for path in images:
@@ -290,8 +295,12 @@ def export_all(weights_dir: str | Path | None, out_dir: str | Path,
                opset: int = DEFAULT_OPSET, quantize: str | None = None, check: bool = True,
                samples: Sequence[str | Path] = (),
                log: Callable[[str], None] = print,
-               calibration: Sequence[str | Path] = ()) -> dict[str, Path]:
+               calibration: Sequence[str | Path] = (),
+               lang: str = DEFAULT_LANG) -> dict[str, Path]:
     """Export both models from `weights_dir` to `out_dir`; optionally int8 and checks.
+
+    Another `lang` than the default exports that language's recognizer only (the detector
+    is shared).
 
     With `check`, logits must agree within 1e-3 on several sizes, and when sample images
     are given both backends must decode the same text on each (ParityError otherwise).
@@ -301,24 +310,28 @@ def export_all(weights_dir: str | Path | None, out_dir: str | Path,
         raise ValueError(f"unknown quantization {quantize!r} (use int8)")
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
-    exporters = {DETECTOR: export_detector, RECOGNIZER: export_recognizer}
-    for kind, exporter in exporters.items():
-        pt = model_path(kind, ".pt", weights_dir)
-        written[kind] = exporter(pt, out_dir / f"{kind}.onnx", opset)
-        log(f"wrote {written[kind]}")
+    stem = get_language(lang).recognizer
+    exporters = {RECOGNIZER: (stem, export_recognizer)}
+    if lang == DEFAULT_LANG:
+        exporters = {DETECTOR: (DETECTOR, export_detector), **exporters}
+    for kind, (name, exporter) in exporters.items():
+        pt = model_path(name, ".pt", weights_dir)
+        written[name] = exporter(pt, out_dir / f"{name}.onnx", opset)
+        log(f"wrote {written[name]}")
         if check:
-            diff = check_parity(pt, written[kind], kind)
-            log(f"{kind}: parity ok, max |onnx - torch| = {diff:.1e}")
+            diff = check_parity(pt, written[name], kind)
+            log(f"{name}: parity ok, max |onnx - torch| = {diff:.1e}")
     if check and samples:
-        _check_text(weights_dir, out_dir, samples, log)
+        _check_text(weights_dir, out_dir, samples, log, lang)
     if quantize == "int8":
-        written.update(_quantize_all(out_dir, calibration or samples, log))
+        written.update(_quantize_all(out_dir, calibration or samples, log, lang))
     return written
 
 
 def _check_text(weights_dir: str | Path | None, out_dir: Path,
-                samples: Sequence[str | Path], log: Callable[[str], None]) -> None:
-    mismatches = compare_text(weights_dir or default_weights_dir(), out_dir, samples)
+                samples: Sequence[str | Path], log: Callable[[str], None],
+                lang: str = DEFAULT_LANG) -> None:
+    mismatches = compare_text(weights_dir or default_weights_dir(), out_dir, samples, lang)
     if mismatches:
         image, a, b = mismatches[0]
         raise ParityError(f"{len(mismatches)} of {len(samples)} samples read differently, "
@@ -327,7 +340,7 @@ def _check_text(weights_dir: str | Path | None, out_dir: Path,
 
 
 def _quantize_all(out_dir: Path, samples: Sequence[str | Path],
-                  log: Callable[[str], None]) -> dict[str, Path]:
+                  log: Callable[[str], None], lang: str = DEFAULT_LANG) -> dict[str, Path]:
     """The recognizer in static int8, calibrated on what the float models see on `samples`.
 
     The detector stays in float: its int8 graph moved borderline boxes enough to change
@@ -337,8 +350,8 @@ def _quantize_all(out_dir: Path, samples: Sequence[str | Path],
     if not samples:
         log("no sample images to calibrate on: int8 models skipped")
         return {}
-    rec = out_dir / f"{RECOGNIZER}.onnx"
-    path = quantize_recognizer(rec, out_dir / f"{RECOGNIZER}.int8.onnx",
-                               recognizer_calibration(samples, out_dir))
+    stem = get_language(lang).recognizer
+    path = quantize_recognizer(out_dir / f"{stem}.onnx", out_dir / f"{stem}.int8.onnx",
+                               recognizer_calibration(samples, out_dir, lang=lang))
     log(f"wrote {path}")
-    return {f"{RECOGNIZER}_int8": path}
+    return {f"{stem}_int8": path}

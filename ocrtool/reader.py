@@ -49,7 +49,7 @@ class Reader:
         self.document = PageOptions(pages, dpi, use_text_layer)
         config = ReaderConfig.from_options(config, **options)
         backend = load_backend(config.backend, config.device, config.weights,
-                               config.threads, config.precision)
+                               config.threads, config.precision, config.lang)
         detection = DetectionStage.from_backend(backend, detect_params(config))
         recognition = RecognitionStage.from_backend(backend, **recognition_settings(config))
         self._compose(config, detection, recognition, backend)
@@ -136,7 +136,8 @@ class Reader:
                                context=(0.0, 0.0))
         else:  # turned upright, read, and the boxes mapped back to these pixels
             lines, rotation = read_any_way_up(rgb, self.config.rotate,
-                                              self._detect_and_read, self.recognize)
+                                              self._detect_and_read, self.recognize,
+                                              self.read_boxes)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.config.min_confidence]
         if self.config.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
@@ -151,6 +152,12 @@ class Reader:
         read = read_words if self.config.read_by == "words" else read_lines
         lines = read(self.recognition, rgb, layout.lines, layout.words, layout.blocks)
         return finish(layout, lines, self.params.line_pad, w, h)
+
+    def read_boxes(self, rgb: np.ndarray, quads: Sequence[np.ndarray]) -> list[Line]:
+        """Read given line boxes of a page, each along its first edge: the corner order is
+        the way its text runs (a box's corners rolled by two read it upside down)."""
+        quads = [np.asarray(q, np.float32) for q in quads]
+        return read_lines(self.recognition, rgb, quads, [[] for _ in quads], [0] * len(quads))
 
     def detect(self, rgb: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
         """Word quadrilaterals in original pixels, with their detection scores."""

@@ -57,6 +57,7 @@ def test_recognizer_training_lowers_the_loss(tmp_path: Path) -> None:
 
 
 def test_a_grown_charset_keeps_what_the_old_characters_learned():
+    from ocrtool.languages import get_language
     from ocrtool.recognition.charset import Charset
     from ocrtool.recognition.model import CRNN
     from ocrtool.training.recognizer import load_with_charset, training_charset
@@ -64,7 +65,7 @@ def test_a_grown_charset_keeps_what_the_old_characters_learned():
     old = Charset("abc")
     torch.manual_seed(0)
     trained = CRNN(old.num_classes).eval()
-    new = training_charset(old.chars, extra="xa")
+    new = training_charset(get_language("en"), old.chars, extra="xa")
     assert new.chars[:3] == "abc" and "x" in new.chars and new.chars.count("a") == 1
     grown = CRNN(new.num_classes).eval()
     load_with_charset(grown, trained.state_dict(), old, new)
@@ -81,10 +82,11 @@ def test_a_grown_charset_keeps_what_the_old_characters_learned():
 def test_extra_characters_appear_in_the_synthetic_lines():
     import random
 
+    from ocrtool.languages import get_language
     from ocrtool.training.recognizer import MixedLines, training_charset
 
     cfg = RecognizerConfig(extra_chars="äöß", synth_fraction=1.0)
-    lines = MixedLines(cfg, training_charset("abc", cfg.extra_chars), [], [])
+    lines = MixedLines(cfg, training_charset(get_language("en"), "abc", cfg.extra_chars), [], [])
     rng = random.Random(0)
     texts = [lines.sample(rng)[1] for _ in range(60)]
     assert sum(any(c in t for c in "äöß") for t in texts) >= 6

@@ -12,6 +12,8 @@ from typing import NoReturn
 
 import click
 
+from ..languages import DEFAULT_LANG, LANGUAGES
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -59,9 +61,13 @@ def calibration_images(folders: tuple[str, ...], count: int) -> list[Path]:
                    "plain folders) instead of --samples; repeatable.")
 @click.option("--calibrate-images", default=40, show_default=True,
               help="How many images --calibrate takes, spread over its folders.")
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default=DEFAULT_LANG,
+              show_default=True,
+              help="Export this language's recognizer (another language than the default: "
+                   "its recognizer only, the detector is shared).")
 def export_onnx(weights_dir: str | None, out_dir: str | None, opset: int,
                 quantize: str | None, check: bool, samples_dir: str,
-                calibrate_dirs: tuple[str, ...], calibrate_images: int) -> None:
+                calibrate_dirs: tuple[str, ...], calibrate_images: int, lang: str) -> None:
     """Export the detector and recognizer to ONNX, with their metadata inside."""
     try:
         from ..export import export_all
@@ -74,6 +80,6 @@ def export_onnx(weights_dir: str | None, out_dir: str | None, opset: int,
         export_all(source, Path(out_dir) if out_dir else source, opset=opset,
                    quantize=quantize, check=check, samples=samples,
                    calibration=calibration_images(calibrate_dirs, calibrate_images),
-                   log=lambda line: click.echo(line, err=True))
+                   log=lambda line: click.echo(line, err=True), lang=lang)
     except Exception as e:  # noqa: BLE001 - one line for the user, not a traceback
         _fail(f"{type(e).__name__}: {e}")

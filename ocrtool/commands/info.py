@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..runtime.base import file_sha256, weights_dir
+from ..languages import installed_languages
+from ..runtime.base import RECOGNIZER, file_sha256, weights_dir
 from ..runtime.precision import choose_precision, cpu_model
 
 
@@ -35,6 +36,10 @@ def collect_info() -> dict:
             info["models"].append({"file": path.name, "bytes": path.stat().st_size,
                                    "sha256": file_sha256(path)[:16]})
     info["charset"] = shipped_charset(folder)
+    info["languages"] = [{"code": lang.code, "name": lang.name,
+                          "recognizer": f"{lang.recognizer}.onnx",
+                          "charset": shipped_charset(folder, lang.recognizer)}
+                         for lang in installed_languages(folder)]
     choice = choose_precision(
         "auto", on_gpu="CUDAExecutionProvider" in ort.get_available_providers(),
         int8_available=any(folder.glob("*.int8.onnx")))
@@ -43,11 +48,12 @@ def collect_info() -> dict:
     return info
 
 
-def shipped_charset(folder: Path) -> str:
-    """The characters the shipped recognizer can read (from its ONNX metadata)."""
-    path = folder / "recognizer.onnx"
+def shipped_charset(folder: Path, recognizer: str = RECOGNIZER) -> str:
+    """The characters a shipped recognizer can read (from its ONNX metadata); Hangul
+    models list their jamo, from which every syllable is composed."""
+    path = folder / f"{recognizer}.onnx"
     if not path.is_file():
-        return "(no recognizer.onnx)"
+        return f"(no {recognizer}.onnx)"
     import onnxruntime as ort
 
     from ..runtime.onnx_backend import read_meta
@@ -75,3 +81,6 @@ def info(as_json: bool) -> None:
     for m in data["models"]:
         click.echo(f"  {m['file']:<24} {m['bytes'] / 1e6:7.2f} MB  sha256 {m['sha256']}")
     click.echo(f"charset ({len(data['charset'])} characters): {data['charset']}")
+    for lang in data["languages"]:
+        click.echo(f"language {lang['code']}: {lang['name']} ({lang['recognizer']}, "
+                   f"{len(lang['charset'])} characters): {lang['charset']}")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
+from ..languages import LANGUAGES
 
 _D = ReaderConfig()
 
@@ -35,6 +36,10 @@ MODEL_OPTIONS: list[Callable] = [
                  default=_D.precision, show_default=True,
                  help="ONNX model precision; auto takes the int8 recognizer where the CPU "
                       "runs it right (see `ocrtool info`)."),
+    click.option("--lang", type=click.Choice(list(LANGUAGES)), default=_D.lang,
+                 show_default=True,
+                 help="Language of the text: picks the recognizer (`ocrtool info` lists "
+                      "the installed ones)."),
 ]
 
 # in the order --help lists them
@@ -77,7 +82,7 @@ def reader_options(command: Callable) -> Callable:
 
 
 def model_options(command: Callable) -> Callable:
-    """Add --backend, --device, --weights and --precision to a click command."""
+    """Add --backend, --device, --weights, --precision and --lang to a click command."""
     return _apply(MODEL_OPTIONS, command)
 
 

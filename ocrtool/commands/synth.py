@@ -37,11 +37,14 @@ def _options(f):
     return f
 
 
-def _run(kind: str, count: int, out: str, seed: int, workers: int, preview: str | None) -> None:
-    gt = write_dataset(kind, count, out, seed=seed, workers=workers)
+def _run(kind: str, count: int, out: str, seed: int, workers: int, preview: str | None,
+         lang: str = "en", held_out: bool = False) -> None:
+    gt = write_dataset(kind, count, out, seed=seed, workers=workers, lang=lang,
+                       held_out=held_out)
     click.echo(f"wrote {count} {kind} to {gt}")
     if preview:
-        write_preview(kind, seed, preview, count=min(count, 40 if kind == "lines" else 9))
+        write_preview(kind, seed, preview, count=min(count, 40 if kind == "lines" else 9),
+                      lang=lang, held_out=held_out)
         click.echo(f"wrote preview {preview}")
 
 
@@ -52,9 +55,14 @@ def synth() -> None:
 
 @synth.command()
 @_options
-def lines(count: int, out: str, seed: int, workers: int, preview: str | None) -> None:
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True,
+              help="Language of the text and fonts.")
+@click.option("--held-out", is_flag=True,
+              help="Korean: draw with the fonts and text kept out of training (dev sets).")
+def lines(count: int, out: str, seed: int, workers: int, preview: str | None, lang: str,
+          held_out: bool) -> None:
     """Single text-line crops with their labels."""
-    _run("lines", count, out, seed, workers, preview)
+    _run("lines", count, out, seed, workers, preview, lang, held_out)
 
 
 @synth.command()

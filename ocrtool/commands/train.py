@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..languages import DEFAULT_LANG, LANGUAGES
+
 
 def _require_torch() -> None:
     try:
@@ -36,6 +38,9 @@ def train() -> None:
               help="Characters to add to the charset (e.g. 'äöüß'); the --init model's "
                    "characters keep what they learned, the new ones get fresh outputs.")
 @click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--lang", default=DEFAULT_LANG, show_default=True, type=click.Choice(list(LANGUAGES)),
+              help="Language: its charset, fonts and synthetic text (a model of another "
+                   "language given to --init lends its features).")
 @click.option("--train-set", "train_sets", multiple=True, metavar="DIR",
               help="Your own folder (shared JSON-lines format, pages or crops); repeatable. "
                    "Replaces the built-in mix of ../shared/data sets.")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
+from ..languages import DEFAULT_LANG
 from .charset import Charset
 from .decoding import Decoded, char_mask, decode_batch
 from .preprocess import (
@@ -40,14 +41,15 @@ class RecognitionStage:
                  batch_size: int = 32) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
-        self.forward = forward
+        self.forward, self.meta = forward, meta
         self.charset = Charset.from_dict(meta["charset"])
         self.height = int(meta.get("input_height", INPUT_HEIGHT))
         self.frame_stride = int(meta.get("frame_stride", FRAME_STRIDE))
         self.decoder, self.beam_width, self.lm_weight = decoder, beam_width, lm_weight
         self.batch_size = batch_size
         self.mask = char_mask(self.charset.num_classes, self._allowed(allowlist),
-                              self.charset.indices_of(blocklist) if blocklist else None)
+                              self.charset.indices_of(self.charset.label_chars(blocklist))
+                              if blocklist else None)
         self.lm = self._load_lm() if decoder == "beam" and lm_weight > 0 else None
         self.calibrator = _load_calibrator(meta)
 
@@ -68,6 +70,7 @@ class RecognitionStage:
     def _allowed(self, allowlist: str | None) -> list[int] | None:
         if allowlist is None:
             return None
+        allowlist = self.charset.label_chars(allowlist)
         unknown = sorted({c for c in allowlist if c not in self.charset.chars})
         if not allowlist or unknown:
             raise ValueError("allowlist: " + (
@@ -77,6 +80,10 @@ class RecognitionStage:
 
     def _load_lm(self):
         from .lm import load_default_lm
+
+        if self.meta.get("lang", DEFAULT_LANG) != DEFAULT_LANG:
+            raise ValueError(f"lm_weight: the character LM is English; the "
+                             f"{self.meta['lang']!r} recognizer decodes without it")
 
         return load_default_lm(self.charset)
 
@@ -104,8 +111,18 @@ class RecognitionStage:
             decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
                                    self.lm, self.lm_weight, lengths)
             for i, d in zip(idx, decoded):
-                out[i] = d
+                out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
+
+    def _per_output_char(self, d: Decoded) -> Decoded:
+        """One probability and frame per character of `text(d)`: composed jamo make one
+        syllable, whose probability is the product of its parts' (so line confidences,
+        products over the labels, are unchanged) and whose frame is its first part's."""
+        groups = self.charset.output_groups(d.indices)
+        if groups is None:
+            return d
+        return Decoded(d.indices, [float(np.prod([d.char_probs[p] for p in g])) for g in groups],
+                       [d.frames[g[0]] for g in groups] if d.frames else [])
 
     def batches(self, lines: Sequence[np.ndarray]):
         """(indices, padded input) per batch of similar width: what the model is fed (and

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..languages import DEFAULT_LANG, get_language
 from .base import DETECTOR, Backend, torch_available, weights_dir
 
 
 def load_backend(backend: str = "auto", device: str = "auto",
                  weights: str | Path | None = None, threads: int | None = None,
-                 precision: str = "auto") -> Backend:
+                 precision: str = "auto", lang: str = DEFAULT_LANG) -> Backend:
     """Pick a backend: 'torch', 'onnx', or 'auto' (torch on a GPU, else ONNX, else torch).
+
+    `lang` picks the recognizer (see languages.py); the detector is shared.
 
     ONNX Runtime is the faster CPU path and needs no torch; torch is used for CUDA.
     `precision` 'auto' takes the int8 ONNX files where they exist (they ship only when
@@ -26,6 +29,8 @@ def load_backend(backend: str = "auto", device: str = "auto",
         raise ValueError(f"unknown device {device!r} (use auto, cpu or cuda)")
     if precision not in ("auto", "fp32", "int8"):
         raise ValueError(f"unknown precision {precision!r} (use auto, fp32 or int8)")
+    recognizer = get_language(lang).recognizer
+    _require_installed(lang, recognizer, weights)
     if backend == "auto":
         backend = _auto_backend(device, weights)
     if backend == "torch":
@@ -35,10 +40,20 @@ def load_backend(backend: str = "auto", device: str = "auto",
             raise RuntimeError("the torch backend needs PyTorch: pip install 'ocrtool[torch]'")
         from .torch_backend import TorchBackend
 
-        return TorchBackend(weights, device=device, threads=threads)
+        return TorchBackend(weights, device=device, threads=threads, recognizer=recognizer)
     from .onnx_backend import OnnxBackend
 
-    return OnnxBackend(weights, device=device, threads=threads, precision=precision)
+    return OnnxBackend(weights, device=device, threads=threads, precision=precision,
+                       recognizer=recognizer)
+
+
+def _require_installed(lang: str, recognizer: str, weights: str | Path | None) -> None:
+    """A registered language without its model files is a missing model, said plainly."""
+    root = Path(weights or weights_dir())
+    if lang != DEFAULT_LANG and not any((root / f"{recognizer}{s}").exists()
+                                        for s in (".onnx", ".pt")):
+        raise FileNotFoundError(f"model file not found: {root / recognizer}.onnx (language "
+                                f"{lang!r} is not installed in {root})")
 
 
 def _auto_backend(device: str, weights: str | Path | None) -> str:

@@ -80,15 +80,17 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
-                 threads: int | None = None, precision: str = "auto") -> None:
+                 threads: int | None = None, precision: str = "auto",
+                 recognizer: str = RECOGNIZER) -> None:
         directory = Path(weights or weights_dir())
         self.precision = choose_precision(
             precision, on_gpu=precision == "auto" and _may_use_cuda(device),
             int8_available=any((directory / f"{k}.int8.onnx").exists()
-                               for k in (DETECTOR, RECOGNIZER)))
+                               for k in (DETECTOR, recognizer)))
         int8 = self.precision.precision == "int8"
-        self.files = {kind: _model_file(kind, directory, int8)
-                      for kind in (DETECTOR, RECOGNIZER)}
+        # keyed by role: the recognizer file is the language's (recognizer_ko.onnx, ...)
+        self.files = {DETECTOR: _model_file(DETECTOR, directory, int8),
+                      RECOGNIZER: _model_file(recognizer, directory, int8)}
         if precision == "int8" and not any(".int8." in p.name for p in self.files.values()):
             raise ValueError(f"no int8 models in {directory}: run `ocrtool export-onnx "
                              "--quantize int8`")

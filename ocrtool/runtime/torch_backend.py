@@ -55,13 +55,13 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, recognizer: str = RECOGNIZER) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.device = resolve_device(device)
         self.detector, self.detector_meta = load_detector(model_path(DETECTOR, ".pt", weights))
         self.recognizer, self.recognizer_meta = load_recognizer(
-            model_path(RECOGNIZER, ".pt", weights)
+            model_path(recognizer, ".pt", weights)
         )
         self.detector.to(self.device)
         self.recognizer.to(self.device)

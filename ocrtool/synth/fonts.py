@@ -30,6 +30,12 @@ SKIP = (
     "Emoji",
     "OCRB",
 )
+# Hangul faces: handwriting scripts are left out (not what documents, signs and screens
+# use); Noto CJK comes from its collections (.ttc), Korean face only.
+HANGUL_SKIP = ("Brush", "NanumPen", "UnPen", "UnPilgia", "UnTaza", "UnYetgul", "YetHangul")
+# Families kept out of Korean training: the held-out-font dev lines are drawn with them.
+HANGUL_HELD_OUT = ("Baekmuk", "UnGraphic", "NanumSquareRound")
+SCRIPTS = ("latin", "hangul")
 MONO_HINTS = ("Mono", "Courier", "Code", "Hack", "Inconsolata", "Anonymous", "Nimbus Mono")
 
 
@@ -38,6 +44,7 @@ class Font:
     path: str
     name: str
     chars: frozenset[str]
+    index: int = 0  # face number inside a font collection (.ttc)
 
     @property
     def monospace(self) -> bool:
@@ -49,12 +56,21 @@ CACHE_FILE = Path(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"
 )
 
 
-def _read_cmap(path: Path) -> frozenset[str]:
+def _read_cmap(path: Path, index: int = 0) -> frozenset[str]:
     from fontTools.ttLib import TTFont
 
-    with TTFont(str(path), lazy=True, fontNumber=0) as tt:
+    with TTFont(str(path), lazy=True, fontNumber=index) as tt:
         cmap = tt.getBestCmap() or {}
-    return frozenset(chr(c) for c in cmap)
+    return frozenset(chr(c) for c in cmap if not 0xD800 <= c <= 0xDFFF)  # no surrogates
+
+
+def _korean_faces(path: Path) -> list[tuple[int, str]]:
+    """(index, name) of the Korean faces of a font collection (Noto CJK 'KR')."""
+    from fontTools.ttLib import TTCollection
+
+    with TTCollection(str(path), lazy=True) as ttc:
+        names = [f["name"].getDebugName(4) or "" for f in ttc.fonts]
+    return [(i, n.replace(" ", "")) for i, n in enumerate(names) if " KR" in n]
 
 
 def _load_cache() -> dict:
@@ -75,7 +91,7 @@ def _save_cache(cache: dict) -> None:
         pass
 
 
-def _cached_cmap(path: Path, cache: dict) -> frozenset[str]:
+def _cached_cmap(path: Path, cache: dict, index: int = 0) -> frozenset[str]:
     """The font's characters, from the on-disk cache when the file is unchanged.
 
     Reading 220 cmaps with fontTools takes 2-5 s, paid by every process (CLI runs,
@@ -83,38 +99,69 @@ def _cached_cmap(path: Path, cache: dict) -> frozenset[str]:
     """
     st = path.stat()
     key = f"{st.st_size}:{st.st_mtime_ns}"
-    hit = cache.get(str(path))
+    entry = str(path) if index == 0 else f"{path}#{index}"
+    hit = cache.get(entry)
     if hit and hit[0] == key:
         return frozenset(hit[1])
-    chars = _read_cmap(path)
-    cache[str(path)] = [key, "".join(sorted(chars))]
+    chars = _read_cmap(path, index)
+    cache[entry] = [key, "".join(sorted(chars))]
     return chars
 
 
-@lru_cache(maxsize=1)
-def discover_fonts() -> tuple[Font, ...]:
-    """All usable Latin text faces on this machine, sorted by path (deterministic)."""
+def _font_files() -> list[Path]:
+    return [path for root in FONT_DIRS if os.path.isdir(root)
+            for path in sorted(Path(root).rglob("*"))
+            if path.suffix.lower() in (".ttf", ".otf", ".ttc")]
+
+
+def _candidates(path: Path, script: str) -> list[tuple[int, str]]:
+    """(face index, name) of the faces of one file that may serve `script`."""
+    if script == "latin":
+        if path.suffix.lower() == ".ttc" or any(s in path.name for s in SKIP):
+            return []
+        return [(0, path.stem)]
+    if any(s in path.name for s in HANGUL_SKIP):
+        return []
+    if path.suffix.lower() == ".ttc":
+        return _korean_faces(path)
+    return [(0, path.stem)]
+
+
+def _usable(chars: frozenset[str], script: str) -> bool:
+    latin = sum(c in chars for c in "AZaz09$%.,") >= 10
+    hangul = all(c in chars for c in "가한글뷁읽")
+    # Korean faces stay out of the Latin list, so installing them changes no English data
+    return latin and (hangul if script == "hangul" else not hangul)
+
+
+@lru_cache(maxsize=4)
+def discover_fonts(script: str = "latin") -> tuple[Font, ...]:
+    """All usable text faces for `script` ('latin' or 'hangul') on this machine, sorted by
+    path (deterministic)."""
+    if script not in SCRIPTS:
+        raise ValueError(f"unknown script {script!r} (use {', '.join(SCRIPTS)})")
     found: list[Font] = []
     cache = _load_cache()
     before = dict(cache)
-    for root in FONT_DIRS:
-        if not os.path.isdir(root):
+    for path in _font_files():
+        try:
+            for index, name in _candidates(path, script):
+                chars = _cached_cmap(path, cache, index)
+                if _usable(chars, script):
+                    found.append(Font(str(path), name, chars, index))
+        except Exception:
             continue
-        for path in sorted(Path(root).rglob("*")):
-            if path.suffix.lower() not in (".ttf", ".otf") or any(s in path.name for s in SKIP):
-                continue
-            try:
-                chars = _cached_cmap(path, cache)
-            except Exception:
-                continue
-            if sum(c in chars for c in "AZaz09$%.,") < 10:
-                continue
-            found.append(Font(str(path), path.stem, chars))
     if cache != before:
         _save_cache(cache)
     if not found:
         raise RuntimeError(
-            "no fonts found for synthetic text: install them with the command in README.md "
-            "(apt-get install fonts-...)"
+            f"no {script} fonts found for synthetic text: install them with the command in "
+            "README.md (apt-get install fonts-...)"
         )
     return tuple(found)
+
+
+def hangul_fonts(held_out: bool = False) -> tuple[Font, ...]:
+    """Korean training faces, or (held_out=True) the families kept for the dev lines."""
+    return tuple(f for f in discover_fonts("hangul")
+                 if any(h.lower() in f.path.lower() for h in HANGUL_HELD_OUT) == held_out)

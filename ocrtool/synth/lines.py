@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Sequence
 from functools import lru_cache
 
 import cv2
@@ -20,12 +21,14 @@ from .text import random_text
 
 
 @lru_cache(maxsize=512)
-def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
+def load_font(path: str, size: int, index: int = 0) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index)
 
 
-def pick_font(rng: random.Random, mono_bias: float = 0.25) -> Font:
-    fonts = discover_fonts()
+def pick_font(rng: random.Random, mono_bias: float = 0.25,
+              fonts: Sequence[Font] | None = None) -> Font:
+    """A random face (from `fonts`, else every Latin one), monospaced with `mono_bias`."""
+    fonts = fonts or discover_fonts()
     if rng.random() < mono_bias:
         mono = [f for f in fonts if f.monospace]
         if mono:
@@ -81,7 +84,7 @@ def draw_text(
     rng: random.Random, text: str, font: Font, size: int, spacing: float = 0.0
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """Render text as an ink-coverage mask in [0, 1] and return its tight bounding box."""
-    pil_font = load_font(font.path, size)
+    pil_font = load_font(font.path, size, font.index)
     pad = size
     width = int(pil_font.getlength(text) + len(text) * max(spacing, 0) * size) + 2 * pad
     img = Image.new("L", (max(width, 2 * pad + 1), size * 2 + 2 * pad), 0)
@@ -125,9 +128,11 @@ def _degrade(rng: random.Random, img: np.ndarray) -> np.ndarray:
     return img
 
 
-def render_line(rng: random.Random, text: str | None = None) -> tuple[np.ndarray, str]:
-    """One synthetic line crop (uint8 grayscale) and its label."""
-    font = pick_font(rng)
+def render_line(rng: random.Random, text: str | None = None,
+                fonts: Sequence[Font] | None = None) -> tuple[np.ndarray, str]:
+    """One synthetic line crop (uint8 grayscale) and its label, drawn with one of `fonts`
+    (default: the Latin faces)."""
+    font = pick_font(rng, fonts=fonts)
     text = text if text is not None else random_text(rng)
     text = "".join(c for c in text if c in font.chars or c == " ")
     text = " ".join(text.split()) or "0"

@@ -19,9 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..recognition.charset import DEFAULT_CHARS, Charset
+from ..languages import DEFAULT_LANG, Language, get_language
+from ..recognition.charset import Charset
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import FRAME_STRIDE, pad_batch, resize_line
+from ..synth.fonts import discover_fonts, hangul_fonts
+from ..synth.korean import korean_text
 from ..synth.lines import render_line
 from ..synth.text import foreign_text, random_text
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
@@ -30,6 +33,7 @@ from .datasets import CROP_MARGIN, CropSet, cached_crop_set, split_validation, s
 MAX_TRAIN_WIDTH = 640
 TIGHT_CROPS = 0.25  # share of real crops cut with no margin
 FOREIGN_TEXT = 0.3  # share of synthetic lines drawn from the Latin-script word lists
+KOREAN_TEXT = 0.9  # Korean model: the rest are the English model's lines, in Korean fonts
 
 
 @dataclass
@@ -47,6 +51,7 @@ class RecognizerConfig:
         }
     )
     synth_fraction: float = 0.5
+    lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
     batch_size: int = 48
     steps: int = 6000
     minutes: float = 0.0  # time budget; when set, the schedule follows elapsed time
@@ -117,10 +122,12 @@ class MixedLines(torch.utils.data.IterableDataset):
                  weights: list[float]) -> None:
         self.cfg, self.charset = cfg, charset
         self.crop_sets, self.weights = crop_sets, weights
+        self.language = get_language(cfg.lang)
+        self.fonts = hangul_fonts() if self.language.script == "hangul" else discover_fonts()
 
     def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
-            img, text = render_line(rng, self._synthetic_text(rng))
+            img, text = render_line(rng, self._synthetic_text(rng), self.fonts)
             return prepare_line(img), text, False
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
@@ -130,7 +137,11 @@ class MixedLines(torch.utils.data.IterableDataset):
     def _synthetic_text(self, rng: random.Random) -> str:
         """Random text; with --extra-chars, a third of it has a few letters swapped for
         them, so new characters are seen in every font that has them."""
-        text = foreign_text(rng) if rng.random() < FOREIGN_TEXT else random_text(rng)
+        if self.language.code == "ko":  # kept to the charset: Hanja and rarer marks go
+            text = self.charset.canonical(korean_text(rng)) if rng.random() < KOREAN_TEXT \
+                else random_text(rng)
+        else:
+            text = foreign_text(rng) if rng.random() < FOREIGN_TEXT else random_text(rng)
         extra = self.cfg.extra_chars
         if extra and rng.random() < 0.33:
             chars = list(text)
@@ -150,8 +161,7 @@ class MixedLines(torch.utils.data.IterableDataset):
             while len(pool) < 4 * bs:
                 line, text, ci = self.sample(rng)
                 labels = self.charset.encode(text)
-                # CTC needs at least one frame per label (+1 between repeats)
-                if labels and len(labels) * 2 + 1 <= line.shape[1] // FRAME_STRIDE:
+                if labels and ctc_fits(labels, line.shape[1] // FRAME_STRIDE):
                     pool.append((line, labels, ci))
             pool.sort(key=lambda s: s[0].shape[1])
             chunks = [pool[i : i + bs] for i in range(0, len(pool), bs)]
@@ -165,6 +175,13 @@ class MixedLines(torch.utils.data.IterableDataset):
                     torch.tensor([c[0].shape[1] // FRAME_STRIDE for c in chunk], dtype=torch.long),
                     torch.tensor([c[2] for c in chunk], dtype=torch.bool),
                 )
+
+
+def ctc_fits(labels: list[int], frames: int) -> bool:
+    """CTC needs one frame per label plus a blank between repeated labels, and a little
+    slack (a Hangul syllable is 2-3 labels on about 7 frames)."""
+    repeats = sum(a == b for a, b in zip(labels, labels[1:]))
+    return len(labels) + repeats + 1 <= frames
 
 
 def case_merged_log_probs(log_probs: torch.Tensor, charset: Charset) -> torch.Tensor:
@@ -205,7 +222,7 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
         n = min(limit, len(cs.images))
         idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
         lines = [resize_line(strip_margin(cs.images[i]), stage.height) for i in idx]
-        truths = [charset.normalize(cs.texts[i]) for i in idx]
+        truths = [charset.canonical(cs.texts[i]) for i in idx]
         preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
         errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
         errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
@@ -257,7 +274,10 @@ def load_crop_sets(cfg: RecognizerConfig) -> tuple[list[CropSet], list[float], l
         train = [Path(p) for p in cfg.train_sets]
         weights = [1.0] * len(train)
     else:
-        names = [n for n in cfg.real_sets if (root / n).exists()]
+        # the built-in real sets are Latin script: other languages train on their own
+        # synthetic lines (or on --train-set folders)
+        names = [n for n in cfg.real_sets if (root / n).exists()] \
+            if cfg.lang == DEFAULT_LANG else []
         train, weights = [root / n for n in names], [cfg.real_sets[n] for n in names]
     sets = [cached_crop_set(d, cfg.cache_dir) for d in train]
     if cfg.val_sets:
@@ -265,12 +285,14 @@ def load_crop_sets(cfg: RecognizerConfig) -> tuple[list[CropSet], list[float], l
     pairs = [split_validation(cs) for cs in sets]
     return [t for t, _ in pairs], weights, [v for _, v in pairs if v.images]
 
-def training_charset(init_chars: str, extra: str = "") -> Charset:
+def training_charset(language: Language, init_chars: str | None = None,
+                     extra: str = "") -> Charset:
     """The charset of the model being trained: the initial model's characters in their own
-    order (so their output rows carry over), then any default or extra ones it lacks."""
-    chars = init_chars + "".join(dict.fromkeys(c for c in DEFAULT_CHARS + extra
-                                               if c not in init_chars))
-    return Charset(chars)
+    order (so their output rows carry over, rows follow their characters in any case), then
+    any of the language's or extra ones it lacks."""
+    base = init_chars or ""
+    chars = base + "".join(dict.fromkeys(c for c in language.chars + extra if c not in base))
+    return Charset(chars, language.form)
 
 
 def load_with_charset(model: CRNN, state: dict, old: Charset, new: Charset) -> None:
@@ -297,9 +319,12 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     random.seed(cfg.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     init_state = torch.load(cfg.init, map_location="cpu", weights_only=False) if cfg.init else None
-    init_chars = init_state["meta"]["charset"]["chars"] if init_state and "meta" in init_state \
-        else DEFAULT_CHARS
-    charset = training_charset(init_chars, cfg.extra_chars)
+    init_meta = init_state.get("meta", {}) if init_state else {}
+    init_chars = init_meta.get("charset", {}).get("chars")
+    language = get_language(cfg.lang)
+    # a model of another language lends its features, not its character order
+    same_lang = init_meta.get("lang", DEFAULT_LANG) == language.code
+    charset = training_charset(language, init_chars if same_lang else None, cfg.extra_chars)
     model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out_dir = Path(cfg.out_dir)
@@ -308,8 +333,9 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         step = load_checkpoint(out_dir / "last.ckpt", model, opt)
         log(f"resumed from {out_dir / 'last.ckpt'} at step {step}")
     elif init_state is not None:
-        load_with_charset(model, init_state["model"], Charset(init_chars), charset)
-        added = "".join(c for c in charset.chars if c not in init_chars)
+        load_with_charset(model, init_state["model"], Charset(init_chars or language.chars),
+                          charset)
+        added = "".join(c for c in charset.chars if c not in (init_chars or ""))
         log(f"initialised from {cfg.init}" + (f" (new characters: {added})" if added else ""))
 
     crop_sets, weights, val_sets = load_crop_sets(cfg)
@@ -320,7 +346,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     model.train()
     t0 = time.time()
-    meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden)
+    meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
+                           lang=language.code)
     best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log)
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, recent = {}, []

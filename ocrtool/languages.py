@@ -1,0 +1,49 @@
+"""The languages ocrtool reads: one registry for the CLI, the Reader, export and training.
+
+A language selects a recognizer file (its charset, normalisation and weights travel
+inside it); the detector is shared. Torch-free, so `ocrtool info` and the ONNX path can
+use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .recognition.charset import DEFAULT_CHARS, KOREAN_CHARS
+
+DEFAULT_LANG = "en"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    recognizer: str  # model file stem under weights/: <stem>.pt, .onnx, .int8.onnx
+    chars: str  # the charset a new model of this language is trained with
+    form: str  # charset form: "nfc" (one label per character) or "jamo" (see hangul.py)
+    script: str  # which fonts draw its synthetic lines (synth/fonts.py)
+
+
+LANGUAGES: dict[str, Language] = {
+    "en": Language("en", "English and Latin-script European languages", "recognizer",
+                   DEFAULT_CHARS, "nfc", "latin"),
+    "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
+                   KOREAN_CHARS, "jamo", "hangul"),
+}
+
+
+def get_language(code: str) -> Language:
+    """The registered language `code`; a ValueError listing the known ones otherwise."""
+    if code not in LANGUAGES:
+        raise ValueError(f"unknown language {code!r} (available: {', '.join(LANGUAGES)})")
+    return LANGUAGES[code]
+
+
+def installed_languages(weights: str | Path | None = None) -> list[Language]:
+    """Languages whose recognizer is present in the weights folder."""
+    from .runtime.base import weights_dir
+
+    root = Path(weights or weights_dir())
+    return [lang for lang in LANGUAGES.values()
+            if any((root / f"{lang.recognizer}{s}").exists() for s in (".onnx", ".pt"))]
