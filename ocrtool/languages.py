@@ -23,13 +23,14 @@ class Language:
     chars: str  # the charset a new model of this language is trained with
     form: str  # charset form: "nfc" (one label per character) or "jamo" (see hangul.py)
     script: str  # which fonts draw its synthetic lines (synth/fonts.py)
+    tesseract: str  # its ISO 639-2 code, as Tesseract and OCRmyPDF's -l name it
 
 
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English and Latin-script European languages", "recognizer",
-                   DEFAULT_CHARS, "nfc", "latin"),
+                   DEFAULT_CHARS, "nfc", "latin", "eng"),
     "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
-                   KOREAN_CHARS, "jamo", "hangul"),
+                   KOREAN_CHARS, "jamo", "hangul", "kor"),
 }
 
 

@@ -10,7 +10,7 @@ ocrtool's own writers.
 
 Tesseract's built-in plugin is blocked, so OCRmyPDF does not ask for a `tesseract`
 binary. Options (all passed through to the Reader):
-    -l/--language           languages the recognizer reads (the shipped one: eng)
+    -l/--language           eng (the default recognizer) or kor (the Korean one)
     --ocrtool-decoder       greedy | beam
     --ocrtool-beam-width    beam width (beam decoder)
     --ocrtool-lm-weight     weight of the shipped English character LM (beam decoder)
@@ -34,9 +34,8 @@ from ocrmypdf.pluginspec import OcrEngine, OrientationConfidence
 from PIL import Image
 
 from . import __version__
+from .languages import DEFAULT_LANG, installed_languages
 from .results import Line, PageResult, Points, Word
-
-SHIPPED_LANGUAGES = frozenset({"eng"})  # the recognizer in weights/ (ASCII, € £ ° quotes)
 
 _readers: dict[tuple, object] = {}
 _lock = threading.Lock()  # OCRmyPDF may run pages on threads (--use-threads)
@@ -52,7 +51,18 @@ def _settings(options) -> dict:
         "backend": getattr(options, "ocrtool_backend", None) or "auto",
         "weights": str(weights) if weights else None,
         "threads": int(getattr(options, "ocrtool_threads", None) or 1),
+        "lang": _language(options, weights),
     }
+
+
+def _language(options, weights) -> str:
+    """The recognizer for OCRmyPDF's -l: a non-default language named there (its models
+    read English too), else the default."""
+    wanted = getattr(options, "languages", None) or []
+    for lang in installed_languages(weights):
+        if lang.code != DEFAULT_LANG and lang.tesseract in wanted:
+            return lang.code
+    return DEFAULT_LANG
 
 
 def _reader(options):
@@ -176,10 +186,13 @@ class OcrtoolEngine(OcrEngine):
 
     @staticmethod
     def languages(options) -> set[str]:
-        """The shipped recognizer reads English; other weights read what their user says."""
-        if getattr(options, "ocrtool_weights", None):
-            return set(getattr(options, "languages", None) or []) | set(SHIPPED_LANGUAGES)
-        return set(SHIPPED_LANGUAGES)
+        """The installed recognizers' languages (eng, kor); other weights read what their
+        user says."""
+        weights = getattr(options, "ocrtool_weights", None)
+        shipped = {lang.tesseract for lang in installed_languages(weights)}
+        if weights:
+            return set(getattr(options, "languages", None) or []) | shipped
+        return shipped
 
     @staticmethod
     def get_orientation(input_file: Path, options) -> OrientationConfidence:

@@ -42,7 +42,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
               help="Requests admitted at once per worker; more get 503 with Retry-After.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
-def serve(host, port, workers, token, backend, device, weights, precision, threads,
+def serve(host, port, workers, token, backend, device, weights, precision, lang, threads,
           max_upload_mb, max_pixels, max_pages, timeout_s, queue_size, log_level) -> None:
     """Serve OCR over HTTP: POST /v1/read, GET /v1/info, /healthz, /docs and a page at /."""
     try:
@@ -59,7 +59,7 @@ def serve(host, port, workers, token, backend, device, weights, precision, threa
                     max_pages=max_pages, timeout_s=timeout_s, queue_size=queue_size)
     reader = {"backend": backend, "device": device,
               "weights": str(weights) if weights else None,
-              "precision": precision, "threads": threads}
+              "precision": precision, "lang": lang, "threads": threads}
     config = ServerConfig(reader=reader, limits=limits, token=token or None, workers=workers,
                           log_level=log_level)
     if host not in LOOPBACK and not token:

@@ -56,6 +56,10 @@ def recognizer(train_sets, val_sets, **kw) -> None:
     _require_torch()
     from ..training.recognizer import RecognizerConfig, train_recognizer
 
+    if kw["lang"] != DEFAULT_LANG and not val_sets:  # no real sets to carve it from
+        raise click.UsageError(
+            f"--lang {kw['lang']} needs --val-set: e.g. `ocrtool synth lines --lang "
+            f"{kw['lang']} --seed 1 --count 400 --out data/{kw['lang']}_lines_val`")
     for folder in (*train_sets, *val_sets):
         if not (Path(folder) / "gt.jsonl").is_file():
             raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "
