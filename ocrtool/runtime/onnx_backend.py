@@ -47,6 +47,11 @@ def create_session(path: str | Path, device: str = "cpu", threads: int | None = 
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    # Every page and crop batch has a new shape: a memory pattern is planned (and its
+    # block kept) per shape, which only grows memory. See `_share_cpu_arena` for the rest.
+    options.enable_mem_pattern = False
+    if _share_cpu_arena(ort):
+        options.add_session_config_entry("session.use_env_allocators", "1")
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     if device == "cuda" and CUDA not in session.get_providers():
         # The provider is installed but could not start (no GPU, missing CUDA libraries).
@@ -55,6 +60,33 @@ def create_session(path: str | Path, device: str = "cpu", threads: int | None = 
                   file=sys.stderr)
         device = "cpu"
     return session, device
+
+
+_SHARED_ARENA: bool | None = None
+
+
+def _share_cpu_arena(ort) -> bool:
+    """Register one CPU memory arena for all sessions of this process (once); False where
+    onnxruntime refuses, and each session keeps its own arena.
+
+    Each session's arena keeps the largest working set it ever had: the detector's for
+    the biggest page (~300 MB at 1600 x 1152) plus the recognizer's for its widest batch,
+    side by side, though the two never run at once. One shared arena holds the larger of
+    the two. Measured on 52 sroie_dev receipts in one process, one thread, same text:
+    peak RSS 843 -> 408 MB with the memory patterns off too, CPU time 30.2 -> 29.7 s
+    (turning the arenas off instead cost ~25% CPU: every tensor is then fresh memory).
+    """
+    global _SHARED_ARENA
+    if _SHARED_ARENA is None:
+        try:
+            info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
+                                     ort.OrtMemType.DEFAULT)
+            # defaults for the limit, chunk size and dead bytes; power-of-two extension
+            ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, 0, -1, -1))
+            _SHARED_ARENA = True
+        except Exception:  # an onnxruntime build without it: per-session arenas
+            _SHARED_ARENA = False
+    return _SHARED_ARENA
 
 
 def read_meta(session) -> dict:
