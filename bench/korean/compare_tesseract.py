@@ -6,7 +6,9 @@
 Pages come from bench/korean/make_pages.py (NAME.png + NAME.txt + gt.jsonl). Each engine
 reads every page in this one process, one after the other, warm (ocrtool's Reader is built
 and run once on the first page before the clock starts; Tesseract is its command line,
-`tesseract IMG - -l kor --psm 3`, which loads its model on every call as users run it).
+`tesseract IMG - -l kor --psm N`, which loads its model on every call as users run it;
+once with --psm 3, its automatic page layout, and once with --psm 6, one block of text,
+which reads these mostly single-column pages far better: compare with the better one).
 Both get the same number of CPU threads (--threads, OMP_THREAD_LIMIT for Tesseract).
 
 Scores: CER of the page text against NAME.txt after NFC and with every whitespace run
@@ -14,13 +16,19 @@ Scores: CER of the page text against NAME.txt after NFC and with every whitespac
 characters; the same without any spaces (spacing errors left out), and the median seconds
 per page with the ratio between the engines. ocrtool's own predictions are also scored by
 `ocrtool eval`'s scorer against gt.jsonl (line level: detection precision, recall and
-H-mean at IoU 0.5 — does the shared detector find Hangul lines?) and saved next to the
-report, so `ocrtool eval --data DIR --pred PREDS.jsonl` gives the same numbers again.
+H-mean at IoU 0.5 — does the shared detector find Hangul lines?) and saved to
+runs/ko_pages/REPORT.preds.jsonl, so `ocrtool eval --data DIR --pred PREDS.jsonl` gives the
+same numbers again (`ocrtool eval --data DIR --lang ko` reads the pages anew and scores
+them the same way). Speed is given both as wall seconds and as CPU seconds per page (user +
+system of the engine's process), the latter steadier on a shared machine.
 
 `--lang en` reads with the English recognizer instead: its CER means nothing on Korean,
-but the detector (shared by every language) and so the H-mean are the same — a way to
-measure detection before the Korean model exists. Writes bench/reports/ko_pages_tesseract.json
-by default.
+but the detector is shared by every language, so the H-mean is nearly the same (only the
+few line rules that look at the read text, such as dropping faint lines that do not read
+as digits, can differ) — a way to measure detection before the Korean model exists; give
+it `--rotate none`, since the orientation step asks the recognizer which way up a page
+reads, and the English one turns many Korean pages over.
+Writes bench/reports/ko_pages_tesseract.json by default.
 """
 
 from __future__ import annotations
@@ -125,7 +133,7 @@ def run_ocrtool(pages: list[dict], args: argparse.Namespace) -> tuple[list[Outpu
     from ocrtool import Reader
 
     reader = Reader(lang=args.lang, backend=args.backend, precision=args.precision,
-                    threads=args.threads, weights=args.weights)
+                    threads=args.threads, weights=args.weights, rotate=args.rotate)
     reader.read(str(pages[0]["path"]))  # warm-up, not timed
     texts, preds = [], []
     for page in pages:
@@ -177,22 +185,22 @@ def detection(pages: list[dict], preds: list[dict]) -> dict:
 
 
 def table(results: dict[str, dict], det: dict | None) -> str:
-    head = (f"{'engine':<36}{'CER mean':>9}{'CER all':>9}{'no-space':>9}{'s/page':>8}"
+    head = (f"{'engine':<46}{'CER mean':>9}{'CER all':>9}{'no-space':>9}{'s/page':>8}"
             f"{'ratio':>7}{'cpu s':>7}{'ratio':>7}")
     rows = [head, "-" * len(head)]
     o = results.get("ocrtool")
     for r in results.values():
         wall = f"{r['median_seconds'] / o['median_seconds']:.2f}" if o else "–"
         cpu = f"{r['median_cpu_seconds'] / o['median_cpu_seconds']:.2f}" if o else "–"
-        rows.append(f"{r['label']:<36}{r['cer_mean']:>9.2%}{r['cer_total']:>9.2%}"
+        rows.append(f"{r['label']:<46}{r['cer_mean']:>9.2%}{r['cer_total']:>9.2%}"
                     f"{r['cer_no_space_total']:>9.2%}{r['median_seconds']:>8.2f}{wall:>7}"
                     f"{r['median_cpu_seconds']:>7.2f}{cpu:>7}")
     rows.append("CER mean: over pages; CER all: over all characters; no-space: CER all with "
                 "spaces removed; s/page, cpu s: medians; ratios against ocrtool")
-    if o and "tesseract" in results:
-        t = results["tesseract"]
-        rows.append(f"ocrtool CER / Tesseract CER (all chars): "
-                    f"{o['cer_total'] / max(t['cer_total'], 1e-9):.2f}")
+    for name, t in results.items():
+        if o and name.startswith("tesseract"):
+            rows.append(f"ocrtool CER / {t['label']} CER (all chars): "
+                        f"{o['cer_total'] / max(t['cer_total'], 1e-9):.2f}")
     if det:
         rows.append(f"ocrtool line detection at IoU 0.5: precision {det['det_precision']:.3f}, "
                     f"recall {det['det_recall']:.3f}, H-mean {det['det_hmean']:.3f}")
@@ -207,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
     ap.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto")
     ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--rotate", choices=("auto", "none"), default="auto",
+                    help="ocrtool's page orientation step (default: auto, as ocrtool read); "
+                         "none with --lang en, whose recognizer cannot judge Korean pages")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for every engine")
-    ap.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode")
+    ap.add_argument("--psm", type=int, nargs="+", default=[3, 6],
+                    help="Tesseract page segmentation modes, one row each (default: 3, the "
+                         "automatic layout, and 6, one block of text: better on these pages)")
     ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
     ap.add_argument("--out", type=Path,
                     default=ROOT / "bench" / "reports" / "ko_pages_tesseract.json")
@@ -233,11 +246,16 @@ def main(argv: list[str] | None = None) -> int:
             if engine == "ocrtool":
                 outputs, preds = run_ocrtool(pages, args)
                 det = detection(pages, preds)
-                label = f"ocrtool --lang {args.lang} ({args.backend}, {args.precision})"
-            else:
-                outputs = run_tesseract(pages, args.threads, args.psm)
-                label = f"tesseract -l kor --psm {args.psm}"
-            results[engine] = {"label": label, "version": versions[engine], **score(pages, outputs)}
+                label = (f"ocrtool --lang {args.lang} ({args.backend}, {args.precision}"
+                         f"{', rotate none' if args.rotate == 'none' else ''})")
+                results[engine] = {"label": label, "version": versions[engine],
+                                   **score(pages, outputs)}
+                continue
+            for psm in args.psm:
+                outputs = run_tesseract(pages, args.threads, psm)
+                results[f"tesseract-psm{psm}"] = {
+                    "label": f"tesseract -l kor --psm {psm}", "version": versions[engine],
+                    **score(pages, outputs)}
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -254,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if "ocrtool" in args.engines:
-        pred_path = args.out.with_suffix(".preds.jsonl")
+        pred_path = ROOT / "runs" / "ko_pages" / f"{args.out.stem}.preds.jsonl"
+        pred_path.parent.mkdir(parents=True, exist_ok=True)
         pred_path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds),
                              encoding="utf-8")
         print(f"predictions: {pred_path} (ocrtool eval --data {args.data} --pred {pred_path})")

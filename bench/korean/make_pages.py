@@ -17,10 +17,11 @@ boxes into the page), and a second run takes the screenshot at the same width.
 Writes into --out, for each page NAME: NAME.png, NAME.txt (one line per visual line, top to
 bottom, pieces joined by one space: the samples/README.md convention), NAME.html, and one
 gt.jsonl for all pages in the shared JSON-lines page format. One region per visual line;
-pieces on a line that stand further apart than 1.5 line heights (a price column, a
-receipt's amount) are separate regions, since no line detector joins them (the region
-still carries its line number as `"line"`). Deterministic for a seed (up to the Chromium
-and font versions). Needs `chromium` and the Debian Korean font packages.
+pieces on a line that stand further apart than 1.2 times their font size (a price column,
+a form's value column, toolbar buttons) are separate regions, as a line detector splits
+them (ocrtool's gap rule: ~1.2 text heights); each region carries its line number as
+`"line"`. Layouts keep such gaps clearly above or below that limit. Deterministic for a
+seed (up to the Chromium and font versions). Needs `chromium` and the Debian Korean font packages.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ocrtool.synth import korean
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("receipt", "form", "article", "screen", "notice")
+SPLIT_GAP = 1.2  # pieces of a line further apart than this many font sizes: separate regions
 SANS = ["Noto Sans CJK KR", "NanumGothic", "NanumBarunGothic", "UnDotum", "Baekmuk Gulim",
         "NanumSquare"]
 SERIF = ["Noto Serif CJK KR", "NanumMyeongjo", "UnBatang", "Baekmuk Batang"]
@@ -65,7 +67,8 @@ document.fonts.ready.then(() => {
   const lines = [];
   for (const ln of document.querySelectorAll('.ln')) {
     const spans = [...ln.querySelectorAll('.pc')].map(s => {
-      const r = s.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+      const r = s.getBoundingClientRect();
+      return [r.left, r.top, r.right, r.bottom, parseFloat(getComputedStyle(s).fontSize)]; });
     const c = ln.getBoundingClientRect();
     lines.push({i: +ln.dataset.i, spans: spans, box: [c.left, c.top, c.right, c.bottom]});
   }
@@ -236,7 +239,7 @@ def document(page: Page, css: str, body: str, bg: str) -> str:
 html, body {{ margin: 0; padding: 0; background: {bg}; overflow: hidden; }}
 .page {{ width: {page.width}px; box-sizing: border-box; }}
 .ln {{ white-space: nowrap; overflow: visible; }}
-.ln.spread {{ display: flex; justify-content: space-between; gap: 24px; }}
+.ln.spread {{ display: flex; justify-content: space-between; gap: 32px; }}
 .pc {{ white-space: nowrap; }}
 {css}
 </style></head><body><div class="page">
@@ -331,7 +334,7 @@ def form(rng: random.Random, page: Page) -> str:
          margin: 0 auto 18px; }}
 .fields {{ border: 1px solid #888; margin-bottom: 16px; }}
 .frow {{ border-bottom: 1px solid #bbb; padding: 4px 10px; }}
-.field.spread {{ justify-content: flex-start; gap: {rng.choice([40, 60, 90])}px; }}
+.field.spread {{ justify-content: flex-start; gap: {rng.choice([12, 64, 96])}px; }}
 .h2 {{ font-weight: bold; font-size: {size + 2}px; margin: 10px 0 4px; }}
 .checks {{ margin: 10px 0 16px; }}
 .right {{ width: max-content; margin-left: auto; }}
@@ -415,7 +418,7 @@ def screen(rng: random.Random, page: Page) -> str:
 .warn {{ background: #fff4c2; border: 1px solid #e0c050; padding: 8px 12px; margin: 12px 0; }}
 .row {{ padding: 6px 0; border-bottom: 1px solid #dde; width: 60%; }}
 .btns {{ margin-top: 14px; width: 50%; }}
-.btns .ln.spread {{ justify-content: flex-start; gap: 28px; }}
+.btns .ln.spread {{ justify-content: flex-start; gap: 32px; }}
 .status {{ background: #dfe3e8; padding: 4px 32px; font-size: 14px; }}
 """
     return document(page, css, "\n".join(body), "#f5f6f8")
@@ -438,7 +441,7 @@ def notice(rng: random.Random, page: Page) -> str:
     body.append('<div class="box">')
     for _ in range(rng.randint(3, 4)):
         item = words_text(rng, 1, 2)
-        while em_width(item) > avail * 0.5:
+        while em_width(item) > avail * 0.3:
             item = word(rng)
         body.append(L(item, price(rng, 1500, 60000)))
     body.append("</div>")
@@ -514,8 +517,7 @@ def regions(measured: dict, lines: list[list[str]]) -> list[dict]:
         pieces, spans = lines[ln["i"]], ln["spans"]
         groups: list[tuple[list[str], list[list[float]]]] = []
         for text, box in zip(pieces, spans):
-            height = box[3] - box[1]
-            if groups and box[0] - groups[-1][1][-1][2] < 1.5 * height:
+            if groups and box[0] - groups[-1][1][-1][2] < SPLIT_GAP * box[4]:
                 groups[-1][0].append(text)
                 groups[-1][1].append(box)
             else:
