@@ -21,7 +21,9 @@ pieces on a line that stand further apart than 1.2 times their font size (a pric
 a form's value column, toolbar buttons) are separate regions, as a line detector splits
 them (ocrtool's gap rule: ~1.2 text heights); each region carries its line number as
 `"line"`. Layouts keep such gaps clearly above or below that limit. Deterministic for a
-seed (up to the Chromium and font versions). Needs `chromium` and the Debian Korean font packages.
+seed (up to the Chromium and font versions). Needs `chromium` and the Debian font packages
+fonts-noto-cjk, fonts-nanum, fonts-unfonts-core and fonts-baekmuk (Baekmuk is one of the
+families synth/fonts.py keeps out of Korean training: its pages also test unseen fonts).
 """
 
 from __future__ import annotations
