@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..evaluation import gt_crop_rows, load_ground_truth, predict_gt_crops
+from ..languages import DEFAULT_LANG
 from ..recognition.calibration import Calibrator, calibration_report
 from .datasets import is_case_insensitive
 
@@ -24,7 +25,7 @@ def crop_outcomes(reader, data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.nd
     rows = gt_crop_rows(load_ground_truth(data_dir))
     preds = predict_gt_crops(reader, data_dir, rows)
     fold = is_case_insensitive(data_dir.name)
-    norm = reader.charset.normalize
+    norm = reader.charset.canonical
     conf, correct, page = [], [], []
     pages = {p: i for i, p in enumerate(dict.fromkeys(r["page"] for r in rows))}
     for row, pred in zip(rows, preds):
@@ -41,7 +42,10 @@ def calibrate(weights: Path, data_root: Path, sets: tuple[str, ...], method: str
               log=print) -> dict:
     from ..reader import Reader
 
-    reader = Reader(backend="torch", device="cpu", weights=weights.parent)
+    state = torch.load(weights, map_location="cpu", weights_only=False)
+    # the language's recognizer file in that folder (recognizer_ko.pt for Korean)
+    reader = Reader(backend="torch", device="cpu", weights=weights.parent,
+                    lang=state["meta"].get("lang", DEFAULT_LANG))
     reader.calibrator = None  # measure raw confidences
     outcomes = [crop_outcomes(reader, data_root / s) for s in sets if (data_root / s).exists()]
     conf = np.concatenate([o[0] for o in outcomes])
@@ -52,7 +56,6 @@ def calibrate(weights: Path, data_root: Path, sets: tuple[str, ...], method: str
     log(f"held-out pages: ECE raw {held_out['ece_raw']:.4f} -> calibrated "
         f"{held_out['ece_calibrated']:.4f} on {held_out['n']} crops")
     final = Calibrator.fit(conf, correct, method)
-    state = torch.load(weights, map_location="cpu", weights_only=False)
     state["meta"]["calibration"] = final.to_dict()
     state["meta"]["calibration_report"] = {
         "sets": list(sets), "method": method, "fit_on": "even pages, reported on odd pages",
