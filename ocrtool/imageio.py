@@ -5,7 +5,7 @@ image's upright orientation, so every quirk of real files is settled here: EXIF 
 alpha, 16-bit, palettes, CMYK, multi-page TIFF. Every failure becomes an `ImageError` with
 a one-line message, so a folder run can report a bad file and carry on without a traceback.
 
-Only numpy and Pillow are used, so the torch-free install can read images.
+Only numpy, Pillow and OpenCV are used, so the torch-free install can read images.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Union
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -30,6 +31,8 @@ from .pixels import (  # noqa: F401  (ImageError, array_to_rgb: also imported fr
     check_size,
     composite_on_white,
     gray_to_rgb,
+    reduced,
+    reduction,
     to_uint8,
 )
 
@@ -59,12 +62,15 @@ def _name(source: object) -> str:
     return f"<{type(source).__name__}>"
 
 
-def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
+def load_image(source: ImageSource, page: int = 0,
+               max_pixels: int | None = None) -> np.ndarray:
     """Load one image (page `page` of a multi-page TIFF) as uint8 RGB of shape (H, W, 3).
 
     `source` may be a path, the encoded bytes of a file, a PIL image or a numpy array
     (gray, RGB or RGBA; uint8, uint16, bool or float; arrays are taken as RGB, not BGR).
     A PIL image is used at its current frame (`page` applies to paths and bytes).
+    `max_pixels`: a file page above it is decoded smaller by a whole factor, as a
+    `pixels.ReducedImage` that knows the file's size (the Reader passes WORK_PIXELS).
     Raises ImageError with a one-line message for anything that is not a usable image.
     """
     if isinstance(source, np.ndarray):
@@ -86,7 +92,7 @@ def load_image(source: ImageSource, page: int = 0) -> np.ndarray:
             raise ImageError(f"page {page} does not exist ({n_frames} page(s)): {name}")
         if page:
             _seek(im, page, name)
-        return _frame_to_rgb(im, name, release=True)
+        return _frame_to_rgb(im, name, release=True, max_pixels=max_pixels)
 
 
 def load_pages(source: ImageSource) -> list[np.ndarray]:
@@ -99,7 +105,8 @@ def load_pages(source: ImageSource) -> list[np.ndarray]:
 
 
 def iter_pages(source: ImageSource, pages: str | Iterable[int] | None = None,
-               dpi: float = 300) -> Iterator[tuple[int, int, np.ndarray]]:
+               dpi: float = 300, max_pixels: int | None = None,
+               ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (page number from 1, page count, RGB) for each page, in order.
 
     One page is decoded at a time, so a long multi-page scan is never in memory whole
@@ -107,7 +114,8 @@ def iter_pages(source: ImageSource, pages: str | Iterable[int] | None = None,
     every page of a TIFF or a PDF, one for anything else. A page that cannot be decoded
     raises ImageError naming it ("page 2 of 3: ...") after the earlier pages were yielded.
     `pages` ("1-3,7", or page numbers) keeps only those pages of a TIFF or PDF; `dpi` is
-    the resolution PDF pages are rendered at (ocrtool.pdf does that).
+    the resolution PDF pages are rendered at (ocrtool.pdf does that); `max_pixels` is
+    `load_image`'s, for image files.
     """
     if isinstance(source, (np.ndarray, Image.Image)):
         yield 1, 1, load_image(source)
@@ -123,16 +131,17 @@ def iter_pages(source: ImageSource, pages: str | Iterable[int] | None = None,
         if count > MAX_PAGES:
             raise ImageError(f"too many pages ({count} > {MAX_PAGES}): {name}")
         for number in select_pages(pages, count, name):
-            yield number, count, _page_to_rgb(im, number - 1, count, name)
+            yield number, count, _page_to_rgb(im, number - 1, count, name, max_pixels)
 
 
-def _page_to_rgb(im: Image.Image, index: int, count: int, name: str) -> np.ndarray:
+def _page_to_rgb(im: Image.Image, index: int, count: int, name: str,
+                 max_pixels: int | None = None) -> np.ndarray:
     if count == 1:  # messages of single images stay as they were
-        return _frame_to_rgb(im, name, release=True)
+        return _frame_to_rgb(im, name, release=True, max_pixels=max_pixels)
     where = f"page {index + 1} of {count}"
     _seek(im, index, name, where)
     try:
-        return _frame_to_rgb(im, name)
+        return _frame_to_rgb(im, name, max_pixels=max_pixels)
     except ImageError as e:
         raise ImageError(f"{where}: {e}") from None
 
@@ -226,11 +235,14 @@ def _open(source: ImageSource) -> Image.Image:
     return im
 
 
-def _frame_to_rgb(im: Image.Image, name: str, release: bool = False) -> np.ndarray:
+def _frame_to_rgb(im: Image.Image, name: str, release: bool = False,
+                  max_pixels: int | None = None) -> np.ndarray:
     """Fully decode the current frame, turn it upright and convert it to uint8 RGB.
 
     `release`: the caller needs no other frame of `im`, so a 16-bit image's decoded
     pixels may be freed as soon as its 8-bit copy exists (see `_wide_to_gray8`).
+    A frame above `max_pixels` comes back smaller (see `load_image`): reduced while
+    converting, so no full-size 8-bit or RGB copy is ever made.
     """
     check_size(im.width, im.height, name)
     try:
@@ -239,12 +251,31 @@ def _frame_to_rgb(im: Image.Image, name: str, release: bool = False) -> np.ndarr
     except Exception as exc:  # truncated/corrupt data surfaces as OSError, SyntaxError, ...
         raise ImageError(f"corrupt or truncated image ({_one_line(exc)}): {name}") from None
     upright = _upright(im, name)
+    full_size = upright.size
+    factor = reduction(*full_size, max_pixels)
     if upright.mode in _WIDE_MODES:
-        gray = _wide_to_gray8(upright)
+        gray = _wide_to_gray8(upright, factor)
         if release or upright is not im:
             upright.close()  # frees the wide pixels before the RGB copy is made
-        return gray_to_rgb(gray)
-    return _pil_to_rgb(upright, name)
+        return reduced(gray_to_rgb(gray), full_size)
+    if factor > 1:
+        small = _reduce(upright, factor, name)
+        if release or upright is not im:
+            upright.close()
+        upright = small
+    return reduced(_pil_to_rgb(upright, name), full_size)
+
+
+def _reduce(im: Image.Image, factor: int, name: str) -> Image.Image:
+    """`im` shrunk by a whole `factor` (box filter); modes Pillow cannot reduce (palette,
+    1-bit) are converted first."""
+    try:
+        if im.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
+            im = im.convert("RGBA" if _has_alpha(im) else "RGB")
+        return im.reduce(factor)
+    except Exception as exc:
+        raise ImageError(f"unsupported image mode {im.mode} ({_one_line(exc)}): "
+                         f"{name}") from None
 
 
 _OPEN_WARNING = "ocrtool_open_warning"  # key in im.info: Pillow's first warning at open
@@ -293,20 +324,27 @@ def _upright(im: Image.Image, name: str) -> Image.Image:
 _WIDE_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
-def _wide_to_gray8(im: Image.Image) -> np.ndarray:
-    """A 16-bit, 32-bit or float gray image as uint8, converted a band of rows at a time.
+def _wide_to_gray8(im: Image.Image, factor: int = 1) -> np.ndarray:
+    """A 16-bit, 32-bit or float gray image as uint8, converted a band of rows at a time
+    (and shrunk by a whole `factor`, box filter, band by band).
 
     Converting the whole image at once made several full-size wide copies (5 GB for a
-    19000 x 19000 16-bit PNG); here the only full-size array is the 8-bit result. The
-    mapping is `to_uint8`'s, with the value range taken from the whole image.
+    19000 x 19000 16-bit PNG); here the only full-size array is the 8-bit result (none
+    when `factor` > 1). The mapping is `to_uint8`'s, with the value range taken from the
+    whole image.
     """
     width, height = im.size
     extrema = im.getextrema()
-    out = np.empty((height, width), np.uint8)
-    rows = max(1, (1 << 20) // max(width, 1))  # bands of about a million pixels
+    out_w = -(-width // factor)
+    out = np.empty((-(-height // factor), out_w), np.uint8)
+    # bands of about a million pixels, a whole number of `factor` rows
+    rows = factor * max(1, (1 << 20) // max(width * factor, 1))
     for y in range(0, height, rows):
-        band = np.asarray(im.crop((0, y, width, min(y + rows, height))))
-        out[y:y + band.shape[0]] = to_uint8(band, extrema)
+        band = to_uint8(np.asarray(im.crop((0, y, width, min(y + rows, height)))), extrema)
+        if factor > 1:
+            band = cv2.resize(band, (out_w, -(-band.shape[0] // factor)),
+                              interpolation=cv2.INTER_AREA)
+        out[y // factor:y // factor + band.shape[0]] = band
     return out
 
 

@@ -6,11 +6,52 @@ renderer, can share it without importing imageio back.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Refuse images above this many pixels (20000 x 20000): a page scanned at 600 dpi is about
 # 35 Mpx, so this only stops decompression bombs and mistakes, not real documents.
 MAX_PIXELS = 20000 * 20000
+
+
+# Pages above this many pixels are decoded smaller, by a whole factor (a 19000 x 19000
+# scan is read at 6334 x 6334), and results are given in the file's pixels. The detector
+# sees a page at 1600 pixels (6000 at most) and the recognizer a line 32 pixels high, so
+# nothing is lost; keeping such a page whole at 3 bytes a pixel, and the quarter turns the
+# orientation step reads, took 4 GB for a 0.7 MB 16-bit PNG.
+WORK_PIXELS = 8000 * 8000
+
+
+def reduction(width: int, height: int, max_pixels: int | None) -> int:
+    """The smallest whole factor that brings a `width` x `height` page within `max_pixels`
+    (1: read at full size)."""
+    if not max_pixels or width * height <= max_pixels:
+        return 1
+    factor = max(2, math.ceil(math.sqrt(width * height / max_pixels)))
+    while math.ceil(width / factor) * math.ceil(height / factor) > max_pixels:
+        factor += 1
+    return factor
+
+
+class ReducedImage(np.ndarray):
+    """A page decoded at a fraction of its size; `full_size` is the file's (width, height),
+    in which the Reader reports boxes (it reads `np.asarray(page)`, a plain view)."""
+
+    full_size: tuple[int, int]
+
+    def __array_finalize__(self, obj) -> None:
+        if obj is not None:
+            self.full_size = getattr(obj, "full_size", None)
+
+
+def reduced(rgb: np.ndarray, full_size: tuple[int, int]) -> np.ndarray:
+    """`rgb` marked as the decoded-smaller page of a `full_size` (width, height) file."""
+    if (rgb.shape[1], rgb.shape[0]) == tuple(full_size):
+        return rgb
+    out = rgb.view(ReducedImage)
+    out.full_size = (int(full_size[0]), int(full_size[1]))
+    return out
 
 
 class ImageError(ValueError):

@@ -24,8 +24,9 @@ from .detection.postprocess import DetectParams
 from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
 from .layout import finish, lay_out
-from .orientation import read_any_way_up
+from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
+from .pixels import WORK_PIXELS
 from .recognition.assemble import read_lines, read_words
 from .recognition.decoding import Decoded
 from .recognition.stage import RecognitionStage
@@ -96,7 +97,8 @@ class Reader:
         Of a multi-page TIFF only the first page is read (one result, as before multi-page
         support); `read_pages` reads them all.
         """
-        return self._read_rgb(load_image(image), _label(image, name), recognize_only)
+        return self._read_rgb(load_image(image, max_pixels=WORK_PIXELS), _label(image, name),
+                              recognize_only)
 
     def read_pages(self, image, recognize_only: bool = False,
                    name: str | None = None) -> list[PageResult]:
@@ -111,7 +113,7 @@ class Reader:
         label = _label(image, name)
         results = []
         doc = self.document
-        for number, count, rgb in iter_pages(image, doc.pages, doc.dpi):
+        for number, count, rgb in iter_pages(image, doc.pages, doc.dpi, WORK_PIXELS):
             # a PDF page's own words when asked for and present, else OCR
             embedded = text_layer(image, number, doc.dpi) \
                 if doc.use_text_layer and is_pdf(image) else []
@@ -127,6 +129,9 @@ class Reader:
         return self._read_rgb(rgb, name, recognize_only)
 
     def _read_rgb(self, rgb: np.ndarray, label: str, recognize_only: bool) -> PageResult:
+        # a huge file decoded smaller (pixels.WORK_PIXELS): boxes go back to its pixels
+        full_size = getattr(rgb, "full_size", None)
+        rgb = np.asarray(rgb)
         h, w = rgb.shape[:2]
         rotation = 0
         if recognize_only:
@@ -142,6 +147,10 @@ class Reader:
         if self.config.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
                      for ln in lines for wd in ln.words]
+        if full_size:
+            to_file = np.array(full_size, np.float32) / np.array([w, h], np.float32)
+            lines = map_lines(lines, lambda p: p * to_file)
+            w, h = full_size
         return PageResult(label, w, h, lines, rotation=rotation)
 
     def _detect_and_read(self, rgb: np.ndarray) -> list[Line]:

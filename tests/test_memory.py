@@ -59,3 +59,67 @@ def test_onnx_path_does_not_import_torch() -> None:
     """Importing torch only to learn that there is no GPU cost ~180 MB and ~2 s a process."""
     result = run_probe(READ_RECEIPTS.replace("(2.0, 2.2, 1.6, 2.3, 1.8)", "(1.0,)"))
     assert result["backend"] == "onnx" and not result["torch"], result
+
+
+def peak_of(cmd: list[str]) -> tuple[int, float]:
+    """(exit code, peak RSS in MB) of a command run alone (wait4: its own usage only)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_bad_inputs",
+                                                  ROOT / "bench" / "make_bad_inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path_factory.mktemp("huge") / "huge_19000x19000_16bit.png"
+    path.write_bytes(module.huge_16bit_png())
+    return path
+
+
+def test_huge_16bit_png_reads_under_1_5_gb(huge_png: Path) -> None:
+    """A 19000 x 19000 16-bit PNG (0.7 MB) loaded in 1.45 GB but `ocrtool read` peaked at
+    4 GB: the page was kept whole as RGB and turned whole for the orientation step. Now it
+    is decoded at a third of its size, band by band, and read in ~1 GB; its one dark bar's
+    box is still given in the file's pixels."""
+    code, peak = peak_of([sys.executable, "-m", "ocrtool.cli", "read", str(huge_png),
+                          "--format", "json", "-o", str(huge_png.with_suffix(".jsonl")),
+                          "--threads", "1", "-q"])
+    assert code == 0
+    row = json.loads(huge_png.with_suffix(".jsonl").read_text().splitlines()[0])
+    assert (row["width"], row["height"]) == (19000, 19000)
+    assert peak < 1500, f"peak RSS {peak:.0f} MB"
+
+
+def test_a_page_decoded_smaller_reports_boxes_in_the_file_pixels(monkeypatch) -> None:
+    """Above the working size a page is read at a whole fraction of its size; its result
+    keeps the file's width and height, and the boxes land where the full-size read puts
+    them (within the reduction's rounding)."""
+    import numpy as np
+
+    from ocrtool import Reader
+    from ocrtool import reader as reader_module
+    from ocrtool.imageio import load_image
+    from ocrtool.pixels import ReducedImage
+
+    path = ROOT / "samples" / "receipt.jpg"
+    small = load_image(path, max_pixels=120_000)  # 500 x 770 -> 250 x 385
+    assert isinstance(small, ReducedImage) and small.full_size == (500, 770)
+    assert small.shape == (385, 250, 3)
+    reader = Reader(threads=1, rotate="none", magnify=2.0)
+    full = reader.read(path)
+    monkeypatch.setattr(reader_module, "WORK_PIXELS", 120_000)
+    half = reader.read(path)
+    assert (half.width, half.height) == (full.width, full.height) == (500, 770)
+    assert half.lines and len(half.lines) >= len(full.lines) // 2
+    full_boxes = np.array([np.asarray(ln.points).mean(axis=0) for ln in full.lines])
+    for line in half.lines:  # each line's centre is near a line of the full-size read
+        centre = np.asarray(line.points).mean(axis=0)
+        assert np.min(np.abs(full_boxes - centre).max(axis=1)) < 12, line.text
