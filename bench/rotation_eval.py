@@ -114,13 +114,16 @@ def speed(data: Path, rows: list[dict], threads: int) -> dict:
             cpu[mode].append(time.process_time() - start_cpu)
     none, auto = sum(times["none"]), sum(times["auto"])
     ratios = [a / n for a, n in zip(times["auto"], times["none"])]
+    cpu_ratios = [a / n for a, n in zip(cpu["auto"], cpu["none"])]
     # CPU seconds of this process: what a page costs, whatever else the machine runs
     return {"data": data.name, "images": len(rows),
             "none_s_per_image": none / len(rows), "auto_s_per_image": auto / len(rows),
             "auto_over_none": auto / none, "median_ratio": statistics.median(ratios),
             "none_cpu_s_per_image": sum(cpu["none"]) / len(rows),
             "auto_cpu_s_per_image": sum(cpu["auto"]) / len(rows),
-            "cpu_auto_over_none": sum(cpu["auto"]) / sum(cpu["none"])}
+            "cpu_auto_over_none": sum(cpu["auto"]) / sum(cpu["none"]),
+            "cpu_median_ratio": statistics.median(cpu_ratios),
+            "cpu_max_ratio": max(cpu_ratios)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" s/img, auto/none {r['auto_over_none']:.3f} "
                   f"(median per image {r['median_ratio']:.3f}); CPU s/img none "
                   f"{r['none_cpu_s_per_image']:.3f}, auto {r['auto_cpu_s_per_image']:.3f}, "
-                  f"auto/none {r['cpu_auto_over_none']:.3f}", flush=True)
+                  f"auto/none {r['cpu_auto_over_none']:.3f} (median per image "
+                  f"{r['cpu_median_ratio']:.3f}, most {r['cpu_max_ratio']:.3f})", flush=True)
             results.append(r)
             continue
         for angle in angles:

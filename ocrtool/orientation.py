@@ -9,15 +9,25 @@ Why it works this way (measured on sroie_dev and born_digital_dev, see bench/rot
   with low confidence; cut out and turned by 180 degrees, the same crop reads with near
   certainty (mean log-probability per character about -0.01 against -0.2 to -0.4). So a
   few words of the page read both ways tell 0 from 180 almost for free.
-- Hence the page is read as it comes first. When a few of its words read clearly better
-  one way than the other, the page is upright (no further cost: the common case) or
-  upside down (read again turned by 180). Only when that test is undecided (no text, very
-  little text, or a sideways page) are the other turns read too, and the turn whose read
-  holds the most confident characters wins; nothing found anywhere keeps the page as it is.
+- Hence the page is read as it comes first. Upright text reads confidently, upside-down
+  text never did on the training pages: when a few words of the first read all read with
+  high confidence, the page is upright at no further cost (the common case). Otherwise a
+  few of its words are read both ways (the flip test, one small recognizer call; a
+  dozen words when four do not decide): the page is upright or upside down (read again
+  turned by 180). Only when that test is undecided (no text, very little text, or a
+  sideways page) are the other turns read too; then the flip tests of all four reads
+  vote (a read at r says how much r is upright, the read at r + 180 how much r is upside
+  down), else the turn whose read holds the most confident characters wins; nothing
+  found anywhere keeps the page as it is.
 - Big text on a sideways page (a banner) is found anyway, as vertical lines, and read
   along them; the page then takes the turn that sets those lines level.
 - A page whose lines run 3 to 20 degrees off level is turned level and read again (the
   canvas cut to the text found, as growing it would shrink the text at the detector).
+- A line upside down on an upright page (a label on a box, a stamp) reads with little
+  confidence: such lines are cut turned by 180 degrees and read (one call for all), and
+  a line that reads clearly turned is read again that way (`flip_lines`).
+- The thresholds were chosen on training pages (bench/orientation_tune.py replays these
+  decisions on cached reads of born_digital_train and sroie_train at all four turns).
 
 The rotation reported is the clockwise turn applied to the image before reading (what
 Tesseract's OSD calls "Rotate"): a page scanned lying on its left side reads with 90.
