@@ -18,9 +18,9 @@ from ocrtool.runtime.base import weights_dir
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 KOREAN_MODEL = weights_dir() / "recognizer_ko.onnx"
-# Upper bound on the page CER (whitespace runs collapsed, NFC); the lead sets the final value
-# from the trained model's measured CER on this image.
-MAX_CER = 0.05
+# Upper bound on the page CER (whitespace runs collapsed, NFC): the shipped Korean model
+# (2026-12-02) reads it at 1.6%, int8 and fp32 alike.
+MAX_CER = 0.03
 
 pytestmark = pytest.mark.skipif(not KOREAN_MODEL.exists(),
                                 reason=f"{KOREAN_MODEL} not built yet (Korean recognizer)")
@@ -42,7 +42,11 @@ def test_korean_sample_reads_within_the_cer_bound(page_text: str):
     assert cer <= MAX_CER, f"CER {cer:.3f} > {MAX_CER}: read {got!r}"
 
 
-@pytest.mark.parametrize("piece", ["3,800원", "042-555-0147", "www.example.co.kr/bakery",
-                                   "2025년 4월 12일", "3.5km"])
+KNOWN_MISS = pytest.mark.xfail(strict=True, reason="the 2026-12-02 Korean model reads this "
+                               "comma as a space ('3 800원'); see issue 17")
+
+
+@pytest.mark.parametrize("piece", [pytest.param("3,800원", marks=KNOWN_MISS), "042-555-0147",
+                                   "www.example.co.kr/bakery", "2025년 4월 12일", "3.5km"])
 def test_korean_sample_numbers_prices_and_urls_read_exactly(page_text: str, piece: str):
     assert piece in _norm(page_text)

@@ -21,7 +21,7 @@ from pdf_samples import images_pdf  # noqa: E402
 
 from ocrtool import Reader  # noqa: E402
 from ocrtool.evaluation.metrics import cer  # noqa: E402
-from ocrtool.ocrmypdf import _settings, check_options, to_ocr_element  # noqa: E402
+from ocrtool.ocrmypdf import OcrtoolEngine, _settings, check_options, to_ocr_element  # noqa: E402
 from ocrtool.pdf import text_layer  # noqa: E402
 from ocrtool.results import Line, PageResult, Word  # noqa: E402
 
@@ -59,8 +59,12 @@ def test_options_reach_the_reader_and_bad_ones_are_refused(tmp_path: Path) -> No
                               ocrtool_lm_weight=0.5, ocrtool_backend="onnx",
                               ocrtool_weights=None, ocrtool_threads=2)
     assert _settings(opts) == {"decoder": "beam", "beam_width": 4, "lm_weight": 0.5,
-                               "backend": "onnx", "weights": None, "threads": 2}
+                               "backend": "onnx", "weights": None, "threads": 2, "lang": "en"}
     Reader(**_settings(opts))  # the Reader takes them as they are
+    # -l kor picks the Korean recognizer (it reads English too: eng+kor is Korean)
+    for languages, lang in ((["kor"], "ko"), (["eng", "kor"], "ko"), (["eng"], "en")):
+        assert _settings(argparse.Namespace(**vars(opts), languages=languages))["lang"] == lang
+    assert OcrtoolEngine.languages(opts) == {"eng", "kor"}
     check_options(opts)
     with pytest.raises(BadArgsError, match="needs --ocrtool-decoder beam"):
         check_options(argparse.Namespace(**{**vars(opts), "ocrtool_decoder": "greedy"}))
@@ -72,8 +76,8 @@ def test_cli_refuses_bad_settings_before_reading(tmp_path: Path) -> None:
     pdf = images_pdf(tmp_path / "in.pdf", [SAMPLES / "line.png"])
     r = ocrmypdf("--ocrtool-lm-weight", "1", str(pdf), str(tmp_path / "out.pdf"))
     assert r.returncode != 0 and "needs --ocrtool-decoder beam" in r.stderr
-    r = ocrmypdf("-l", "kor", str(pdf), str(tmp_path / "out.pdf"))
-    assert r.returncode != 0 and "kor" in r.stderr
+    r = ocrmypdf("-l", "jpn", str(pdf), str(tmp_path / "out.pdf"))
+    assert r.returncode != 0 and "jpn" in r.stderr
     assert not (tmp_path / "out.pdf").exists()
 
 
