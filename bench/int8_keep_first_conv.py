@@ -1,5 +1,8 @@
 """Experiment (issue 14): the int8 recognizer with its first convolution kept in float.
 
+Now the default of export.quantize_recognizer (shipped 2026-12-02); this script is the
+record of the experiment, with --last for the variant that keeps the last one too.
+
     python bench/int8_keep_first_conv.py OUT_DIR [--last]   (then: ocrtool eval --data
         ../shared/data/born_digital_dev --weights OUT_DIR, and with --precision fp32)
 
