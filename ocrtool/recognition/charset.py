@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from . import hangul
 
+# printable ASCII without the control whitespace: every model reads it
+PRINTABLE_ASCII = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c")
 # ® and © mark brand names on web graphics and packaging (born-digital labels use them)
 EXTRA_CHARS = "€£°‘’“”–—®©"
 # Letters and punctuation of the main Latin-script European languages (French, German,
@@ -23,16 +25,12 @@ LATIN_LOWER = "éèêëàâäçîïôöùûüÿñáíóúãõåæøœßłąęś�
 LATIN_UPPER = "ÉÈÊËÀÂÄÇÎÏÔÖÙÛÜŸÑÁÍÓÚÃÕÅÆØŒŁĄĘŚŹŻĆŃČŘŠŽŤĎŇŮĞİŞŐŰĂȘȚÌÒÝ"
 LATIN_PUNCT = "«»„‚¿¡‹›§¢¥±"
 LATIN_CHARS = LATIN_LOWER + LATIN_UPPER + LATIN_PUNCT
-DEFAULT_CHARS = (
-    "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + EXTRA_CHARS + LATIN_CHARS
-)
+DEFAULT_CHARS = PRINTABLE_ASCII + EXTRA_CHARS + LATIN_CHARS
 
 # Korean model: the printable ASCII it reads inside Korean text (prices, brand names,
 # URLs), the punctuation Korean print adds, and the 67 conjoining jamo (see hangul.py).
 KOREAN_PUNCT = "·※「」『』“”‘’○●■□▲△▶◆◇★☆→←℃₩×–—°"
-KOREAN_CHARS = (
-    "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c") + KOREAN_PUNCT + hangul.JAMO
-)
+KOREAN_CHARS = PRINTABLE_ASCII + KOREAN_PUNCT + hangul.JAMO
 FORMS = ("nfc", "jamo")
 
 # Characters folded onto ones the charset has, so labels from the wild still train.
