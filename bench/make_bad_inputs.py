@@ -7,7 +7,8 @@ The corpus covers what a reliability probe of the CLI found (issue 14): broken a
 truncated files of every format, files that are not images, metadata that lies (huge
 sizes, corrupt EXIF), odd pixel formats, and odd file names (not UTF-8, a newline, a
 leading quote, links that loop or dangle). `--huge` adds a 19000 x 19000 16-bit PNG
-(0.7 MB on disk, 0.7 GB decoded; about 20 s to make) for the memory check.
+(0.7 MB on disk, 0.7 GB decoded; about 20 s to make) and a 19000 x 19000 8-bit RGB PNG
+(1 MB on disk, 1.1 GB decoded) for the memory check.
 
 Reading DIR as one folder must give one result or one error line per file, no traceback,
 and exit code 1 (some files are bad). Files named ok_* (and the odd names, unless broken)
@@ -42,14 +43,31 @@ def _encoded(im: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
 def _png_header(width: int, height: int, bit_depth: int = 8, color: int = 2) -> bytes:
     """A PNG signature and IHDR claiming a size, with a tiny (wrong) IDAT and IEND."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+
+
+def huge_rgb_png(width: int = 19000, height: int = 19000) -> bytes:
+    """A white 8-bit RGB page with one dark bar, written row by row (the full image is
+    never in memory here): about 1 MB on disk, 1.1 GB as RGB, 1.44 GB in Pillow."""
+    white = b"\x00" + b"\xff" * (3 * width)  # filter byte 0, then the pixels
+    bar = b"\x00" + (b"\xff" * 3 * (width // 10) + b"\x20" * 3 * (width * 8 // 10)).ljust(
+        3 * width, b"\xff")
+    z = zlib.compressobj(9)
+    idat = [z.compress(bar if height // 2 <= y < height // 2 + 400 else white)
+            for y in range(height)]
+    idat.append(z.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+            + _png_chunk(b"IDAT", b"".join(idat)) + _png_chunk(b"IEND", b""))
 
 
 def corrupt_exif_jpeg(orientation: int = 77) -> bytes:
@@ -157,6 +175,7 @@ def build(folder: str | os.PathLike, huge: bool = False) -> list[Path]:
     (root / "folder.png").mkdir(exist_ok=True)  # a folder with an image's name: not listed
     if huge:
         (root / "huge_19000x19000_16bit.png").write_bytes(huge_16bit_png())
+        (root / "huge_19000x19000_rgb.png").write_bytes(huge_rgb_png())
     return sorted(p for p in root.iterdir() if not p.is_dir() or p.is_symlink())
 
 

@@ -245,6 +245,11 @@ def _frame_to_rgb(im: Image.Image, name: str, release: bool = False,
     converting, so no full-size 8-bit or RGB copy is ever made.
     """
     check_size(im.width, im.height, name)
+    factor = reduction(im.width, im.height, max_pixels)
+    if factor > 1:
+        small = _decode_smaller(im, factor, name)
+        if small is not None:
+            return small
     try:
         # load() decodes every byte: a truncated file fails here, not later in the model.
         im.load()
@@ -264,6 +269,54 @@ def _frame_to_rgb(im: Image.Image, name: str, release: bool = False,
             upright.close()
         upright = small
     return reduced(_pil_to_rgb(upright, name), full_size)
+
+
+def _decode_smaller(im: Image.Image, factor: int, name: str) -> np.ndarray | None:
+    """A page above the working size decoded straight to a smaller array, so that no
+    full-size copy at Pillow's 4 bytes a pixel exists (a 19000 x 19000 RGB PNG took 1.44
+    GB that way). None where this does not apply: the caller decodes in full and reduces.
+
+    A JPEG is decoded by libjpeg at 1/2, 1/4 or 1/8 of its size (Pillow's `draft`), in
+    colour. An 8-bit PNG without alpha is decoded by libpng straight to gray, one byte a
+    pixel, then shrunk: at this size a page is a scan, and the models read it as well
+    in gray (colour is only kept below WORK_PIXELS).
+    """
+    full = im.size
+    if im.format == "JPEG" and im.mode in ("RGB", "L"):
+        try:
+            im.draft(im.mode, (-(-full[0] // factor), -(-full[1] // factor)))
+            im.load()
+        except Exception as exc:
+            raise ImageError(f"corrupt or truncated image ({_one_line(exc)}): {name}") from None
+        upright = _upright(im, name)
+        full_size = full[::-1] if upright.size != im.size else full  # turned a quarter
+        rest = reduction(*upright.size, -(-full[0] // factor) * -(-full[1] // factor))
+        if rest > 1:
+            upright = _reduce(upright, rest, name)
+        return reduced(_pil_to_rgb(upright, name), full_size)
+    if (im.format != "PNG" or im.mode not in ("RGB", "L", "P", "1") or _has_alpha(im)
+            or getattr(im, "n_frames", 1) != 1 or im.fp is None):
+        return None
+    # Pillow decodes a whole PNG to look for an EXIF block after the pixels; one before
+    # them is already in `info`, and is the only one read here
+    orientation = _orientation(im, name) if "exif" in im.info else 1
+    try:
+        im.fp.seek(0)
+        data = np.frombuffer(im.fp.read(), np.uint8)
+    except (OSError, ValueError):
+        return None
+    gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    del data
+    if gray is None or (gray.shape[1], gray.shape[0]) != full:
+        return None  # let Pillow decode it and say what is wrong
+    small = cv2.resize(gray, (-(-full[0] // factor), -(-full[1] // factor)),
+                       interpolation=cv2.INTER_AREA)
+    del gray
+    page = Image.fromarray(small)
+    if orientation != 1:
+        page = page.transpose(_ORIENTATION[orientation])
+    full_size = full[::-1] if orientation in _QUARTER_TURNS else full
+    return reduced(gray_to_rgb(np.asarray(page)), full_size)
 
 
 def _reduce(im: Image.Image, factor: int, name: str) -> Image.Image:
@@ -290,6 +343,7 @@ _ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_18
                 4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
                 8: Image.Transpose.ROTATE_90}
+_QUARTER_TURNS = (5, 6, 7, 8)  # the orientations that swap width and height
 
 
 def _upright(im: Image.Image, name: str) -> Image.Image:
@@ -300,6 +354,14 @@ def _upright(im: Image.Image, name: str) -> Image.Image:
     valid value (1-8) is ignored, keeping the pixels as stored. ImageOps.exif_transpose
     is not used: it parses EXIF again and copies the whole image when nothing turns.
     """
+    orientation = _orientation(im, name)
+    if orientation == 1:
+        return im
+    return im.transpose(_ORIENTATION[orientation])
+
+
+def _orientation(im: Image.Image, name: str) -> int:
+    """The EXIF orientation of `im` (1-8; 1 when absent or invalid, with one warning)."""
     problem = im.info.pop(_OPEN_WARNING, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -315,10 +377,8 @@ def _upright(im: Image.Image, name: str) -> Image.Image:
     if problem:
         how = "orientation ignored" if orientation == 1 else f"orientation {orientation} used"
         warnings.warn(f"corrupt metadata ({problem}), {how}: {name}", ImageWarning,
-                      stacklevel=2)
-    if orientation == 1:
-        return im
-    return im.transpose(_ORIENTATION[orientation])
+                      stacklevel=3)
+    return orientation
 
 
 _WIDE_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")

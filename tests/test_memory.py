@@ -142,3 +142,56 @@ def test_a_page_decoded_smaller_reports_boxes_in_the_file_pixels(monkeypatch) ->
     for line in half.lines:  # each line's centre is near a line of the full-size read
         centre = np.asarray(line.points).mean(axis=0)
         assert np.min(np.abs(full_boxes - centre).max(axis=1)) < 12, line.text
+
+
+@pytest.fixture(scope="module")
+def huge_rgb_png(tmp_path_factory) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_bad_inputs",
+                                                  ROOT / "bench" / "make_bad_inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path_factory.mktemp("huge") / "huge_19000x19000_rgb.png"
+    path.write_bytes(module.huge_rgb_png())
+    return path
+
+
+def test_huge_8bit_rgb_png_reads_under_1_5_gb(huge_rgb_png: Path) -> None:
+    """A 19000 x 19000 8-bit RGB PNG (1 MB) peaked at 1.67 GB: Pillow decodes RGB at 4
+    bytes a pixel (1.44 GB) before it can be reduced. It is now decoded by libpng straight
+    to gray (0.36 GB) and shrunk: ~0.9 GB."""
+    out = huge_rgb_png.with_suffix(".jsonl")
+    code, peak = peak_of([sys.executable, "-m", "ocrtool.cli", "read", str(huge_rgb_png),
+                          "--format", "json", "-o", str(out), "--threads", "1", "-q"])
+    assert code == 0
+    row = json.loads(out.read_text().splitlines()[0])
+    assert (row["width"], row["height"]) == (19000, 19000) and "error" not in row
+    assert peak < 1500, f"peak RSS {peak:.0f} MB"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("orientation", [1, 6, 3])
+def test_decoded_smaller_matches_the_full_decode(tmp_path: Path, fmt: str,
+                                                 orientation: int) -> None:
+    """The reduced decoders (libjpeg's scaled decode, libpng straight to gray) give the
+    page the full decode would give, shrunk: same turn, same file size, same picture."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from ocrtool.imageio import load_image
+
+    page = np.asarray(Image.open(ROOT / "samples" / "receipt.jpg").convert("RGB"))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"page.{fmt.lower()}"
+    Image.fromarray(page).save(path, fmt, exif=exif.tobytes())
+    full = load_image(path)
+    small = load_image(path, max_pixels=full.shape[0] * full.shape[1] // 5)
+    assert small.full_size == (full.shape[1], full.shape[0])
+    assert small.shape[0] * small.shape[1] <= full.shape[0] * full.shape[1] // 5
+    gray = cv2.cvtColor(full, cv2.COLOR_RGB2GRAY)
+    expected = cv2.resize(gray, small.shape[1::-1], interpolation=cv2.INTER_AREA)
+    got = cv2.cvtColor(np.asarray(small), cv2.COLOR_RGB2GRAY)
+    assert np.abs(expected.astype(int) - got).mean() < 6
