@@ -83,6 +83,48 @@ def test_the_recognition_stage_composes_syllables_with_one_probability_each():
     assert d.frames[:2] == [0, 6]  # the first jamo's frame
 
 
+def test_the_jamo_grammar_penalises_only_broken_syllables():
+    grammar = hangul.JamoGrammar(KO.chars, penalty=10.0)
+    ssang, s, eu, ng = KO.encode("\u110a")[0], KO.encode("\u1109")[0], KO.encode("\u1173")[0], \
+        KO.encode("\u11bc")[0]
+    one = KO.encode("1")[0]
+    assert grammar.log_prob([ssang], eu) == 0.0  # initial, vowel
+    assert grammar.log_prob([ssang, eu], ng) == 0.0  # ... and a final
+    assert grammar.log_prob([ssang, eu], s) == 0.0  # the next syllable
+    assert grammar.log_prob([], one) == grammar.log_prob([ssang, eu, ng], one) == 0.0
+    assert grammar.log_prob([ssang], s) == -10.0  # an initial with no vowel
+    assert grammar.log_prob([one], eu) == -10.0  # a vowel with no initial
+    assert grammar.log_prob([ssang], ng) == -10.0  # a final after an initial
+    assert grammar.log_prob([ssang], one) == -10.0
+    assert hangul.has_stray_jamo(list("\u110a\u1109\u1173"))  # ㅆ스
+    assert not hangul.has_stray_jamo(list("\u1109\u1173 12"))  # 스 12
+
+
+def test_a_line_with_a_stray_jamo_is_decoded_again_into_whole_syllables():
+    """Greedy reads these frames as "ㅆ스" (a second initial just ahead of the blank);
+    the grammar beam gives "쓰", which costs the frames little. English is untouched."""
+    ssang, s, eu = (KO.encode(c)[0] for c in ("\u110a", "\u1109", "\u1173"))
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        logits = np.full((batch.shape[0], batch.shape[-1] // 4, KO.num_classes), -10.0,
+                         np.float32)
+        logits[:, :, 0] = 10.0
+        logits[:, 0, 0], logits[:, 0, ssang] = -10.0, 10.0
+        logits[:, 1, 0], logits[:, 1, s] = 1.0, 1.2  # ㅅ just above the blank
+        logits[:, 2, 0], logits[:, 2, eu] = -10.0, 10.0
+        return logits
+
+    line = np.full((32, 64), 255, np.uint8)
+    meta = {"charset": KO.to_dict(), "lang": "ko"}
+    (d,) = RecognitionStage(forward, meta).recognize_prepared([line])
+    assert RecognitionStage(forward, meta).text(d) == "쓰"
+    assert len(d.char_probs) == 1
+    greedy = RecognitionStage(forward, meta)
+    greedy._whole_syllables = lambda logits, lengths, decoded: decoded
+    (raw,) = greedy.recognize_prepared([line])
+    assert greedy.text(raw) == "ㅆ스"
+
+
 def test_an_allowlist_of_syllables_allows_their_jamo():
     meta = {"charset": KO.to_dict(), "lang": "ko"}
     stage = RecognitionStage(_one_hot_forward(KO, "한국"), meta, allowlist="한국")

@@ -72,3 +72,33 @@ def compose_groups(chars: Sequence[str]) -> list[tuple[str, list[int]]]:
 def compose(chars: Sequence[str]) -> str:
     """Decoded jamo and other characters as NFC text."""
     return "".join(c for c, _ in compose_groups(chars))
+
+
+def has_stray_jamo(chars: Sequence[str]) -> bool:
+    """True when some decoded jamo is not part of a syllable (see `compose_groups`)."""
+    return any(len(pos) == 1 and chars[pos[0]] in JAMO for _, pos in compose_groups(chars))
+
+
+class JamoGrammar:
+    """A character "language model" for the beam that knows only how syllables are built:
+    an initial is followed by a vowel, a vowel follows an initial, a final follows a vowel.
+    Any other jamo transition costs `penalty` (log-probability), so a beam that has it
+    prefers whole syllables and keeps a stray letter only on strong evidence.
+
+    `chars` are the charset's characters; label k is chars[k - 1] (0 is the CTC blank).
+    """
+
+    def __init__(self, chars: Sequence[str], penalty: float) -> None:
+        self.penalty = penalty
+        self.kind = [""] + ["L" if c in INITIALS else "V" if c in VOWELS
+                            else "T" if c in FINALS else "" for c in chars]
+
+    def log_prob(self, context: Sequence[int], index: int) -> float:
+        prev = self.kind[context[-1]] if context else ""
+        nxt = self.kind[index]
+        if prev == "L":
+            ok = nxt == "V"
+        else:
+            ok = nxt == "" or nxt == "L" or (nxt == "V" and prev == "L") or (
+                nxt == "T" and prev == "V")
+        return 0.0 if ok else -self.penalty

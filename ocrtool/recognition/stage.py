@@ -17,7 +17,8 @@ import numpy as np
 from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
 from ..languages import DEFAULT_LANG
 from .charset import Charset
-from .decoding import Decoded, char_mask, decode_batch
+from .decoding import Decoded, apply_mask, beam_decode, char_mask, decode_batch, log_softmax
+from .hangul import JamoGrammar, has_stray_jamo
 from .preprocess import (
     DETECTION_CONTEXT,
     FRAME_STRIDE,
@@ -29,6 +30,10 @@ from .preprocess import (
 )
 
 Forward = Callable[[np.ndarray], np.ndarray]
+
+# Log-probability a broken syllable costs when a line with a stray jamo is decoded again
+# (`RecognitionStage._whole_syllables`); chosen on data/ko_lines_val.
+JAMO_PENALTY = 10.0
 
 
 class RecognitionStage:
@@ -110,9 +115,30 @@ class RecognitionStage:
             lengths = [lines[i].shape[1] // self.frame_stride for i in idx]
             decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
                                    self.lm, self.lm_weight, lengths)
+            decoded = self._whole_syllables(logits, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
+
+    def _whole_syllables(self, logits: np.ndarray, lengths: Sequence[int],
+                         decoded: list[Decoded]) -> list[Decoded]:
+        """Lines whose greedy reading leaves a jamo outside any syllable ("ㅆ스이는") are
+        decoded again by a beam that penalises broken syllables (`hangul.JamoGrammar`).
+        Only those lines pay for the beam; other charsets and decoders are untouched."""
+        if self.charset.form != "jamo" or self.decoder != "greedy":
+            return decoded
+        chars = self.charset.chars
+        redo = [j for j, d in enumerate(decoded)
+                if has_stray_jamo([chars[i - 1] for i in d.indices])]
+        if not redo:
+            return decoded
+        grammar = JamoGrammar(chars, JAMO_PENALTY)
+        decoded = list(decoded)
+        for j in redo:
+            lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
+            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=grammar,
+                                     lm_weight=1.0)
+        return decoded
 
     def _per_output_char(self, d: Decoded) -> Decoded:
         """One probability and frame per character of `text(d)`: composed jamo make one
