@@ -67,11 +67,15 @@ class CropSet:
     name: str
     source: str = ""  # resolved folder the crops were cut from (empty in older caches)
     pages: list[int] = field(default_factory=list)  # page index of each crop
+    # every crop is a whole image (a crop set): the Reader reads it as it is, with no
+    # context beyond its own border, so validation keeps none of the cached margin
+    whole_images: bool = False
 
     def subset(self, keep: list[int], name: str) -> CropSet:
         return CropSet([self.images[i] for i in keep], [self.texts[i] for i in keep],
                        self.case_insensitive, name, self.source,
-                       [self.pages[i] for i in keep] if self.pages else [])
+                       [self.pages[i] for i in keep] if self.pages else [],
+                       self.whole_images)
 
 
 def split_validation(cs: CropSet, every: int = VAL_EVERY) -> tuple[CropSet, CropSet]:
@@ -97,7 +101,7 @@ def cut_crop(img: np.ndarray, region: dict, margin: float = CROP_MARGIN) -> np.n
 
 def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN) -> CropSet:
     name = Path(dataset_dir).name
-    images, texts, pages = [], [], []
+    images, texts, pages, whole = [], [], [], True
     for page, (img, regions) in enumerate(iter_regions(dataset_dir)):
         for r in regions:
             if r.get("ignore") or not r.get("text", "").strip():
@@ -105,7 +109,9 @@ def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN) -> Crop
             images.append(cut_crop(img, r, margin))
             texts.append(r["text"])
             pages.append(page)
-    return CropSet(images, texts, is_case_insensitive(name), name, pages=pages)
+            whole = whole and bool(r.get("full"))
+    return CropSet(images, texts, is_case_insensitive(name), name, pages=pages,
+                   whole_images=whole and bool(images))
 
 
 def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") -> CropSet:
@@ -115,7 +121,8 @@ def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache") ->
     if cache.exists():
         with open(cache, "rb") as f:
             cs = pickle.load(f)
-        if cs.source in ("", source):  # a same-named folder elsewhere is cut afresh
+        # a same-named folder elsewhere, or a cache from before `whole_images`, is cut afresh
+        if cs.source in ("", source) and "whole_images" in vars(cs):
             return cs
     cs = build_crop_set(dataset_dir)
     cs.source = source

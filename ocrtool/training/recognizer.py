@@ -22,7 +22,7 @@ from torch import nn
 from ..languages import DEFAULT_LANG, Language, get_language
 from ..recognition.charset import Charset
 from ..recognition.model import CRNN, INPUT_HEIGHT
-from ..recognition.preprocess import FRAME_STRIDE, pad_batch, resize_line
+from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resize_line
 from ..synth.fonts import discover_fonts, hangul_fonts
 from ..synth.korean import korean_text
 from ..synth.lines import render_line
@@ -206,6 +206,14 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
 
 
 @torch.no_grad()
+def validation_line(stage, cs: CropSet, i: int) -> np.ndarray:
+    """Crop `i` of `cs` as the Reader would feed it to the model: cut as the Reader cuts a
+    box (a whole image, as `--no-detect` reads it: as it is) and prepared as it prepares a
+    crop (gray, contrast stretched, at the input height)."""
+    keep = (0.0, 0.0) if cs.whole_images else CROP_CONTEXT
+    return stage.prepare(strip_margin(cs.images[i], keep=keep))
+
+
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
              limit: int = 800) -> dict[str, float]:
     """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes.
@@ -221,7 +229,7 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
     for cs in crop_sets:
         n = min(limit, len(cs.images))
         idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
-        lines = [resize_line(strip_margin(cs.images[i]), stage.height) for i in idx]
+        lines = [validation_line(stage, cs, i) for i in idx]
         truths = [charset.canonical(cs.texts[i]) for i in idx]
         preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
         errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
