@@ -205,3 +205,17 @@ def padded_line_box(quad: np.ndarray, pad: float) -> np.ndarray:
     the box the Reader reports, while recognition crops use the unpadded one."""
     q = np.asarray(quad, np.float32)
     return expand_quad(q, 0.0, pad * quad_size(q)[1])
+
+
+def band_box(line_quad: np.ndarray, word_quad: np.ndarray) -> np.ndarray:
+    """The part of a line's box that a word's box spans along the line: the word's
+    length, the line's full height (top edge first, as the line's corners run)."""
+    q = np.asarray(line_quad, np.float64)
+    u, v = q[1] - q[0], q[3] - q[0]
+    try:  # each corner as (along, across) fractions of the line box
+        fg = np.linalg.solve(np.stack([u, v], 1), (np.asarray(word_quad, np.float64) - q[0]).T)
+    except np.linalg.LinAlgError:  # a degenerate line box: keep the word's own
+        return np.asarray(word_quad, np.float32)
+    f0, f1 = np.clip([fg[0].min(), fg[0].max()], 0.0, 1.0)
+    return np.array([q[0] + f0 * u, q[0] + f1 * u, q[0] + f1 * u + v, q[0] + f0 * u + v],
+                    np.float32)

@@ -9,12 +9,12 @@ the same lines from the same words.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..results import Line
-from .lines import group_lines, line_boxes
+from .lines import band_box, group_lines, line_boxes
 from .order import reading_order
 from .receipts import attach_trailing_marks, looks_like_a_speck, padded, reads_as_glyph
 
@@ -48,10 +48,31 @@ def lay_out(words: Sequence[np.ndarray], scores: Sequence[float],
                       [faint[groups[i][0]] for i in order])
 
 
+# A page with at least this many lines is running text (a page of a paper, a book, a
+# letter), where a word's box is its line's band: the detector's word boxes hug the ink
+# core (x-height words such as "we" get half the line's height), while text layers and
+# document annotations (PDF, DocBank) give every word the line's height. Word box H-mean
+# on docbank_pages_train's validation pages: 0.685 -> 0.897. Web graphics and scene
+# photos keep the detector's boxes: a line there may join words of different sizes (on
+# born_digital_train the same rule cost 0.06), and none of its 269 pages has more than
+# 24 lines.
+RUNNING_TEXT_LINES = 30
+
+
 def finish(layout: PageLayout, lines: Sequence[Line], line_pad: float, width: int,
            height: int) -> list[Line]:
-    """The recognised lines (one per layout line) as reported: the receipt rules applied
-    and the boxes padded and clipped to the page."""
+    """The recognised lines (one per layout line) as reported: the receipt rules applied,
+    the boxes padded and clipped to the page, and on a page of running text each word's
+    box its line's band."""
     kept = [ln for ln, faint in zip(lines, layout.faint) if not faint or reads_as_glyph(ln)]
-    return [padded(ln, line_pad, width, height)
-            for ln in attach_trailing_marks(kept) if not looks_like_a_speck(ln)]
+    out = [padded(ln, line_pad, width, height)
+           for ln in attach_trailing_marks(kept) if not looks_like_a_speck(ln)]
+    if len(out) >= RUNNING_TEXT_LINES:
+        out = [words_on_line_band(ln) for ln in out]
+    return out
+
+
+def words_on_line_band(line: Line) -> Line:
+    """The line with each word's box spanning the line's height (see RUNNING_TEXT_LINES)."""
+    words = [replace(w, points=band_box(line.points, w.points).tolist()) for w in line.words]
+    return replace(line, words=words)
