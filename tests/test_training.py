@@ -111,3 +111,17 @@ def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> 
         line = validation_line(stage, cs, i)
         assert line.shape[0] == reader_line.shape[0]
         assert abs(line.shape[1] - reader_line.shape[1]) <= 2, word
+
+
+def test_the_detector_validates_on_pages_it_never_trains_on() -> None:
+    """Validation pages are the held-out tenth of each training set (as the recognizer's),
+    never the dev sets, and training never sees them."""
+    from ocrtool.training.detector import DetectorConfig, training_rows, validation_rows
+
+    rows = [{"image": f"{i}.png"} for i in range(95)]
+    train, val = training_rows(rows), validation_rows(rows)
+    assert len(val) == 9 and {r["image"] for r in val} == {f"{i}.png" for i in range(9, 95, 10)}
+    assert not {r["image"] for r in train} & {r["image"] for r in val}
+    assert len(train) + len(val) == len(rows)
+    cfg = DetectorConfig()
+    assert all(name.endswith("_train") for name in (*cfg.val_sets, *cfg.real_sets))

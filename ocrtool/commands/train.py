@@ -82,6 +82,12 @@ def recognizer(train_sets, val_sets, **kw) -> None:
 @click.option("--out-dir", default="runs/detector", show_default=True)
 @click.option("--weights-out", default="weights/detector.pt", show_default=True)
 @click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--init", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Start from these weights (e.g. weights/detector.pt) [default: fresh].")
+@click.option("--eval-every", type=int, default=None,
+              help="Validate every N steps [default: the config's].")
+@click.option("--val-limit", type=int, default=None,
+              help="Validation pages per set [default: the config's].")
 def detector(**kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
     _require_torch()
