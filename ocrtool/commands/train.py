@@ -101,15 +101,20 @@ def detector(**kw) -> None:
 @click.option("--weights", default="weights/recognizer.pt", show_default=True,
               type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-root", default="../shared/data", show_default=True)
-@click.option("--sets", default="sroie_dev,born_digital_dev", show_default=True)
+@click.option("--sets", default=None,
+              help="Training sets whose held-out pages are read "
+                   "[default: sroie_train,born_digital_train,docbank_pages_train,"
+                   "ic15_pages_train].")
 @click.option("--method", type=click.Choice(["platt", "isotonic"]), default="platt",
               show_default=True)
-def calibrate(weights: str, data_root: str, sets: str, method: str) -> None:
-    """Fit the confidence calibration on dev crops and store it in the weight file."""
+def calibrate(weights: str, data_root: str, sets: str | None, method: str) -> None:
+    """Fit the confidence calibration on the held-out pages of training sets and store it
+    in the weight file."""
     _require_torch()
     from pathlib import Path
 
+    from ..training.calibrate import CALIBRATION_SETS
     from ..training.calibrate import calibrate as run
 
-    run(Path(weights), Path(data_root), tuple(sets.split(",")), method,
-        log=lambda m: click.echo(m))
+    run(Path(weights), Path(data_root), tuple(sets.split(",")) if sets else CALIBRATION_SETS,
+        method, log=lambda m: click.echo(m))

@@ -1,11 +1,14 @@
 """`ocrtool train calibrate`: fit the confidence calibration and store it in the weights.
 
-The recognizer reads the ground-truth boxes of the dev sets; a crop counts as right when
-its text matches exactly (case-insensitively for case-free sets such as SROIE). The
-mapping is fitted on half of the pages and its ECE reported on the other half, then
-refitted on all of them and written into `recognizer.pt`'s metadata (and from there,
-by `ocrtool export-onnx`, into the ONNX file).
+The recognizer reads the ground-truth boxes of the validation pages of training sets (the
+tenth that recognizer training holds out, `datasets.validation_rows`: never trained on,
+and not the dev sets, which are for reporting); a crop counts as right when its text
+matches exactly (case-insensitively for case-free sets such as SROIE). The mapping is
+fitted on half of the pages and its ECE reported on the other half, then refitted on all
+of them and written into `recognizer.pt`'s metadata (and from there, by `ocrtool
+export-onnx`, into the ONNX file).
 """
+
 
 from __future__ import annotations
 
@@ -17,12 +20,16 @@ import torch
 from ..evaluation import gt_crop_rows, load_ground_truth, predict_gt_crops
 from ..languages import DEFAULT_LANG
 from ..recognition.calibration import Calibrator, calibration_report
-from .datasets import is_case_insensitive
+from .datasets import is_case_insensitive, validation_rows
+
+# the default sets: receipts, web graphics, printed papers and scene photos
+CALIBRATION_SETS = ("sroie_train", "born_digital_train", "docbank_pages_train",
+                    "ic15_pages_train")
 
 
 def crop_outcomes(reader, data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw confidence, correctness and page index of every ground-truth crop."""
-    rows = gt_crop_rows(load_ground_truth(data_dir))
+    rows = gt_crop_rows(validation_rows(load_ground_truth(data_dir)))
     preds = predict_gt_crops(reader, data_dir, rows)
     fold = is_case_insensitive(data_dir.name)
     norm = reader.charset.canonical

@@ -78,6 +78,17 @@ class CropSet:
                        self.whole_images)
 
 
+def training_rows(rows: list[dict]) -> list[dict]:
+    """The pages (gt.jsonl rows) of a training set that are trained on: all but every
+    VAL_EVERY-th, which `validation_rows` holds out (the split `split_validation` makes)."""
+    return [r for i, r in enumerate(rows) if i % VAL_EVERY != VAL_EVERY - 1]
+
+
+def validation_rows(rows: list[dict]) -> list[dict]:
+    """The held-out pages of a training set: for validation, thresholds and calibration."""
+    return [r for i, r in enumerate(rows) if i % VAL_EVERY == VAL_EVERY - 1]
+
+
 def split_validation(cs: CropSet, every: int = VAL_EVERY) -> tuple[CropSet, CropSet]:
     """(train, validation): every `every`-th page held out whole, so no word of a
     validation page is trained on (crop sets: every `every`-th crop)."""

@@ -28,7 +28,7 @@ from ..detection.targets import (
 )
 from ..geometry import order_clockwise
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
-from .datasets import VAL_EVERY, read_jsonl
+from .datasets import read_jsonl, training_rows, validation_rows
 from .recognizer import lr_at, progress
 
 
@@ -224,16 +224,6 @@ def ohem_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
         hard = neg_loss.topk(k).values.mean() if k > 0 else total
         total = total + (loss[i][pos].mean() if n_pos else 0.0) + hard
     return total / b
-
-
-def training_rows(rows: list[dict]) -> list[dict]:
-    """The pages a detector trains on: all but every VAL_EVERY-th (`validation_rows`), the
-    same split the recognizer's validation uses."""
-    return [r for i, r in enumerate(rows) if i % VAL_EVERY != VAL_EVERY - 1]
-
-
-def validation_rows(rows: list[dict]) -> list[dict]:
-    return [r for i, r in enumerate(rows) if i % VAL_EVERY == VAL_EVERY - 1]
 
 
 def validate(model: CraftNet, data_root: str, limit: int, device: str,
