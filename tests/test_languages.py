@@ -123,6 +123,10 @@ def test_a_line_with_a_stray_jamo_is_decoded_again_into_whole_syllables():
     greedy._whole_syllables = lambda logits, lengths, decoded: decoded
     (raw,) = greedy.recognize_prepared([line])
     assert greedy.text(raw) == "ㅆ스"
+    beam = RecognitionStage(forward, meta, decoder="beam")  # the beam knows syllables too
+    assert isinstance(beam.lm, hangul.JamoGrammar)
+    (d,) = beam.recognize_prepared([line])
+    assert beam.text(d) == "쓰"
 
 
 def test_an_allowlist_of_syllables_allows_their_jamo():

@@ -56,6 +56,9 @@ class RecognitionStage:
                               self.charset.indices_of(self.charset.label_chars(blocklist))
                               if blocklist else None)
         self.lm = self._load_lm() if decoder == "beam" and lm_weight > 0 else None
+        if decoder == "beam" and self.lm is None and self.charset.form == "jamo":
+            # the beam knows how syllables are built (see `_whole_syllables`)
+            self.lm, self.lm_weight = JamoGrammar(self.charset.chars, JAMO_PENALTY), 1.0
         self.calibrator = _load_calibrator(meta)
 
     @classmethod
