@@ -97,6 +97,13 @@ def real_page(root: Path, row: dict, pseudo_weight: float) -> Page:
         for chars, weight in parts:
             words.append(np.asarray(chars, np.float32))
             weights.append(weight)
+    # figures whose inner text is not annotated (docbank): neither text nor background
+    for box in row.get("figures", []):
+        pts = np.asarray(box, np.float32)
+        if pts.shape == (4,):  # [x0, y0, x1, y1]
+            x0, y0, x1, y1 = pts
+            pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+        ignore.append(order_clockwise(pts.reshape(-1, 2)[:4]))
     return Page(img, words, weights, ignore)
 
 
