@@ -168,16 +168,18 @@ def test_detector_validation_scores_what_ocrtool_eval_scores(tmp_path):
     from ocrtool.evaluation import evaluate_pages, load_ground_truth, predict_with_reader
     from ocrtool.runtime.base import DETECTOR, model_path
     from ocrtool.runtime.torch_backend import load_detector
+    from ocrtool.training.datasets import validation_rows
     from ocrtool.training.detector import validate
 
-    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "born_digital_dev"
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "born_digital_train"
     if not data.is_dir():
-        pytest.skip("born_digital_dev not here")
-    (tmp_path / "born_digital_dev").symlink_to(data)
+        pytest.skip("born_digital_train not here")
+    (tmp_path / "born_digital_train").symlink_to(data)
     model, meta = load_detector(model_path(DETECTOR, ".pt"))
-    got = validate(model, str(tmp_path), limit=3, device="cpu", meta=meta)
-    rows = load_ground_truth(data)[:3]
+    got = validate(model, str(tmp_path), limit=3, device="cpu", meta=meta,
+                   val_sets={"born_digital_train": "word"})
+    rows = validation_rows(load_ground_truth(data))[:3]  # its held-out pages
     reader = Reader(backend="torch", device="cpu", threads=1)
     want = evaluate_pages(rows, predict_with_reader(reader, data, rows), level="word")
-    assert got["born_digital_dev/det_hmean"] == pytest.approx(want["det_hmean"], abs=1e-9)
+    assert got["born_digital_train/det_hmean"] == pytest.approx(want["det_hmean"], abs=1e-9)
     assert 0.3 < want["det_hmean"] <= 1.0

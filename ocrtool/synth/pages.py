@@ -699,13 +699,18 @@ def _pts(q: np.ndarray) -> list:
     return np.round(np.asarray(q, np.float64), 1).tolist()
 
 
-def line_regions(lines: list[TextLine]) -> list[dict]:
-    """Lines in the shared JSON format, with words and character quads attached."""
+def line_regions(lines: list[TextLine], size: tuple[int, int] | None = None) -> list[dict]:
+    """Lines in the shared JSON format, with words and character quads attached; with the
+    page's (height, width), every point is kept on the page (a big headline's padded box
+    can start a few pixels left of it)."""
     regions = []
     for ln in lines:
         # round everything of a line at once: one numpy call instead of one per quad
         n = len(ln.words)
-        flat = _pts(np.concatenate([ln.line_quad[None], np.stack(ln.word_quads), *ln.chars]))
+        quads = np.concatenate([ln.line_quad[None], np.stack(ln.word_quads), *ln.chars])
+        if size is not None:
+            quads = np.clip(quads, 0, [size[1], size[0]])
+        flat = _pts(quads)
         words, k = [], 1 + n
         for i, (t, cs) in enumerate(zip(ln.words, ln.chars)):
             words.append({"points": flat[1 + i], "text": t, "chars": flat[k : k + len(cs)]})
@@ -722,7 +727,7 @@ def render_page(
 ) -> tuple[np.ndarray, list[dict]]:
     """One synthetic page: RGB uint8 image and its regions (lines with words and chars)."""
     img, lines = build_page(rng, size)
-    return img, line_regions(lines)
+    return img, line_regions(lines, img.shape[:2])
 
 
 def word_char_quads(regions: list[dict]) -> list[np.ndarray]:
