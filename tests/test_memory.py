@@ -90,17 +90,22 @@ def peak_of(cmd: list[str]) -> tuple[int, float]:
     return out.returncode, peak_mb
 
 
-@pytest.fixture(scope="module")
-def huge_png(tmp_path_factory) -> Path:
+def _huge_file(tmp_path_factory, name: str, make: str) -> Path:
+    """`bench/make_bad_inputs.py`'s `make()` written to a temporary file `name`."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_bad_inputs",
                                                   ROOT / "bench" / "make_bad_inputs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    path = tmp_path_factory.mktemp("huge") / "huge_19000x19000_16bit.png"
-    path.write_bytes(module.huge_16bit_png())
+    path = tmp_path_factory.mktemp("huge") / name
+    path.write_bytes(getattr(module, make)())
     return path
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory) -> Path:
+    return _huge_file(tmp_path_factory, "huge_19000x19000_16bit.png", "huge_16bit_png")
 
 
 def test_huge_16bit_png_reads_under_1_5_gb(huge_png: Path) -> None:
@@ -146,15 +151,7 @@ def test_a_page_decoded_smaller_reports_boxes_in_the_file_pixels(monkeypatch) ->
 
 @pytest.fixture(scope="module")
 def huge_rgb_png(tmp_path_factory) -> Path:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_bad_inputs",
-                                                  ROOT / "bench" / "make_bad_inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path = tmp_path_factory.mktemp("huge") / "huge_19000x19000_rgb.png"
-    path.write_bytes(module.huge_rgb_png())
-    return path
+    return _huge_file(tmp_path_factory, "huge_19000x19000_rgb.png", "huge_rgb_png")
 
 
 def test_huge_8bit_rgb_png_reads_under_1_5_gb(huge_rgb_png: Path) -> None:
