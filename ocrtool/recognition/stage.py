@@ -56,9 +56,11 @@ class RecognitionStage:
                               self.charset.indices_of(self.charset.label_chars(blocklist))
                               if blocklist else None)
         self.lm = self._load_lm() if decoder == "beam" and lm_weight > 0 else None
-        if decoder == "beam" and self.lm is None and self.charset.form == "jamo":
-            # the beam knows how syllables are built (see `_whole_syllables`)
-            self.lm, self.lm_weight = JamoGrammar(self.charset.chars, JAMO_PENALTY), 1.0
+        # a jamo charset's decoders know how syllables are built (see `_whole_syllables`)
+        self.grammar = (JamoGrammar(self.charset.chars, JAMO_PENALTY)
+                        if self.charset.form == "jamo" else None)
+        if decoder == "beam" and self.lm is None and self.grammar is not None:
+            self.lm, self.lm_weight = self.grammar, 1.0
         self.calibrator = _load_calibrator(meta)
 
     @classmethod
@@ -128,18 +130,17 @@ class RecognitionStage:
         """Lines whose greedy reading leaves a jamo outside any syllable ("ㅆ스이는") are
         decoded again by a beam that penalises broken syllables (`hangul.JamoGrammar`).
         Only those lines pay for the beam; other charsets and decoders are untouched."""
-        if self.charset.form != "jamo" or self.decoder != "greedy":
+        if self.grammar is None or self.decoder != "greedy":
             return decoded
         chars = self.charset.chars
         redo = [j for j, d in enumerate(decoded)
                 if has_stray_jamo([chars[i - 1] for i in d.indices])]
         if not redo:
             return decoded
-        grammar = JamoGrammar(chars, JAMO_PENALTY)
         decoded = list(decoded)
         for j in redo:
             lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
-            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=grammar,
+            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=self.grammar,
                                      lm_weight=1.0)
         return decoded
 
