@@ -78,22 +78,28 @@ class CropSet:
                        self.whole_images)
 
 
+def held_out(page: int, every: int = VAL_EVERY) -> bool:
+    """Is page `page` (its index in gt.jsonl) one of a training set's held-out pages? Every
+    `every`-th is: recognizer and detector validation, thresholds and calibration read
+    them, and no training step does."""
+    return page % every == every - 1
+
+
 def training_rows(rows: list[dict]) -> list[dict]:
-    """The pages (gt.jsonl rows) of a training set that are trained on: all but every
-    VAL_EVERY-th, which `validation_rows` holds out (the split `split_validation` makes)."""
-    return [r for i, r in enumerate(rows) if i % VAL_EVERY != VAL_EVERY - 1]
+    """The pages (gt.jsonl rows) of a training set that are trained on."""
+    return [r for i, r in enumerate(rows) if not held_out(i)]
 
 
 def validation_rows(rows: list[dict]) -> list[dict]:
     """The held-out pages of a training set: for validation, thresholds and calibration."""
-    return [r for i, r in enumerate(rows) if i % VAL_EVERY == VAL_EVERY - 1]
+    return [r for i, r in enumerate(rows) if held_out(i)]
 
 
 def split_validation(cs: CropSet, every: int = VAL_EVERY) -> tuple[CropSet, CropSet]:
     """(train, validation): every `every`-th page held out whole, so no word of a
     validation page is trained on (crop sets: every `every`-th crop)."""
     pages = cs.pages or list(range(len(cs.images)))
-    val = [i for i, p in enumerate(pages) if p % every == every - 1]
+    val = [i for i, p in enumerate(pages) if held_out(p, every)]
     held = set(val)
     train = [i for i in range(len(pages)) if i not in held]
     return cs.subset(train, cs.name), cs.subset(val, f"{cs.name}_val")

@@ -35,8 +35,10 @@ from .recognizer import lr_at, progress
 @dataclass
 class DetectorConfig:
     data_root: str = "../shared/data"
-    # scene photos (ic15, ic03) and printed papers (docbank) joined in v0.3; ic03 leaves
-    # some words unboxed (taught as background), so it gets a small share
+    # scene photos (ic15, ic03) and printed papers (docbank) joined the mix in session 8
+    # (that run was not shipped: the model card says why; v0.2 trained on sroie 0.6,
+    # born_digital 0.4); ic03 leaves some words unboxed (taught as background), so it gets
+    # a small share
     real_sets: dict[str, float] = field(
         default_factory=lambda: {"sroie_train": 0.3, "born_digital_train": 0.25,
                                  "ic15_pages_train": 0.25, "docbank_pages_train": 0.1,
