@@ -1,12 +1,13 @@
 """Fit the word-link model of ocrtool/layout/line_links.py on annotated line boxes.
 
 Words come from the Reader's detection stage with the shipped detector (cached in
-runs/line_links/; delete the cache after changing the detector); the candidate pairs are
-those the layout stage lets the model judge (faint glyphs stand alone), and a pair is
-labelled 1 when both words lie in the same annotated line box. The tree ensemble is
-fitted with scikit-learn (a tool for this script only: `pip install scikit-learn`) and
-written, flattened, to ocrtool/data/line_links.npz, which the package evaluates with
-numpy alone.
+runs/line_links/; delete the cache after changing the detector or its box fitting); the
+candidate pairs are those the layout stage lets the model judge (faint glyphs stand alone),
+and a pair is labelled 1 when both words lie in the same annotated line box. It is fitted
+on sroie_train's training pages and scored on its held-out tenth (`training.datasets`),
+never on the dev set. The tree ensemble is fitted with scikit-learn (a tool for this
+script only: `pip install scikit-learn`) and written, flattened, to
+ocrtool/data/line_links.npz, which the package evaluates with numpy alone.
 
     python bench/fit_line_links.py [--data-root ../shared/data] [--seed 0]
 """
@@ -34,6 +35,7 @@ from ocrtool.layout.lines import (  # noqa: E402
     padded_line_box,
     page_boxes,
 )
+from ocrtool.training.datasets import held_out  # noqa: E402
 
 CACHE = Path("runs/line_links")
 
@@ -76,10 +78,16 @@ def line_of_each_word(words: list[np.ndarray], row: dict) -> list[int]:
     return out
 
 
-def pairs_of_set(data: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
-    feats, labels = [], []
+def pages(data: Path, name: str, validation: bool):
+    """(gt row, (words, scores)) of a set's training pages, or of its held-out pages."""
     rows = read_jsonl_rows(data / name / "gt.jsonl")
-    for row, (words, scores) in zip(rows, detected_words(data, name)):
+    return [(row, det) for i, (row, det) in enumerate(zip(rows, detected_words(data, name)))
+            if held_out(i) == validation]
+
+
+def pairs_of_set(data: Path, name: str, validation: bool) -> tuple[np.ndarray, np.ndarray]:
+    feats, labels = [], []
+    for row, (words, scores) in pages(data, name, validation):
         words = linkable(words, scores)
         if len(words) < 2:
             continue
@@ -92,7 +100,7 @@ def pairs_of_set(data: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(feats), np.array(labels)
 
 
-def grouping_hmean(data: Path, name: str) -> dict[str, float]:
+def grouping_hmean(data: Path, name: str, validation: bool) -> dict[str, float]:
     """Line H-mean of the cached detector words grouped three ways: the gap rule, the
     link model (as `group_lines` runs it) and an oracle that groups words by their
     annotated line (the best any grouping of these words can do)."""
@@ -106,12 +114,11 @@ def grouping_hmean(data: Path, name: str) -> dict[str, float]:
 
     ways = {"rule": lambda w, r: group_lines(w, learned=False),
             "model": lambda w, r: group_lines(w), "oracle": oracle}
-    rows = read_jsonl_rows(data / name / "gt.jsonl")
     pad = DetectParams().line_pad
     out = {}
     for way, group in ways.items():
         hits = gt = preds = 0
-        for row, (words, scores) in zip(rows, detected_words(data, name)):
+        for row, (words, scores) in pages(data, name, validation):
             if way == "model":  # exactly the layout stage's lines
                 boxes = lay_out(words, scores, DetectParams().text_threshold).lines
             else:
@@ -157,22 +164,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     data = Path(args.data_root)
-    x, y = pairs_of_set(data, "sroie_train")
+    x, y = pairs_of_set(data, "sroie_train", validation=False)
     model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05,
                                            max_leaf_nodes=31, random_state=args.seed)
     model.fit(x, y)
     arrays = flatten(model)
-    xd, yd = pairs_of_set(data, "sroie_dev")
+    xd, yd = pairs_of_set(data, "sroie_train", validation=True)
     ours = 1 / (1 + np.exp(-TreeEnsemble(arrays).raw_score(xd)))
     drift = float(np.abs(ours - model.predict_proba(xd)[:, 1]).max())
     rule = (xd[:, 0] < 1.2).astype(float)
-    print(f"train pairs {len(y)} (joined {y.mean():.2f}); dev pairs {len(yd)}")
-    print(f"dev pair accuracy: model {np.mean((ours > 0.5) == yd):.4f}, "
+    print(f"train pairs {len(y)} (joined {y.mean():.2f}); validation pairs {len(yd)}")
+    print(f"validation pair accuracy: model {np.mean((ours > 0.5) == yd):.4f}, "
           f"gap < 1.2 rule {np.mean(rule == yd):.4f}; numpy vs sklearn max diff {drift:.1e}")
     np.savez_compressed(MODEL_PATH, **arrays)
     print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size / 1024:.0f} KiB)")
-    scores = grouping_hmean(data, "sroie_dev")
-    print("sroie_dev line H-mean of the detector's words (no recognition): " +
+    scores = grouping_hmean(data, "sroie_train", validation=True)
+    print("sroie_train validation line H-mean of the detector's words (no recognition): " +
           ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
 
 

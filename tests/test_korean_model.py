@@ -42,16 +42,10 @@ def test_mixed_korean_and_latin_text_reads_right(korean, text):
     assert korean.read(line, recognize_only=True).text == text
 
 
-# v0.2 reads the detected crop of the URL as "vvww.example.co.kr": the detector's box for
-# "www.exampl" leans 1.4 degrees (the descender of "p" tilts its rectangle), so the line is
-# cut 1 degree off level; v0.1 read it right. Over 5 fonts x 5 sizes x 3 URLs, crop and
-# detected, v0.2 reads 145 of 150 right and v0.1 136.
-LEANING_URL = pytest.mark.xfail(strict=True, reason="v0.2 misreads this 1-degree-tilted crop")
-
-
-@pytest.mark.parametrize("text", [pytest.param(t, marks=LEANING_URL) if t.startswith("www")
-                                  else t for t in MIXED])
+@pytest.mark.parametrize("text", MIXED)
 def test_mixed_korean_and_latin_text_reads_right_when_detected(korean, text):
+    # "www.example.co.kr" read "vvww..." while its box followed the smallest rectangle,
+    # which the descender of "p" tilts 1.4 degrees; boxes now follow the word's midline
     assert korean.read(_line(text, _font("NanumGothic"))).text == text
 
 

@@ -47,6 +47,29 @@ def test_rotated_component_gives_rotated_box():
     assert polygon_iou(quads[0], cv2.boxPoints(rect) * 2) > 0.9
 
 
+def _angle(quad: np.ndarray) -> float:
+    (tl, tr) = order_clockwise(quad)[:2]
+    return float(np.degrees(np.arctan2(tr[1] - tl[1], tr[0] - tl[0])))
+
+
+def test_a_descender_at_one_end_does_not_tilt_a_level_word():
+    region = np.zeros((60, 200), np.float32)
+    region[20:32, 10:170] = 0.9  # a long level word ("lamp") ...
+    region[14:20, 10:16] = 0.9  # ... with an ascender at its start
+    region[32:38, 164:170] = 0.9  # ... and a descender at its end
+    words = lambda midline: maps_to_words(  # noqa: E731
+        region, np.zeros_like(region), DetectParams(expand=0.0, midline=midline), 1.0)[0]
+    assert abs(_angle(words(0)[0])) > 0.5  # the smallest rectangle leans
+    assert abs(_angle(words(DetectParams().midline)[0])) < 0.05
+
+
+def test_a_tilted_word_keeps_its_tilt_along_its_midline():
+    region = np.zeros((120, 240), np.float32)
+    cv2.fillPoly(region, [cv2.boxPoints(((120, 60), (160, 12), 6.0)).astype(np.int32)], 0.9)
+    quads, _ = maps_to_words(region, np.zeros_like(region), DetectParams(expand=0.0), 1.0)
+    assert abs(_angle(quads[0]) - 6.0) < 0.5
+
+
 def test_affinity_links_characters_and_threshold_filters_weak_blobs():
     region = np.zeros((40, 120), np.float32)
     affinity = np.zeros_like(region)

@@ -54,4 +54,5 @@ def test_words_of_a_page_of_running_text_have_their_lines_height() -> None:
             w = np.array(word.points)
             assert _off_edge(w[:2], q[0], q[1]) < 0.5, word.text
             assert _off_edge(w[2:], q[3], q[2]) < 0.5, word.text
-    assert abs(len(page.text.split()) - 3 * len(few.text.split())) <= 3  # same words
+    # the same words, give or take one in a hundred (a word at a page break can differ)
+    assert abs(len(page.text.split()) - 3 * len(few.text.split())) <= 0.01 * len(page.text.split())

@@ -37,6 +37,9 @@ class DetectParams:
     link_threshold: float = 0.35  # affinity score that joins characters into words
     min_area: int = 6  # components smaller than this (map pixels) are noise
     expand: float = 0.25  # grow each word box by this fraction of its short side per side
+    # a component at least this many times longer than high is boxed along its midline,
+    # not its smallest rectangle, which leans toward a descender (_along_midline); 0: off
+    midline: float = 4.0
     # a weaker component (peak at least `satellite_threshold`) right beside a word, on its
     # row, joins that word instead of being dropped: a spaced colon ("TOTAL :") or a
     # trailing period scores under `text_threshold` alone; 1.0 turns this off
@@ -98,11 +101,58 @@ def training_scale(h: int, w: int) -> float:
     return base_scale(h, w)
 
 
-def _component_box(points: np.ndarray, grow: float) -> np.ndarray:
-    (cx, cy), (w, h), angle = cv2.minAreaRect(points)
-    short = min(w, h)
-    pad = grow * max(short, 1.0)
+def _component_box(points: np.ndarray, grow: float, midline: float) -> np.ndarray:
+    rect = cv2.minAreaRect(points)
+    (cx, cy), (w, h), angle = _along_midline(points, rect, midline) if midline else rect
+    pad = grow * max(min(w, h), 1.0)
     return cv2.boxPoints(((cx, cy), (w + 2 * pad, h + 2 * pad), angle))
+
+
+def _along_midline(points: np.ndarray, rect, min_elongation: float) -> tuple:
+    """The rectangle around a word's points turned to the direction of its midline.
+
+    The smallest rectangle leans toward a descender or an ascender at one end ("exampl"
+    tilts 1.4 degrees on level text), and a line cut along it is cut askew. A word's
+    direction is that of its midline: the middle of each column across it, fitted by least
+    squares, then again without the columns furthest off the first fit (those an
+    ascender or a descender moves most). Short components (a glyph or two) keep the
+    smallest rectangle. (A descender under a quarter of a word still turns it a little;
+    a median of slopes, or the straighter of the top and bottom edges, did worse on the
+    validation pages: bench/tune_detector.py, weights/MODEL_CARD.md.)"""
+    (_, _), (w, h), angle = rect
+    u = np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))])
+    if w < h:
+        u = np.array([-u[1], u[0]])
+    if max(w, h) < min_elongation * max(min(w, h), 1.0):
+        return rect
+    v = np.array([-u[1], u[0]])
+    turn = math.atan(_midline_slope(points @ u, points @ v))
+    u2 = math.cos(turn) * u + math.sin(turn) * v
+    v2 = np.array([-u2[1], u2[0]])
+    s2, t2 = points @ u2, points @ v2
+    c = u2 * (s2.min() + s2.max()) / 2 + v2 * (t2.min() + t2.max()) / 2
+    return ((float(c[0]), float(c[1])), (float(np.ptp(s2)), float(np.ptp(t2))),
+            math.degrees(math.atan2(u2[1], u2[0])))
+
+
+def _midline_slope(s: np.ndarray, t: np.ndarray) -> float:
+    """Slope (dt/ds) of the middle of the columns of points (s along, t across)."""
+    cols = np.floor(s - s.min()).astype(np.int64)
+    top = np.full(cols.max() + 1, np.inf)
+    bottom = np.full(cols.max() + 1, -np.inf)
+    np.minimum.at(top, cols, t)
+    np.maximum.at(bottom, cols, t)
+    filled = np.isfinite(top)
+    xs = np.nonzero(filled)[0].astype(np.float64)
+    mid = (top[filled] + bottom[filled]) / 2
+    if len(xs) < 3:
+        return 0.0
+    slope, icept = np.polyfit(xs, mid, 1)
+    resid = np.abs(mid - (slope * xs + icept))
+    keep = resid <= max(np.median(resid) * 3, 0.5)
+    if keep.sum() >= 3:
+        slope, _ = np.polyfit(xs[keep], mid[keep], 1)
+    return float(slope)
 
 
 def maps_to_words(
@@ -137,7 +187,7 @@ def maps_to_words(
     glyphs = _faint_glyphs(words, [weak[i] for i in loose], params.faint_glyph)
     words += [p for p, _ in glyphs]
     scores += [s for _, s in glyphs]
-    quads = [_component_box(pts, params.expand) * to_image for pts in words]
+    quads = [_component_box(pts, params.expand, params.midline) * to_image for pts in words]
     return quads, scores
 
 
