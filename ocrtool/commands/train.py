@@ -88,6 +88,13 @@ def recognizer(train_sets, val_sets, **kw) -> None:
               help="Validate every N steps [default: the config's].")
 @click.option("--val-limit", type=int, default=None,
               help="Validation pages per set [default: the config's].")
+@click.option("--weak-supervision/--no-weak-supervision", default=None,
+              help="Split the word boxes of the word-boxed sets by the model's own region "
+                   "scores, weighted by their agreement with the text (CRAFT) [default: "
+                   "off]; best with --init.")
+@click.option("--relabel-every", type=int, default=None,
+              help="With --weak-supervision: split the words again every N steps "
+                   "[default: 0, once before training].")
 def detector(**kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
     _require_torch()

@@ -44,6 +44,14 @@ def load_gray(path: str | Path) -> np.ndarray:
     return img
 
 
+def load_rgb(path: str | Path) -> np.ndarray:
+    """A page as RGB uint8, read as the detector trains on it (OpenCV decodes BGR)."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"cannot read {path}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
 def iter_regions(dataset_dir: str | Path) -> Iterator[tuple[np.ndarray, list[dict]]]:
     """(grayscale image, regions) per page; crop sets yield one full-image region."""
     root = Path(dataset_dir)
