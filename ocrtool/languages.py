@@ -24,13 +24,14 @@ class Language:
     form: str  # charset form: "nfc" (one label per character) or "jamo" (see hangul.py)
     script: str  # which fonts draw its synthetic lines (synth/fonts.py)
     tesseract: str  # its ISO 639-2 code, as Tesseract and OCRmyPDF's -l name it
+    lm: str  # its character (or jamo) n-gram LM under ocrtool/data/ (recognition/lm.py)
 
 
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English and Latin-script European languages", "recognizer",
-                   DEFAULT_CHARS, "nfc", "latin", "eng"),
+                   DEFAULT_CHARS, "nfc", "latin", "eng", "english_char_lm.json.gz"),
     "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
-                   KOREAN_CHARS, "jamo", "hangul", "kor"),
+                   KOREAN_CHARS, "jamo", "hangul", "kor", "korean_jamo_lm.json.gz"),
 }
 
 

@@ -13,7 +13,7 @@ binary. Options (all passed through to the Reader):
     -l/--language           eng (the default recognizer) or kor (the Korean one)
     --ocrtool-decoder       greedy | beam
     --ocrtool-beam-width    beam width (beam decoder)
-    --ocrtool-lm-weight     weight of the shipped English character LM (beam decoder)
+    --ocrtool-lm-weight     weight of the language's shipped character LM (beam decoder)
     --ocrtool-backend       auto | torch | onnx
     --ocrtool-weights       folder with other detector/recognizer files
     --ocrtool-threads       CPU threads per OCRmyPDF worker (default 1: OCRmyPDF already
@@ -260,7 +260,7 @@ def add_options(parser) -> None:
     group.add_argument("--ocrtool-beam-width", type=int, default=8, metavar="N",
                        help="beam width of the beam decoder (default 8)")
     group.add_argument("--ocrtool-lm-weight", type=float, default=0.0, metavar="W",
-                       help="weight of the English character LM, beam decoder only")
+                       help="weight of the language's character LM, beam decoder only")
     group.add_argument("--ocrtool-backend", choices=["auto", "torch", "onnx"],
                        default="auto", help="inference backend (default auto)")
     group.add_argument("--ocrtool-weights", metavar="DIR",

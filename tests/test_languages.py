@@ -15,7 +15,7 @@ from ocrtool.config import ReaderConfig
 from ocrtool.languages import LANGUAGES, get_language, installed_languages
 from ocrtool.recognition import hangul
 from ocrtool.recognition.charset import KOREAN_CHARS, Charset
-from ocrtool.recognition.stage import RecognitionStage
+from ocrtool.recognition.stage import JAMO_LM_WEIGHT, RecognitionStage
 from ocrtool.runtime.base import weights_dir
 
 KO = Charset(KOREAN_CHARS, "jamo")
@@ -134,8 +134,39 @@ def test_an_allowlist_of_syllables_allows_their_jamo():
     stage = RecognitionStage(_one_hot_forward(KO, "한국"), meta, allowlist="한국")
     (d,) = stage.recognize_prepared([np.full((32, 96), 255, np.uint8)])
     assert stage.text(d) == "한국"
-    with pytest.raises(ValueError, match="LM is English"):
-        RecognitionStage(_one_hot_forward(KO, "한"), meta, decoder="beam", lm_weight=0.5)
+
+
+def test_an_unsure_korean_line_is_read_with_the_korean_lm():
+    """Frames that read "으전 9시" by a hair (ㅡ 0.5 against ㅗ 0.45): the line is under
+    JAMO_REDO_CONFIDENCE, so the beam with the jamo LM reads it, and the LM knows "오전"."""
+    labels = KO.encode("오전 9시")
+    o, eu = KO.encode("\u1169")[0], KO.encode("\u1173")[0]
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        logits = np.full((batch.shape[0], batch.shape[-1] // 4, KO.num_classes), -10.0,
+                         np.float32)
+        logits[:, :, 0] = 10.0
+        for t, k in enumerate(labels):
+            logits[:, 2 * t, 0], logits[:, 2 * t, k] = -10.0, 10.0
+        t = labels.index(o)
+        logits[:, 2 * t, o], logits[:, 2 * t, eu] = np.log(0.45), np.log(0.5)
+        logits[:, 2 * t, 0] = np.log(0.05)
+        return logits
+
+    meta = {"charset": KO.to_dict(), "lang": "ko"}
+    line = np.full((32, 4 * 2 * len(labels) + 8), 255, np.uint8)
+    stage = RecognitionStage(forward, meta)
+    assert stage.grammar.lm is not None and stage.grammar.lm_weight == JAMO_LM_WEIGHT
+    (d,) = stage.recognize_prepared([line])
+    assert stage.text(d) == "오전 9시"
+    greedy = RecognitionStage(forward, meta)
+    greedy._whole_syllables = lambda logits, lengths, decoded: decoded
+    (raw,) = greedy.recognize_prepared([line])
+    assert greedy.text(raw) == "으전 9시"
+    # --decoder beam --lm-weight W: the Korean LM at that weight, on every line
+    beam = RecognitionStage(forward, meta, decoder="beam", lm_weight=0.5)
+    assert beam.lm is beam.grammar and beam.grammar.lm_weight == 0.5
+    assert beam.grammar.lm.charset.chars == KO.chars
 
 
 def test_an_unknown_language_is_refused_with_the_list():

@@ -50,7 +50,8 @@ _OPTIONS: list[Callable] = [
                  show_default=True),
     click.option("--lm-weight", type=click.FloatRange(0, 5), default=_D.lm_weight,
                  show_default=True,
-                 help="Weight of the shipped English character LM (beam decoder only)."),
+                 help="Weight of the language's shipped character LM (beam decoder "
+                      "only); Korean always decodes with its jamo LM."),
     click.option("--allowlist", help="Only these characters may be output."),
     click.option("--blocklist", help="These characters are never output."),
     *MODEL_OPTIONS,

@@ -85,13 +85,19 @@ class JamoGrammar:
     Any other jamo transition costs `penalty` (log-probability), so a beam that has it
     prefers whole syllables and keeps a stray letter only on strong evidence.
 
+    With a jamo n-gram `lm` (`lm.CharNgramLM` on the same charset), its log-probability
+    times `lm_weight` is added: the grammar rules out broken syllables, the LM prefers the
+    syllables and words Korean text has ("오전" over "으전").
+
     `chars` are the charset's characters; label k is chars[k - 1] (0 is the CTC blank).
     """
 
-    def __init__(self, chars: Sequence[str], penalty: float) -> None:
+    def __init__(self, chars: Sequence[str], penalty: float, lm=None,
+                 lm_weight: float = 0.0) -> None:
         self.penalty = penalty
         self.kind = [""] + ["L" if c in INITIALS else "V" if c in VOWELS
                             else "T" if c in FINALS else "" for c in chars]
+        self.lm, self.lm_weight = lm, lm_weight
 
     def log_prob(self, context: Sequence[int], index: int) -> float:
         prev = self.kind[context[-1]] if context else ""
@@ -101,4 +107,7 @@ class JamoGrammar:
         else:
             ok = nxt == "" or nxt == "L" or (nxt == "V" and prev == "L") or (
                 nxt == "T" and prev == "V")
-        return 0.0 if ok else -self.penalty
+        score = 0.0 if ok else -self.penalty
+        if self.lm is not None:
+            score += self.lm_weight * self.lm.log_prob(context, index)
+        return score

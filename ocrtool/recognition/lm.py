@@ -220,9 +220,17 @@ def _backed_off(probs: dict, log_backoffs: dict, gram: str, vocab_size: int) -> 
     return math.exp(backoff) / vocab_size
 
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "english_char_lm.json.gz"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_PATH = DATA_DIR / "english_char_lm.json.gz"
 
 
 def load_default_lm(charset: Charset | None = None) -> CharNgramLM:
     """The shipped English model (ocrtool/data/english_char_lm.json.gz)."""
     return CharNgramLM.load(DEFAULT_PATH, charset)
+
+
+def load_language_lm(code: str, charset: Charset | None = None) -> CharNgramLM:
+    """The shipped LM of language `code` (languages.py names its file)."""
+    from ..languages import get_language
+
+    return CharNgramLM.load(DATA_DIR / get_language(code).lm, charset)

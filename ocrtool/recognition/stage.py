@@ -19,6 +19,7 @@ from ..languages import DEFAULT_LANG
 from .charset import Charset
 from .decoding import Decoded, apply_mask, beam_decode, char_mask, decode_batch, log_softmax
 from .hangul import JamoGrammar, has_stray_jamo
+from .lm import load_language_lm
 from .preprocess import (
     DETECTION_CONTEXT,
     FRAME_STRIDE,
@@ -34,6 +35,11 @@ Forward = Callable[[np.ndarray], np.ndarray]
 # Log-probability a broken syllable costs when a line with a stray jamo is decoded again
 # (`RecognitionStage._whole_syllables`); chosen on data/ko_lines_val.
 JAMO_PENALTY = 10.0
+# Weight of the jamo LM in that beam, and the greedy confidence (weakest character) under
+# which a Korean line is decoded again by it even without a stray jamo: chosen on lines
+# written from Wikipedia passages the LM never saw (bench/korean/tune_lm.py).
+JAMO_LM_WEIGHT = 0.4
+JAMO_REDO_CONFIDENCE = 0.7
 
 
 class RecognitionStage:
@@ -55,12 +61,17 @@ class RecognitionStage:
         self.mask = char_mask(self.charset.num_classes, self._allowed(allowlist),
                               self.charset.indices_of(self.charset.label_chars(blocklist))
                               if blocklist else None)
-        self.lm = self._load_lm() if decoder == "beam" and lm_weight > 0 else None
-        # a jamo charset's decoders know how syllables are built (see `_whole_syllables`)
-        self.grammar = (JamoGrammar(self.charset.chars, JAMO_PENALTY)
-                        if self.charset.form == "jamo" else None)
-        if decoder == "beam" and self.lm is None and self.grammar is not None:
+        self.lang = meta.get("lang", DEFAULT_LANG)
+        # a jamo charset's decoders know how syllables are built and which ones Korean
+        # has (see `_whole_syllables`): its LM is loaded here (about a second), since
+        # nearly every page has a line that needs it
+        self.jamo = self.charset.form == "jamo"
+        self.grammar = self._syllable_grammar() if self.jamo else None
+        self.lm = None
+        if decoder == "beam" and self.jamo:
             self.lm, self.lm_weight = self.grammar, 1.0
+        elif decoder == "beam" and lm_weight > 0:
+            self.lm = load_language_lm(self.lang, self.charset)
         self.calibrator = _load_calibrator(meta)
 
     @classmethod
@@ -88,14 +99,12 @@ class RecognitionStage:
                 else "empty (nothing could be read)"))
         return self.charset.indices_of(allowlist)
 
-    def _load_lm(self):
-        from .lm import load_default_lm
-
-        if self.meta.get("lang", DEFAULT_LANG) != DEFAULT_LANG:
-            raise ValueError(f"lm_weight: the character LM is English; the "
-                             f"{self.meta['lang']!r} recognizer decodes without it")
-
-        return load_default_lm(self.charset)
+    def _syllable_grammar(self) -> JamoGrammar:
+        """The syllable grammar with the language's jamo LM, at `lm_weight` when one was
+        given, else at JAMO_LM_WEIGHT."""
+        weight = self.lm_weight if self.lm_weight > 0 else JAMO_LM_WEIGHT
+        return JamoGrammar(self.charset.chars, JAMO_PENALTY,
+                           load_language_lm(self.lang, self.charset), weight)
 
     # ------------------------------------------------------------------ crops -> text
 
@@ -127,14 +136,17 @@ class RecognitionStage:
 
     def _whole_syllables(self, logits: np.ndarray, lengths: Sequence[int],
                          decoded: list[Decoded]) -> list[Decoded]:
-        """Lines whose greedy reading leaves a jamo outside any syllable ("ㅆ스이는") are
-        decoded again by a beam that penalises broken syllables (`hangul.JamoGrammar`).
-        Only those lines pay for the beam; other charsets and decoders are untouched."""
-        if self.grammar is None or self.decoder != "greedy":
+        """Korean lines whose greedy reading leaves a jamo outside any syllable
+        ("ㅆ스이는"), or whose weakest character is under JAMO_REDO_CONFIDENCE, are decoded
+        again by a beam that penalises broken syllables and knows which syllables and words
+        Korean has (`hangul.JamoGrammar` with the jamo LM). Only those lines pay for the
+        beam; other charsets and decoders are untouched."""
+        if not self.jamo or self.decoder != "greedy":
             return decoded
         chars = self.charset.chars
         redo = [j for j, d in enumerate(decoded)
-                if has_stray_jamo([chars[i - 1] for i in d.indices])]
+                if d.confidence < JAMO_REDO_CONFIDENCE
+                or has_stray_jamo([chars[i - 1] for i in d.indices])]
         if not redo:
             return decoded
         decoded = list(decoded)

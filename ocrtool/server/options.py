@@ -77,7 +77,7 @@ class Option:
 _ALL_OPTIONS = (
     Option("decoder", "choice", "CTC decoder", choices=("greedy", "beam")),
     Option("beam_width", "int", "beam width of the beam decoder", low=1, high=100),
-    Option("lm_weight", "float", "weight of the shipped English character LM (beam only)",
+    Option("lm_weight", "float", "weight of the language's shipped character LM (beam only)",
            low=0, high=5),
     Option("allowlist", "str", "only these characters may be output"),
     Option("blocklist", "str", "these characters are never output"),
