@@ -3,6 +3,8 @@
 # recognizer and the detector side by side on the one GPU for $MINUTES each. The best
 # weights and both logs land in $OUT (the device tool brings that folder back).
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
+# DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
+# (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision).
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
@@ -21,10 +23,11 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
   --minutes "$MINUTES" --batch-size "${REC_BATCH:-256}" --lr "${REC_LR:-1e-3}" \
   --workers "${REC_WORKERS:-9}" --out-dir runs/gpu_recognizer \
-  --weights-out "$OUT/recognizer_best.pt" > "$OUT/recognizer.log" 2>&1 &
+  --weights-out "$OUT/recognizer_best.pt" ${REC_ARGS:-} > "$OUT/recognizer.log" 2>&1 &
 [[ " ${TRAIN:-recognizer detector} " == *" detector "* ]] && \
 python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES" \
   --batch-size "${DET_BATCH:-16}" --lr "${DET_LR:-1e-3}" --workers "${DET_WORKERS:-6}" \
-  --out-dir runs/gpu_detector --weights-out "$OUT/detector_best.pt" > "$OUT/detector.log" 2>&1 &
+  --out-dir runs/gpu_detector --weights-out "$OUT/detector_best.pt" ${DET_ARGS:-} \
+  > "$OUT/detector.log" 2>&1 &
 wait
 tail -n 4 "$OUT"/*.log
