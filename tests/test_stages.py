@@ -4,6 +4,8 @@ the Reader composing stages it did not load."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -24,17 +26,19 @@ def _box(x0, y0, x1, y1):
 
 
 def test_layout_groups_hand_made_words_into_ordered_lines():
-    # two rows of words given out of order, and a faint lone glyph far right of row 2
-    words = [_box(300, 100, 380, 120), _box(100, 40, 180, 60), _box(100, 100, 180, 120),
-             _box(200, 40, 280, 60), _box(200, 100, 280, 120), _box(700, 100, 708, 120)]
+    # two rows of words given out of order, and a faint lone glyph far right of row 2;
+    # words half a text height apart, as words of a line are (a gap of a whole height is
+    # where the link model starts to weigh columns: about even odds on a page this bare)
+    words = [_box(280, 100, 360, 120), _box(100, 40, 180, 60), _box(100, 100, 180, 120),
+             _box(190, 40, 270, 60), _box(190, 100, 270, 120), _box(700, 100, 708, 120)]
     scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.55]
     layout = lay_out(words, scores, faint_below=0.6)
     assert len(layout.lines) == 3
     firsts = [[float(np.min(w[:, 0])) for w in line] for line in layout.words]
-    assert firsts[:2] == [[100, 200], [100, 200, 300]]  # top row first, left to right
+    assert firsts[:2] == [[100, 190], [100, 190, 280]]  # top row first, left to right
     assert layout.faint == [False, False, True]
     line_x = [np.asarray(q)[:, 0] for q in layout.lines]
-    assert line_x[1].min() == 100 and line_x[1].max() == 380
+    assert line_x[1].min() == 100 and line_x[1].max() == 360
 
 
 def test_finish_applies_the_receipt_rules():
@@ -85,6 +89,34 @@ def test_detection_reads_its_geometry_from_the_model_metadata():
     # map pixels 10..59 x 10..19 at 4 input pixels each (scale 1)
     assert xs.min() == pytest.approx(42, abs=0.5) and xs.max() == pytest.approx(238, abs=0.5)
     assert ys.min() == pytest.approx(42, abs=0.5) and ys.max() == pytest.approx(78, abs=0.5)
+
+
+def _pairs_joined_by_faint_links(rows: int):
+    """Maps with `rows` rows of two character blobs whose affinity link scores 0.32:
+    under the dense-page threshold (0.35), over the sparse-page one (0.3)."""
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        maps = np.zeros((1, 2, batch.shape[2] // 2, batch.shape[3] // 2), np.float32)
+        for r in range(rows):
+            y = 10 + 12 * (r % 25)
+            x = 10 + 60 * (r // 25)
+            maps[0, 0, y : y + 8, x : x + 8] = 0.9
+            maps[0, 0, y : y + 8, x + 12 : x + 20] = 0.9
+            maps[0, 1, y + 2 : y + 6, x + 8 : x + 12] = 0.32
+        return maps
+
+    return forward
+
+
+def test_a_sparse_page_is_read_with_the_lower_sparse_threshold():
+    params = DetectParams(expand=0.0, small_text=0)
+    page = np.full((1200, 800, 3), 255, np.uint8)
+    sparse = DetectionStage(_pairs_joined_by_faint_links(1), {}, params)(page)
+    assert len(sparse.words) == 1  # the faint link joins the two characters
+    dense = DetectionStage(_pairs_joined_by_faint_links(30), {}, params)(page)
+    assert len(dense.words) == 60  # 60 words on the page: each pair stays apart
+    off = replace(params, sparse_low_text=0.0)
+    assert len(DetectionStage(_pairs_joined_by_faint_links(1), {}, off)(page).words) == 2
 
 
 # ------------------------------------------------------------------------ recognition

@@ -33,10 +33,13 @@ class DetectParams:
     min_side: int = 800  # small images are enlarged until their long side reaches this
     # thresholds first chosen on the dev sets, re-checked on the training sets' held-out
     # pages with bench/tune_detector.py: low_text 0.3 finds more scene words (ic15 H-mean
-    # +0.06) but splits receipt lines (sroie -0.013), so 0.35 stays (see the model card)
+    # +0.06) but splits receipt lines (sroie -0.013), so 0.35 stays, and sparse pages
+    # take 0.3 (`sparse_low_text`; see the model card)
     text_threshold: float = 0.6  # a component's peak region score must reach this
     low_text: float = 0.35  # region score that counts as text
     link_threshold: float = 0.35  # affinity score that joins characters into words
+    # low_text and link_threshold on sparse pages (DetectionStage.detect_at); 0: off
+    sparse_low_text: float = 0.3
     min_area: int = 6  # components smaller than this (map pixels) are noise
     expand: float = 0.25  # grow each word box by this fraction of its short side per side
     # a component at least this many times longer than high is boxed along its midline,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..geometry import text_height
+from ..layout.lines import DENSE_PAGE_WORDS
 from .postprocess import MEAN, STD, STRIDE, DetectParams, maps_to_words, prepare_image
 
 Forward = Callable[[np.ndarray], np.ndarray]
@@ -69,9 +70,17 @@ class DetectionStage:
         return found
 
     def detect_at(self, rgb: np.ndarray, params: DetectParams) -> Detection:
-        """One pass at the scale `params` give."""
+        """One pass at the scale `params` give. On a sparse page (fewer than
+        DENSE_PAGE_WORDS words: a photo, a web graphic) the maps are read again with the
+        lower `sparse_low_text` threshold, which finds faint scene words; dense pages
+        (receipts, documents) keep `low_text`, under which their lines stay apart."""
         maps, scale = self.maps(rgb, params)
-        return self.words(maps, scale, params)
+        found = self.words(maps, scale, params)
+        sparse = params.sparse_low_text
+        if sparse and sparse != params.low_text and len(found.words) < DENSE_PAGE_WORDS:
+            found = self.words(maps, scale, replace(params, low_text=sparse,
+                                                    link_threshold=sparse))
+        return found
 
     def prepare(self, rgb: np.ndarray,
                 params: DetectParams | None = None) -> tuple[np.ndarray, float]:
