@@ -29,7 +29,7 @@ class Language:
 
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English and Latin-script European languages", "recognizer",
-                   DEFAULT_CHARS, "nfc", "latin", "eng", "english_char_lm.json.gz"),
+                   DEFAULT_CHARS, "nfc", "latin", "eng", "latin_char_lm.json.gz"),
     "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
                    KOREAN_CHARS, "jamo", "hangul", "kor", "korean_jamo_lm.json.gz"),
 }

@@ -100,7 +100,7 @@ def test_the_jamo_grammar_penalises_only_broken_syllables():
     assert not hangul.has_stray_jamo(list("\u1109\u1173 12"))  # 스 12
 
 
-def test_a_line_with_a_stray_jamo_is_decoded_again_into_whole_syllables():
+def test_a_line_with_a_stray_jamo_is_decoded_again_into_read_doubtful_again():
     """Greedy reads these frames as "ㅆ스" (a second initial just ahead of the blank);
     the grammar beam gives "쓰", which costs the frames little. English is untouched."""
     ssang, s, eu = (KO.encode(c)[0] for c in ("\u110a", "\u1109", "\u1173"))
@@ -120,7 +120,7 @@ def test_a_line_with_a_stray_jamo_is_decoded_again_into_whole_syllables():
     assert RecognitionStage(forward, meta).text(d) == "쓰"
     assert len(d.char_probs) == 1
     greedy = RecognitionStage(forward, meta)
-    greedy._whole_syllables = lambda logits, lengths, decoded: decoded
+    greedy._read_doubtful_again = lambda logits, lengths, decoded: decoded
     (raw,) = greedy.recognize_prepared([line])
     assert greedy.text(raw) == "ㅆ스"
     beam = RecognitionStage(forward, meta, decoder="beam")  # the beam knows syllables too
@@ -138,7 +138,7 @@ def test_an_allowlist_of_syllables_allows_their_jamo():
 
 def test_an_unsure_korean_line_is_read_with_the_korean_lm():
     """Frames that read "으전 9시" by a hair (ㅡ 0.5 against ㅗ 0.45): the line is under
-    JAMO_REDO_CONFIDENCE, so the beam with the jamo LM reads it, and the LM knows "오전"."""
+    REDO_CONFIDENCE, so the beam with the jamo LM reads it, and the LM knows "오전"."""
     labels = KO.encode("오전 9시")
     o, eu = KO.encode("\u1169")[0], KO.encode("\u1173")[0]
 
@@ -160,7 +160,7 @@ def test_an_unsure_korean_line_is_read_with_the_korean_lm():
     (d,) = stage.recognize_prepared([line])
     assert stage.text(d) == "오전 9시"
     greedy = RecognitionStage(forward, meta)
-    greedy._whole_syllables = lambda logits, lengths, decoded: decoded
+    greedy._read_doubtful_again = lambda logits, lengths, decoded: decoded
     (raw,) = greedy.recognize_prepared([line])
     assert greedy.text(raw) == "으전 9시"
     # --decoder beam --lm-weight W: the Korean LM at that weight, on every line

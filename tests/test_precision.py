@@ -88,8 +88,11 @@ def test_default_precision_reads_lines_as_fp32(readers):
 def test_default_precision_reads_pages_as_fp32(readers):
     # the bundled samples (pages made by Chromium and ImageMagick, not by our renderer):
     # rendered synthetic pages are so degraded that both precisions garble the same
-    # words differently; bench/int8_parity.py measures real training pages
-    pages = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
+    # words differently; bench/int8_parity.py measures real training pages. The Korean
+    # sample is the Korean model's (test_korean_model compares its precisions): read by
+    # this English model it is noise, and which way up noise reads is a coin toss
+    pages = sorted(p for p in SAMPLES.iterdir()
+                   if p.suffix in (".png", ".jpg") and p.stem != "korean")
     default, fp32 = ([r.read(p).text for p in pages] for r in readers)
     assert len(pages) >= 5 and sum(map(len, fp32)) > 1000
     assert _cer(default, fp32) < 0.01

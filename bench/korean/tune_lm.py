@@ -8,7 +8,7 @@ without every ninth training passage; validation lines are written from those pa
 training lines are. Printed: the CER of the default reading (greedy, lines with a stray
 jamo decoded again with the grammar alone), of the syllable-aware beam with the LM at
 several weights on every line, and of greedy with only the lines under a confidence
-decoded again by that beam (what `RecognitionStage._whole_syllables` does), with the share
+decoded again by that beam (what `RecognitionStage._read_doubtful_again` does), with the share
 of lines that pay for the beam.
 """
 
@@ -24,7 +24,7 @@ from ocrtool import Reader
 from ocrtool.evaluation.metrics import edit_distance
 from ocrtool.recognition.build_korean_lm import passage_runs, train_korean_lm
 from ocrtool.recognition.hangul import JamoGrammar
-from ocrtool.recognition.stage import JAMO_LM_WEIGHT, JAMO_PENALTY, JAMO_REDO_CONFIDENCE
+from ocrtool.recognition.stage import JAMO_LM_WEIGHT, JAMO_PENALTY, REDO_CONFIDENCE
 from ocrtool.synth.fonts import hangul_fonts
 from ocrtool.synth.korean import korean_charset, passages
 from ocrtool.synth.lines import render_line
@@ -53,7 +53,7 @@ def main() -> None:
 
     stage = Reader(lang="ko", backend="onnx", device="cpu").recognition
     prepared = [stage.prepare(img) for img, _ in lines]
-    stage.jamo = False  # plain greedy, no line decoded again
+    stage.redo_lm = None  # plain greedy, no line decoded again
     greedy = stage.recognize_prepared(prepared)
     conf = np.array([d.confidence for d in greedy])
     print(f"greedy alone: CER {cer([stage.text(d) for d in greedy]):.4f}")
@@ -68,14 +68,14 @@ def main() -> None:
             mixed = [b if cf < c else stage.text(g) for g, b, cf in zip(greedy, beam, conf)]
             print(f"  greedy, lines under confidence {c} by this beam: CER {cer(mixed):.4f}, "
                   f"{(conf < c).mean():.0%} of lines")
-    # the default path as shipped (JAMO_LM_WEIGHT, JAMO_REDO_CONFIDENCE), with this LM
-    stage.decoder, stage.jamo = "greedy", True
-    stage.grammar = JamoGrammar(charset.chars, JAMO_PENALTY, lm, JAMO_LM_WEIGHT)
+    # the default path as shipped (JAMO_LM_WEIGHT, REDO_CONFIDENCE), with this LM
+    stage.decoder = "greedy"
+    stage.redo_lm = JamoGrammar(charset.chars, JAMO_PENALTY, lm, JAMO_LM_WEIGHT)
     t0 = time.perf_counter()
     default = [stage.text(d) for d in stage.recognize_prepared(prepared)]
     ms = (time.perf_counter() - t0) / len(lines) * 1000
     print(f"default reading (greedy; stray-jamo lines and lines under confidence "
-          f"{JAMO_REDO_CONFIDENCE} by the beam at weight {JAMO_LM_WEIGHT}): CER "
+          f"{REDO_CONFIDENCE} by the beam at weight {JAMO_LM_WEIGHT}): CER "
           f"{cer(default):.4f} ({ms:.1f} ms/line)")
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Build the shipped English character language model.
+"""Build the shipped Latin-script character language model (the `en` language's LM).
 
-    python -m ocrtool.recognition.build_lm --out ocrtool/data/english_char_lm.json.gz
+    python -m ocrtool.recognition.build_lm --out ocrtool/data/latin_char_lm.json.gz
 
 What goes in (and why):
 - pseudo-sentences of English words drawn from PyPI's `wordfreq` (top 50k, weighted by
@@ -9,7 +9,11 @@ What goes in (and why):
 - lines from ocrtool.synth.text.random_text: numbers, prices, dates, codes, e-mails and
   URLs, the things documents hold that no word list has;
 - the text of sroie_train lines (receipts, our main domain) as written (all upper case)
-  and lower-cased, and born_digital_train words, from ../shared/data when present.
+  and lower-cased, and born_digital_train words, from ../shared/data when present (their
+  training pages: the held-out tenth chooses the LM's weight);
+- phrases from the French, German, Spanish, Portuguese, Italian and Polish word lists
+  (`synth.text.foreign_text`, as the recognizer's synthetic lines): the default model
+  reads those languages, and an English-only LM raised French CER on validation.
 The dev sets (sroie_dev, born_digital_dev) are never read: they measure the model.
 """
 
@@ -22,6 +26,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 from pathlib import Path
 
+from ..training.datasets import training_rows
 from .charset import Charset
 from .lm import CharNgramLM
 
@@ -67,8 +72,9 @@ def dataset_lines(data_dir: Path, names: tuple[str, ...] = TRAIN_SETS) -> list[s
         gt = data_dir / name / "gt.jsonl"
         if not gt.exists():
             continue
-        for row in gt.read_text(encoding="utf-8").splitlines():
-            for region in json.loads(row).get("regions", []):
+        rows = [json.loads(row) for row in gt.read_text(encoding="utf-8").splitlines()]
+        for row in training_rows(rows):  # the held-out pages choose the LM's weight
+            for region in row.get("regions", []):
                 text = region.get("text", "").strip()
                 if not text or region.get("ignore"):
                     continue
@@ -78,32 +84,37 @@ def dataset_lines(data_dir: Path, names: tuple[str, ...] = TRAIN_SETS) -> list[s
     return lines
 
 
-def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path) -> tuple[list[str], str]:
+def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path,
+           foreign: int = 0) -> tuple[list[str], str]:
     """All training lines plus a one-line description of what went in."""
+    from ..synth.text import foreign_text
+
     rng = random.Random(seed)
     words = list(wordfreq_sentences(rng, sentences))
     synth = list(synthetic_lines(rng, synthetic))
     real = dataset_lines(data_dir)
+    other = [foreign_text(rng) for _ in range(foreign)]
     about = (
         f"wordfreq en pseudo-sentences: {len(words)}; synth.random_text lines: {len(synth)}; "
         f"{'+'.join(TRAIN_SETS)} region texts (SROIE also lower-cased): {len(real)}; "
-        f"seed {seed}"
+        f"synth.text.foreign_text phrases: {len(other)}; seed {seed}"
     )
-    return words + synth + real, about
+    return words + synth + real + other, about
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="ocrtool/data/english_char_lm.json.gz")
+    parser.add_argument("--out", default="ocrtool/data/latin_char_lm.json.gz")
     parser.add_argument("--order", type=int, default=6)
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--sentences", type=int, default=100000)
     parser.add_argument("--synthetic", type=int, default=40000)
+    parser.add_argument("--foreign", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     args = parser.parse_args(argv)
 
-    texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data)
+    texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data, args.foreign)
     about += f"; order {args.order}, min_count {args.min_count}"
     print(about)
     lm = CharNgramLM.train(texts, order=args.order, charset=Charset(), min_count=args.min_count,

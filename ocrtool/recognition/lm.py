@@ -221,11 +221,12 @@ def _backed_off(probs: dict, log_backoffs: dict, gram: str, vocab_size: int) -> 
 
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-DEFAULT_PATH = DATA_DIR / "english_char_lm.json.gz"
+DEFAULT_PATH = DATA_DIR / "latin_char_lm.json.gz"
 
 
 def load_default_lm(charset: Charset | None = None) -> CharNgramLM:
-    """The shipped English model (ocrtool/data/english_char_lm.json.gz)."""
+    """The shipped Latin-script model (ocrtool/data/latin_char_lm.json.gz): English and
+    the European languages the default recognizer reads."""
     return CharNgramLM.load(DEFAULT_PATH, charset)
 
 

@@ -32,14 +32,17 @@ from .preprocess import (
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
-# Log-probability a broken syllable costs when a line with a stray jamo is decoded again
-# (`RecognitionStage._whole_syllables`); chosen on data/ko_lines_val.
+# Log-probability a broken syllable costs when a Korean line is decoded again
+# (`RecognitionStage._read_doubtful_again`); chosen on data/ko_lines_val.
 JAMO_PENALTY = 10.0
-# Weight of the jamo LM in that beam, and the greedy confidence (weakest character) under
-# which a Korean line is decoded again by it even without a stray jamo: chosen on lines
-# written from Wikipedia passages the LM never saw (bench/korean/tune_lm.py).
+# Greedy lines whose weakest character is under REDO_CONFIDENCE (Korean lines also when a
+# jamo stands outside any syllable) are decoded again by a beam with the language's LM, at
+# LM_REDO_WEIGHT (Latin-script; chosen on the recognizer's validation crops,
+# bench/tune_redo.py) or JAMO_LM_WEIGHT (Korean, with the syllable grammar; chosen on
+# lines written from passages the LM never saw, bench/korean/tune_lm.py).
+REDO_CONFIDENCE = 0.7
+LM_REDO_WEIGHT = 0.3
 JAMO_LM_WEIGHT = 0.4
-JAMO_REDO_CONFIDENCE = 0.7
 
 
 class RecognitionStage:
@@ -62,9 +65,8 @@ class RecognitionStage:
                               self.charset.indices_of(self.charset.label_chars(blocklist))
                               if blocklist else None)
         self.lang = meta.get("lang", DEFAULT_LANG)
-        # a jamo charset's decoders know how syllables are built and which ones Korean
-        # has (see `_whole_syllables`): its LM is loaded here (about a second), since
-        # nearly every page has a line that needs it
+        # the language's LM is loaded here (about a second): nearly every page has a line
+        # in doubt that is decoded again with it (`_read_doubtful_again`)
         self.jamo = self.charset.form == "jamo"
         self.grammar = self._syllable_grammar() if self.jamo else None
         self.lm = None
@@ -72,6 +74,10 @@ class RecognitionStage:
             self.lm, self.lm_weight = self.grammar, 1.0
         elif decoder == "beam" and lm_weight > 0:
             self.lm = load_language_lm(self.lang, self.charset)
+        self.redo_lm, self.redo_weight = (
+            (self.grammar, 1.0) if self.jamo else
+            (load_language_lm(self.lang, self.charset), LM_REDO_WEIGHT)
+        ) if decoder == "greedy" else (None, 0.0)
         self.calibrator = _load_calibrator(meta)
 
     @classmethod
@@ -129,31 +135,30 @@ class RecognitionStage:
             lengths = [lines[i].shape[1] // self.frame_stride for i in idx]
             decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
                                    self.lm, self.lm_weight, lengths)
-            decoded = self._whole_syllables(logits, lengths, decoded)
+            decoded = self._read_doubtful_again(logits, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
 
-    def _whole_syllables(self, logits: np.ndarray, lengths: Sequence[int],
-                         decoded: list[Decoded]) -> list[Decoded]:
-        """Korean lines whose greedy reading leaves a jamo outside any syllable
-        ("ㅆ스이는"), or whose weakest character is under JAMO_REDO_CONFIDENCE, are decoded
-        again by a beam that penalises broken syllables and knows which syllables and words
-        Korean has (`hangul.JamoGrammar` with the jamo LM). Only those lines pay for the
-        beam; other charsets and decoders are untouched."""
-        if not self.jamo or self.decoder != "greedy":
+    def _read_doubtful_again(self, logits: np.ndarray, lengths: Sequence[int],
+                             decoded: list[Decoded]) -> list[Decoded]:
+        """Greedy lines in doubt are decoded again by a beam that knows the language: its
+        LM (a price reads "9.00", not "9.0O"). In doubt: the weakest character is under
+        REDO_CONFIDENCE, or (Korean) a jamo stands outside any syllable ("ㅆ스이는"),
+        where the beam also charges for broken syllables (`hangul.JamoGrammar`). Only
+        those lines pay for the beam (about a quarter on the validation crops)."""
+        if self.redo_lm is None:
             return decoded
         chars = self.charset.chars
-        redo = [j for j, d in enumerate(decoded)
-                if d.confidence < JAMO_REDO_CONFIDENCE
-                or has_stray_jamo([chars[i - 1] for i in d.indices])]
+        redo = [j for j, d in enumerate(decoded) if d.confidence < REDO_CONFIDENCE or (
+            self.jamo and has_stray_jamo([chars[i - 1] for i in d.indices]))]
         if not redo:
             return decoded
         decoded = list(decoded)
         for j in redo:
             lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
-            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=self.grammar,
-                                     lm_weight=1.0)
+            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=self.redo_lm,
+                                     lm_weight=self.redo_weight)
         return decoded
 
     def _per_output_char(self, d: Decoded) -> Decoded:
