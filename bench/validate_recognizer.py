@@ -40,7 +40,8 @@ def main() -> None:
         model = CRNN(charset.num_classes, width=meta.get("width", 1),
                      hidden=meta.get("hidden", 128))
         model.load_state_dict(state["model"])
-        metrics = validate(model, charset, val_sets, "cpu", args.limit)
+        metrics = validate(model, charset, val_sets, "cpu", args.limit,
+                           meta.get("lang", "en"))
         per_set = {k.split("/")[0]: round(v, 4) for k, v in metrics.items()
                    if k.endswith("/cer_select")}
         print(f"{path}: summed CER {total_cer(metrics):.4f} {per_set}", flush=True)

@@ -217,7 +217,7 @@ def validation_line(stage, cs: CropSet, i: int) -> np.ndarray:
 
 
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
-             limit: int = 800) -> dict[str, float]:
+             limit: int = 800, lang: str = DEFAULT_LANG) -> dict[str, float]:
     """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes.
 
     The crops are batched, run and decoded by the recognition stage the Reader uses."""
@@ -225,7 +225,7 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
     from ..recognition.stage import RecognitionStage
 
     model.eval()
-    stage = RecognitionStage.from_module(model, recognizer_meta(charset), device,
+    stage = RecognitionStage.from_module(model, recognizer_meta(charset, lang=lang), device,
                                          batch_size=64)
     out = {}
     for cs in crop_sets:
@@ -386,10 +386,10 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
                 f"{(time.time() - t0) / 60:.1f} min")
             recent = []
         if step % cfg.eval_every == 0:
-            metrics = validate(model, charset, val_sets, device, cfg.val_limit)
+            metrics = validate(model, charset, val_sets, device, cfg.val_limit, cfg.lang)
             best.update(model, step, metrics, total_cer(metrics))
         checkpoint.maybe_save(model, opt, step)
     checkpoint.maybe_save(model, opt, step, force=True)
-    metrics = validate(model, charset, val_sets, device, cfg.val_limit)
+    metrics = validate(model, charset, val_sets, device, cfg.val_limit, cfg.lang)
     best.update(model, step, metrics, total_cer(metrics))
     return metrics
