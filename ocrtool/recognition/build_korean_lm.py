@@ -21,7 +21,15 @@ import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..synth.korean import amount, contact, date_time, korean_charset, mixed, passages, words
+from ..synth.korean import (
+    amount,
+    contact,
+    date_time,
+    frequent_word,
+    korean_charset,
+    mixed,
+    passages,
+)
 from .lm import CharNgramLM
 
 ORDER = 8
@@ -43,9 +51,7 @@ def korean_lm_texts(rng: random.Random, texts: Sequence[Sequence[str]],
     """The LM's training lines from Wikipedia passages `texts` (word lists), the training
     word list and the generators, in the recognizer's canonical (jamo) form."""
     lines = list(passage_runs(rng, texts))
-    vocab = words(held_out=False)
-    lines += [vocab[min(int(rng.paretovariate(0.6)) - 1, len(vocab) - 1)]
-              if rng.random() < 0.5 else rng.choice(vocab) for _ in range(n_words)]
+    lines += [frequent_word(rng) for _ in range(n_words)]
     lines += [gen(rng) for gen in (date_time, contact) for _ in range(n_generated)]
     lines += [gen(rng) for gen in (amount, mixed) for _ in range(n_generated)]
     charset = korean_charset()

@@ -22,6 +22,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from .charset import Charset
@@ -231,7 +232,15 @@ def load_default_lm(charset: Charset | None = None) -> CharNgramLM:
 
 
 def load_language_lm(code: str, charset: Charset | None = None) -> CharNgramLM:
-    """The shipped LM of language `code` (languages.py names its file)."""
+    """The shipped LM of language `code` (languages.py names its file), read once per
+    process and charset: every recognition stage built for the language shares it."""
+    return _language_lm(code, charset.chars if charset else None,
+                        charset.form if charset else None)
+
+
+@lru_cache(maxsize=4)
+def _language_lm(code: str, chars: str | None, form: str | None) -> CharNgramLM:
     from ..languages import get_language
 
+    charset = Charset(chars, form) if chars is not None else None
     return CharNgramLM.load(DATA_DIR / get_language(code).lm, charset)

@@ -72,7 +72,8 @@ def words(held_out: bool = False) -> list[str]:
     return _split([w for w in items if w and w.isprintable()], held_out)
 
 
-def _word(rng: random.Random, held_out: bool) -> str:
+def frequent_word(rng: random.Random, held_out: bool = False) -> str:
+    """One word of the word list (training part, or the held-out part)."""
     items = words(held_out) or ["한국어"]
     # Zipf-ish: frequent words more often, and the long tail too
     if rng.random() < 0.5:
@@ -92,7 +93,7 @@ def prose(rng: random.Random, held_out: bool = False) -> str:
 
 
 def phrase(rng: random.Random, held_out: bool = False) -> str:
-    return " ".join(_word(rng, held_out) for _ in range(rng.randint(1, 5)))
+    return " ".join(frequent_word(rng, held_out) for _ in range(rng.randint(1, 5)))
 
 
 def _num(rng: random.Random, lo: int, hi: int) -> str:
@@ -108,8 +109,8 @@ def amount(rng: random.Random, held_out: bool = False) -> str:
     if r < 0.45:
         return f"₩{_num(rng, 100, 500000)}"
     if r < 0.7:
-        return f"{_word(rng, held_out)} {value}{rng.choice(UNITS)}"
-    return f"{_word(rng, held_out)} {rng.randint(1, 20)} {_num(rng, 500, 90000)}"
+        return f"{frequent_word(rng, held_out)} {value}{rng.choice(UNITS)}"
+    return f"{frequent_word(rng, held_out)} {rng.randint(1, 20)} {_num(rng, 500, 90000)}"
 
 
 def date_time(rng: random.Random) -> str:
@@ -146,7 +147,7 @@ def contact(rng: random.Random) -> str:
 
 def mixed(rng: random.Random, held_out: bool = False) -> str:
     """Korean words with Latin words, brand names or a price among them."""
-    parts = [_word(rng, held_out) for _ in range(rng.randint(1, 4))]
+    parts = [frequent_word(rng, held_out) for _ in range(rng.randint(1, 4))]
     latin = sentence(rng) if rng.random() < 0.6 else price(rng)
     parts.insert(rng.randint(0, len(parts)), latin)
     return " ".join(parts)

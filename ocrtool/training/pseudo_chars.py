@@ -20,7 +20,6 @@ pickled under the run folder, where the data-loader worker reads them.
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ import numpy as np
 from ..detection.postprocess import STRIDE, DetectParams, prepare_image
 from ..detection.targets import _reading_frame, _split, ink_split_word_quad, split_word_quad
 from ..geometry import crop_quad, order_clockwise
+from ..io_utils import write_atomic
 from .datasets import load_rgb, read_jsonl, training_rows
 
 # (B, 3, H, W) normalised detector input -> (B, 2, H/2, W/2) region and affinity maps,
@@ -299,12 +299,7 @@ def label_sets(forward: Forward, data_root: str | Path, sets: dict[str, int],
 
 def save_labels(labels: Labels, path: str | Path) -> None:
     """Pickle `labels` to `path` atomically: the loader worker may read it at any time."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(labels, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    write_atomic(path, pickle.dumps(labels, protocol=pickle.HIGHEST_PROTOCOL), fsync=False)
 
 
 def load_labels(path: str | Path) -> Labels:
