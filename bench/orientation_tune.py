@@ -10,8 +10,9 @@ page needs more than its first read (what costs time).
 
 `lines` measures the per-line 180-degree check: every line of upright pages and of the
 same pages turned by 180 (all lines upside down), read as found and turned, so that
-LINE_CHECK, LINE_CLEAR, LINE_CHARS and LINE_ASPECT can be chosen (how many upright lines
-it reads again and turns wrongly, how many upside-down lines it turns).
+LINE_CHECK, LINE_CLEAR and LINE_MARGIN can be chosen (how many upright lines it reads
+again and turns wrongly, how many upside-down lines it turns). Crops are read caseless, as
+`ocrtool read` reads them for orientation.
 
     OMP_NUM_THREADS=1 python bench/orientation_tune.py collect \\
         --data ../shared/data/born_digital_train --limit 120 --out /tmp/bd_train.json
@@ -50,7 +51,8 @@ def collect(reader: Reader, data: Path, limit: int | None, out: Path) -> None:
             read = PageResult("", image.shape[1], image.shape[0], reader._detect_and_read(image))
             # the lines as cached (rounded), so replays pick the same sample words
             lines = PageResult.from_dict(read.to_dict()).lines
-            scores = ori.flip_scores(image, lines, reader.recognize, CACHED_WORDS)
+            scores = ori.flip_scores(image, lines, reader.recognition.recognize_caseless,
+                                     CACHED_WORDS)
             turns[str(turn)] = {"page": read.to_dict(), "flip": scores}
         pages.append({"data": data.name, "image": row["image"], "turns": turns})
         print(f"{data.name} {row['image']}", file=sys.stderr, flush=True)
@@ -110,33 +112,44 @@ def replay_page(lines: dict[int, list], flips: dict[int, list], scan: int,
 
 def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
     """Per line of upright pages and of the same pages turned by 180 (every line upside
-    down): its confidence as found, and its box read turned (`ori.turned_scores`)."""
+    down): its confidence as found, and its box read caseless as found and turned
+    (`ori.turned_scores`, as `ori.flip_lines` reads them)."""
     rows = []
+    caseless = reader.recognition.recognize_caseless
     for row in ev.load_ground_truth(data)[:limit]:
         rgb = load_image(data / row["image"])
         for turn in (0, 180):
             image = ori.turn_image(rgb, turn)
             lines = reader._detect_and_read(image)
-            quads = [np.roll(np.asarray(ln.points, np.float32), 2, axis=0) for ln in lines]
-            scores = ori.turned_scores(image, quads, reader.recognize) if quads else []
-            for ln, (score, chars) in zip(lines, scores):
+            found = [np.asarray(ln.points, np.float32) for ln in lines]
+            turned = [np.roll(q, 2, axis=0) for q in found]
+            scores = ori.turned_scores(image, found + turned, caseless) if found else []
+            for ln, (before, _), (score, chars) in zip(lines, scores[: len(lines)],
+                                                       scores[len(lines):]):
                 length, height = quad_size(np.asarray(ln.points, np.float32))
-                rows.append((turn, ln.confidence, score, chars, length / max(height, 1e-6)))
+                rows.append((turn, ln.confidence, score, chars, length / max(height, 1e-6),
+                             before))
     a = np.array(rows)
     up, down = a[a[:, 0] == 0], a[a[:, 0] == 180]
     print(f"{data.name}: {len(up)} upright lines, {len(down)} upside-down lines")
+    aspect = ori.LINE_ASPECT
     for check in (0.05, 0.1, 0.2, 0.3):
-        for aspect in (1.5, 2.0, 3.0):
-            cu = up[(up[:, 1] < check) & (up[:, 4] >= aspect)]
-            cd = down[(down[:, 1] < check) & (down[:, 4] >= aspect)]
-            for clear in (-0.05, -0.1, -0.15, -0.2):
-                for chars in (3, 5):
-                    bad = np.sum((cu[:, 2] >= clear) & (cu[:, 3] >= chars))
-                    good = np.sum((cd[:, 2] >= clear) & (cd[:, 3] >= chars))
-                    print(f" check<{check} aspect>={aspect} clear>={clear} chars>={chars}: "
-                          f"upright lines read again {len(cu) / max(len(up), 1):.3f} "
-                          f"(turned wrongly {bad}), upside-down lines turned "
-                          f"{good}/{int(np.sum(down[:, 4] >= aspect))}")
+        cu = up[(up[:, 1] < check) & (up[:, 4] >= aspect)]
+        cd = down[(down[:, 1] < check) & (down[:, 4] >= aspect)]
+        for clear in (-0.05, -0.1, -0.15, -0.2):
+            for margin in (None, 0.0, 0.1, 0.3):
+                print(f" check<{check} clear>={clear} margin {margin}: upright lines read "
+                      f"again {len(cu) / max(len(up), 1):.3f} (turned wrongly "
+                      f"{_turned(cu, clear, margin)}), upside-down lines turned "
+                      f"{_turned(cd, clear, margin)}/{int(np.sum(down[:, 4] >= aspect))}")
+
+
+def _turned(rows: np.ndarray, clear: float, margin: float | None) -> int:
+    """How many of `line_stats`' rows the per-line check would turn."""
+    ok = (rows[:, 2] >= clear) & (rows[:, 3] >= ori.LINE_CHARS)
+    if margin is not None:  # None: v0.5's rule, no comparison with the line as found
+        ok &= rows[:, 2] >= rows[:, 5] + margin
+    return int(np.sum(ok))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,24 +51,27 @@ ROTATIONS = (0, 90, 180, 270)
 SAMPLE_WORDS = 4  # words read both ways to tell 0 from 180
 SAMPLE_CHARS = (3, 10)  # a sample word has this many characters: enough to judge, cheap to read
 MORE_SAMPLE_WORDS = 12  # an undecided first test is repeated on this many words
-MIN_SAMPLE_CHARS = 10  # fewer characters than this in the sample decide nothing
+MIN_SAMPLE_CHARS = 6  # fewer characters than this in the sample decide nothing (train)
 # Thresholds below marked (train) were chosen by replaying the decisions on training
 # pages at all four turns (bench/orientation_tune.py replay: all 269 born_digital_train
-# pages and the first 40 of sroie_train); the dev sets only report.
+# pages and the first 40 of sroie_train, read by recognizer v0.6, sample words read
+# caseless as `ocrtool read` reads them); the dev sets only report.
 # A page read as it comes whose sample words all read at least this confidently (and
 # there are SAMPLE_WORDS of them) is upright: no flip test. (train) The least confidence
-# among the sample words was at most 0.42 on all 214 upside-down and 30 sideways reads,
-# and at least 0.7 on 36% of upright sroie_train and 57% of born_digital_train reads.
+# among the sample words was under 0.5 on all 211 upside-down and 20 sideways reads,
+# and at least 0.7 on 56% of the 218 upright reads (0.8: no change).
 SURE_WORD = 0.7
 # Pages read at every turn take the turn the flip tests of all four reads support by at
 # least this margin (characters x log-probability per character, `FlipTest.margin`).
-# (train) Right turn on born_digital_train at 0/90/180/270: 0.981/0.941/0.937/0.941 with
-# 1.0, 0.981/0.941/0.926/0.937 with 2.0, 0.978/0.933/0.918/0.929 without this step;
-# sroie_train 0.975 at every turn either way (its one miss has next to no legible text).
-SUPPORT_MIN = 1.0
-# (train) kept: lower MIN_SAMPLE_CHARS (4, 6, 8), CLEAR_MARGIN (0.05, 0.12), CLEAR_READ
-# (-0.1, -0.25) and TURN_MIN 0.5 found the right turn on at most one more of 1236
-# page-turns (and TURN_MIN 0.5 on two fewer upright pages)
+SUPPORT_MIN = 0.5
+# (train) Right turn on born_digital_train at 0/90/180/270 and the upright pages that
+# needed more than their first read:
+# - as chosen (MIN_SAMPLE_CHARS 6, SUPPORT_MIN 0.5, EVIDENCE_CHARS 3):
+#   0.985/0.948/0.944/0.952, 39 pages;
+# - the v0.5 settings (10, 1.0, every line counts): 0.967/0.941/0.937/0.944, 49 pages;
+# - MIN_SAMPLE_CHARS 4 or 8, SUPPORT_MIN 2, EVIDENCE_CHARS 1 or 4, CLEAR_READ -0.1 or
+#   -0.25, CLEAR_MARGIN 0.05 or 0.12, TURN_MIN 2, SURE_WORD 0.8: no better on any turn;
+# - sroie_train 1.000 at every turn with all of them but CLEAR_READ -0.25.
 CLEAR_READ = -0.15  # median mean log-probability per character of clearly readable words
 CLEAR_MARGIN = 0.08  # ... that beats the other direction by at least this much
 EMPTY_READ = -7.0  # log-probability charged to a crop that reads as nothing
@@ -76,6 +79,7 @@ EMPTY_READ = -7.0  # log-probability charged to a crop that reads as nothing
 # confident characters (pages with one or two words must not turn on noise)
 TURN_GAIN = 1.25
 TURN_MIN = 1.0
+EVIDENCE_CHARS = 3  # lines with fewer letters and digits count for nothing (`evidence`)
 KEEP_READ = 0.75  # a turn that sets vertical lines level may read this much less
 # a page whose lines run at least SKEW_MIN degrees off the horizontal (at most SKEW_MAX)
 # is turned straight and read again: the detector and the line grouping were made on
@@ -88,14 +92,17 @@ SKEW_MARGIN = 3.0  # a level page keeps this many line heights around the lines 
 # confidence than LINE_CHECK is read again turned by 180 degrees, and turned it is when
 # that reading is clear: at least LINE_CHARS characters at a mean log-probability per
 # character of LINE_CLEAR or more (a per-character measure: a line's confidence is a
-# product over the line, low on long lines read right). (train: bench/orientation_tune.py
-# lines on 12 sroie_train and 80 born_digital_train pages, upright and turned by 180)
-# Upright lines read again: 5.5% and 5.6%, turned wrongly: 0 of 703 and 0 of 354 (1 with
-# LINE_CLEAR -0.2 or LINE_CHECK 0.2); upside-down lines turned right: 293 of 567 and 190
-# of 330 (the rest read no better turned: short numbers, smudges; 0.2 would turn 367 of
-# 567 for 40% more lines read again)
+# product over the line, low on long lines read right), read caseless, and at least
+# LINE_MARGIN above the line's caseless reading as found (upside-down Latin print is
+# partly legible: "shopping" turned reads "Buiddoys"). (train: bench/orientation_tune.py
+# lines on 12 sroie_train and 80 born_digital_train pages, upright and turned by 180,
+# recognizer v0.6) Upright lines read again (as found and turned): 6.4% and 6.3%; turned
+# wrongly: 0 of 707 and 0 of 335 (without the margin 6 and 2, with margin 0 1 and 1);
+# upside-down lines turned right: 280 of 565 and 171 of 309 (LINE_CLEAR -0.15: 275 and
+# 170; LINE_CHECK 0.2 turns 353 and 200 for a third more lines read again)
 LINE_CHECK = 0.1
-LINE_CLEAR = -0.15
+LINE_CLEAR = -0.2
+LINE_MARGIN = 0.1
 LINE_CHARS = 3
 LINE_ASPECT = 2.0  # ... only lines at least this many times longer than high
 
@@ -292,8 +299,15 @@ def _mean_log_prob(decoded: list[Decoded]) -> float:
 
 
 def evidence(lines: list[Line]) -> float:
-    """Confident characters read: the sum over lines of confidence x letters and digits."""
-    return sum(ln.confidence * sum(c.isalnum() for c in ln.text) for ln in lines)
+    """Confident characters read: the sum over lines of confidence x letters and digits,
+    counting only lines of at least `EVIDENCE_CHARS` of them (a lone "O", "0" or "I" reads
+    the same at every turn, and a page read sideways is full of them)."""
+    total = 0.0
+    for ln in lines:
+        chars = sum(c.isalnum() for c in ln.text)
+        if chars >= EVIDENCE_CHARS:
+            total += ln.confidence * chars
+    return total
 
 
 def find_rotation(rgb: np.ndarray, read: ReadFn, recognize: RecognizeFn,
@@ -406,17 +420,21 @@ def flip_lines(rgb: np.ndarray, lines: list[Line], recognize: RecognizeFn,
                read_boxes: ReadBoxesFn) -> list[Line]:
     """The per-line 180-degree check for pages with lines both ways up (a label printed
     upside down on a box, a stamp): lines read with little confidence are cut turned by
-    180 degrees and read (one recognizer call for all of them, none on a clean page);
-    the few that read clearly so are read again as lines. A turned line keeps its place
+    180 degrees and read, both ways (one recognizer call for all of them, none on a clean
+    page); the few that read clearly so, and more clearly than as found, are read again as
+    lines. `recognize` should read caseless (`RecognitionStage.recognize_caseless`): a
+    line read in doubtful case is not less upright. A turned line keeps its place
     and its box, its first corner moved to where its text starts (the box's opposite
     corner)."""
     todo = flip_candidates(lines)
     if not todo:
         return lines
-    turned = [np.roll(np.asarray(lines[i].points, np.float32), 2, axis=0) for i in todo]
-    scores = turned_scores(rgb, turned, recognize)
-    clear = [(i, q) for i, q, (score, chars) in zip(todo, turned, scores)
-             if chars >= LINE_CHARS and score >= LINE_CLEAR]
+    found = [np.asarray(lines[i].points, np.float32) for i in todo]
+    turned = [np.roll(q, 2, axis=0) for q in found]
+    scores = turned_scores(rgb, found + turned, recognize)
+    clear = [(i, q) for i, q, (before, _), (score, chars)
+             in zip(todo, turned, scores[: len(todo)], scores[len(todo):])
+             if chars >= LINE_CHARS and score >= LINE_CLEAR and score >= before + LINE_MARGIN]
     if not clear:
         return lines
     out = list(lines)

@@ -140,8 +140,10 @@ class Reader:
             lines = read_lines(self.recognition, rgb, [quad], [[quad]], [0],
                                context=(0.0, 0.0))
         else:  # turned upright, read, and the boxes mapped back to these pixels
+            # orientation judges legibility, not case: it scores crops read caseless
             lines, rotation = read_any_way_up(rgb, self.config.rotate,
-                                              self._detect_and_read, self.recognize,
+                                              self._detect_and_read,
+                                              self.recognition.recognize_caseless,
                                               self.read_boxes)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.config.min_confidence]
         if self.config.detail == "words":

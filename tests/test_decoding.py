@@ -73,6 +73,20 @@ def test_greedy_char_probs_and_frames():
     assert d.confidence == pytest.approx(0.8)
 
 
+def test_merged_cases_read_a_doubtful_case_as_one_sure_letter():
+    from ocrtool.recognition.decoding import merge_cases
+
+    lp = frames_from([{"T": 0.9}, {"-": 0.9}, {"h": 0.5, "H": 0.45}, {"-": 0.9},
+                      {"1": 0.6, "l": 0.3}])
+    assert text(greedy_decode(lp)) == "Th1"
+    merged = merge_cases(lp, *CS.case_pairs())
+    d = greedy_decode(merged)
+    assert text(d) == "TH1"  # case-free letters come out as capitals; digits untouched
+    assert d.char_probs[1] == pytest.approx(0.95, abs=1e-5)  # 0.5 + 0.45
+    assert d.char_probs[2] == pytest.approx(0.6, abs=1e-5)  # "l" is no case of "1"
+    assert np.exp(merged).sum(axis=1) == pytest.approx(np.ones(len(lp)), abs=1e-5)
+
+
 def test_beam_differs_from_greedy_where_paths_add_up():
     # Two frames, each: blank 0.6, "a" 0.4 (the rest ~0). Greedy takes "--" -> "".
     # Beam sums paths: P("") = 0.6 * 0.6 = 0.36;
@@ -246,6 +260,20 @@ def test_char_ngram_lm_maps_onto_a_different_charset(tmp_path):
     assert after == pytest.approx(before, abs=1e-3)
 
 
+def test_case_blind_lm_scores_every_case_alike_and_keeps_that_when_saved(tmp_path):
+    texts = ["RECEIPT NO 12", "THANK YOU", "receipt", "Thank you"] * 3
+    cased = CharNgramLM.train(texts, order=4, min_count=1)
+    blind = CharNgramLM.train(texts, order=4, min_count=1, fold_case=True)
+    assert cased.score("ReCEIPT") < cased.score("RECEIPT") - 1.0
+    assert blind.score("ReCEIPT") == pytest.approx(blind.score("receipt"), abs=1e-12)
+    assert blind.score("Thank YOU") == pytest.approx(blind.score("thank you"), abs=1e-12)
+    assert blind.score("thank you") > blind.score("thonk yuo")  # spelling still counts
+    blind.save(tmp_path / "lm.json.gz")
+    again = CharNgramLM.load(tmp_path / "lm.json.gz")
+    assert again.fold_case and again.score("RECEIPT") == pytest.approx(blind.score("receipt"),
+                                                                       abs=1e-2)
+
+
 def test_shipped_lm_fixes_look_alikes_and_keeps_doubled_letters():
     from ocrtool.recognition.lm import DEFAULT_PATH, load_default_lm
 
@@ -271,3 +299,9 @@ def test_shipped_lm_fixes_look_alikes_and_keeps_doubled_letters():
         lp = line(word, ambiguous)
         assert text(greedy_decode(lp)) == greedy_text
         assert text(beam_decode(lp, beam_width=8, lm=lm, lm_weight=0.3)) == word
+    # case-blind: the case the recognizer prefers stays, each letter only 0.5 : 0.4 sure of
+    # it (the cased LM of session 9, trained on all-capital receipts, wrote "RECEIPT")
+    assert lm.fold_case
+    for word in ("Receipt", "Total", "Thank you"):
+        unsure = {i: {c: 0.5, c.swapcase(): 0.4} for i, c in enumerate(word) if i and c.isalpha()}
+        assert text(beam_decode(line(word, unsure), beam_width=8, lm=lm, lm_weight=0.3)) == word

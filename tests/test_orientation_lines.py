@@ -124,7 +124,7 @@ def test_a_clean_page_reads_nothing_again(reader: Reader):
 
     def recognize(crops):
         calls.append(("recognize", len(crops)))
-        return reader.recognize(crops)
+        return reader.recognition.recognize_caseless(crops)
 
     def read_boxes(image, quads):
         calls.append(("read_boxes", len(quads)))
@@ -137,19 +137,22 @@ def test_a_clean_page_reads_nothing_again(reader: Reader):
     candidates = flip_candidates(clean.lines)
     assert TURNED in candidates
     checked = flip_lines(rgb, clean.lines, recognize, read_boxes)
-    assert calls[0] == ("recognize", len(candidates))
+    assert calls[0] == ("recognize", 2 * len(candidates))  # each as found and turned
     assert len(calls) == 2 and calls[1][0] == "read_boxes" and 1 <= calls[1][1] < len(candidates)
     assert checked[TURNED].text.lower() == TEXT[TURNED].lower()
 
 
 def test_an_upright_line_in_doubt_is_not_turned(reader: Reader):
     """Lines the right way up, their first reading doubted (confidence 0): read turned
-    they read worse, so each keeps its first reading."""
+    they read worse than as found, so each keeps its first reading (read caseless, as the
+    Reader checks them: "Thank you" turned reads "noʎ ʞuɐɥʇ"-like letters clearly enough,
+    but less clearly than "Thank you" itself, whatever case the model gives it)."""
     rgb, _ = mixed_page()
     page = Reader(threads=1, rotate="none").read(rgb)
     doubted = [Line(ln.text, 0.0, ln.points, ln.words, ln.block)
                for i, ln in enumerate(page.lines) if i != TURNED]
     assert flip_candidates(doubted) == list(range(len(doubted)))
-    checked = flip_lines(rgb, doubted, reader.recognize, reader.read_boxes)
+    checked = flip_lines(rgb, doubted, reader.recognition.recognize_caseless,
+                         reader.read_boxes)
     assert [ln.text for ln in checked] == [ln.text for ln in doubted]
     assert [ln.points for ln in checked] == [ln.points for ln in doubted]

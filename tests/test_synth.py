@@ -173,6 +173,37 @@ def test_render_line_is_deterministic():
     assert ta == tb and a.dtype == np.uint8 and np.array_equal(a, b)
 
 
+class _Always(random.Random):
+    """A random source whose draws take the first branch every time (random() is 0)."""
+
+    def random(self) -> float:
+        return 0.0
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_vary_face_thickens_thins_and_widens_the_ink():
+    from ocrtool.synth.lines import draw_text, vary_face
+
+    mask, _ = draw_text(random.Random(0), "Hamburgefonts", discover_fonts()[0], 40)
+    ink = float(mask.sum())
+    bolder = vary_face(_Always(0), mask, 40)  # dilated (first branch), then 1.25x wider
+    assert bolder.shape == (mask.shape[0], int(mask.shape[1] * 1.25))
+    assert bolder.sum() > 1.25 * ink * 1.2  # wider and heavier strokes
+
+    class Thinner(_Always):
+        calls = 0
+
+        def random(self) -> float:  # stroke change yes, dilate no (-> erode), width no
+            self.calls += 1
+            return [0.0, 0.9, 0.9, 0.9][self.calls - 1]
+
+    lighter = vary_face(Thinner(0), mask, 40)
+    assert lighter.shape == mask.shape and lighter.sum() < 0.9 * ink
+    assert vary_face(Thinner(0), mask, 16).sum() == ink  # small text is never thinned
+
+
 # ----------------------------------------------------------------------------- pages
 
 

@@ -15,6 +15,8 @@ What goes in (and why):
   (`synth.text.foreign_text`, as the recognizer's synthetic lines): the default model
   reads those languages, and an English-only LM raised French CER on validation.
 The dev sets (sroie_dev, born_digital_dev) are never read: they measure the model.
+The model is case-blind (trained lower-cased, `CharNgramLM.fold_case`) unless --cased:
+case is the recognizer's to read.
 """
 
 from __future__ import annotations
@@ -112,13 +114,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--foreign", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--cased", action="store_true",
+                        help="keep case (the shipped model is case-blind)")
     args = parser.parse_args(argv)
 
     texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data, args.foreign)
-    about += f"; order {args.order}, min_count {args.min_count}"
+    about += (f"; order {args.order}, min_count {args.min_count}"
+              f"{', cased' if args.cased else ', case-blind'}")
     print(about)
     lm = CharNgramLM.train(texts, order=args.order, charset=Charset(), min_count=args.min_count,
-                           about=about)
+                           about=about, fold_case=not args.cased)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     lm.save(args.out)
     size = Path(args.out).stat().st_size

@@ -81,6 +81,15 @@ def apply_mask(logits: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def merge_cases(log_probs: np.ndarray, upper: Sequence[int], lower: Sequence[int]) -> np.ndarray:
+    """Log-probabilities with each letter's small form added onto its capital (the small
+    form's column then never wins): what a crop says whatever its case."""
+    out = np.array(log_probs, dtype=np.float32, copy=True)
+    out[..., upper] = np.logaddexp(log_probs[..., upper], log_probs[..., lower])
+    out[..., lower] = -1e9
+    return out
+
+
 def greedy_decode(log_probs: np.ndarray) -> Decoded:
     """Best path: argmax per frame, merge repeats, drop blanks. log_probs is (T, C).
 

@@ -43,14 +43,16 @@ class CharNgramLM:
         log_backoffs: dict[str, float],
         charset: Charset | None = None,
         about: str = "",
+        fold_case: bool = False,
     ) -> None:
         self.order = order
         self.log_probs = log_probs
         self.log_backoffs = log_backoffs
         self.charset = charset or Charset()
         self.about = about
+        self.fold_case = fold_case
         # label index -> key character; BOS (0) -> BOS_CHAR
-        self._char_of = [BOS_CHAR] + list(self.charset.chars)
+        self._char_of = [BOS_CHAR] + [self._key(c) for c in self.charset.chars]
         self._floor = -math.log(len(self.charset))  # uniform, for characters never seen
         self._cache: dict[tuple[tuple[int, ...], int], float] = {}
 
@@ -63,23 +65,29 @@ class CharNgramLM:
         charset: Charset | None = None,
         min_count: int = 2,
         about: str = "",
+        fold_case: bool = False,
     ) -> CharNgramLM:
-        """Count n-grams of normalised texts (one context start each) and smooth them.
+        """Count n-grams of normalised texts (one context start each) and smooth them,
+        lower-cased first when `fold_case`.
 
         n-grams of length 3 and more seen fewer than `min_count` times are dropped after
         smoothing; that is what keeps the shipped file small.
         """
         charset = charset or Charset()
+        fold = (lambda t: "".join(map(_lower, t))) if fold_case else (lambda t: t)
         # one string, each text behind a context start; n-grams that straddle two texts
         # are the ones holding BOS anywhere but first, and are dropped below
-        joined = "".join(BOS_CHAR + charset.normalize(t) for t in texts)
+        joined = "".join(BOS_CHAR + fold(charset.normalize(t)) for t in texts)
         counts: list[Counter[str]] = [Counter()]
         for n in range(1, order + 1):
             grams = Counter(joined[i : i + n] for i in range(len(joined) - n + 1))
             counts.append(Counter({g: k for g, k in grams.items() if BOS_CHAR not in g[1:]}))
         del counts[1][BOS_CHAR]  # BOS is never predicted
         log_probs, log_backoffs = _witten_bell(counts, len(charset), min_count)
-        return cls(order, log_probs, log_backoffs, charset, about)
+        return cls(order, log_probs, log_backoffs, charset, about, fold_case)
+
+    def _key(self, char: str) -> str:
+        return _lower(char) if self.fold_case else char
 
     # ---------------------------------------------------------------- scoring
     def log_prob(self, context: Sequence[int], index: int) -> float:
@@ -135,6 +143,7 @@ class CharNgramLM:
             "order": self.order,
             "chars": self.charset.chars,
             "about": self.about,
+            "fold_case": self.fold_case,
             "log_probs": _pack(self.log_probs),
             "log_backoffs": _pack(self.log_backoffs),
         }
@@ -154,7 +163,13 @@ class CharNgramLM:
             raise ValueError(f"{path} is not an {FORMAT} file")
         charset = charset or Charset(d["chars"])
         return cls(d["order"], _unpack(d["log_probs"]), _unpack(d["log_backoffs"]), charset,
-                   d.get("about", ""))
+                   d.get("about", ""), d.get("fold_case", False))
+
+
+def _lower(char: str) -> str:
+    """One character's lower case, itself where lower-casing makes two ("İ")."""
+    low = char.lower()
+    return low if len(low) == 1 else char
 
 
 def _pack(table: dict[str, float]) -> dict[str, str]:

@@ -17,7 +17,16 @@ import numpy as np
 from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
 from ..languages import DEFAULT_LANG
 from .charset import Charset
-from .decoding import Decoded, apply_mask, beam_decode, char_mask, decode_batch, log_softmax
+from .decoding import (
+    Decoded,
+    apply_mask,
+    beam_decode,
+    char_mask,
+    decode_batch,
+    greedy_decode,
+    log_softmax,
+    merge_cases,
+)
 from .hangul import JamoGrammar, has_stray_jamo
 from .lm import load_language_lm
 from .preprocess import (
@@ -138,6 +147,21 @@ class RecognitionStage:
             decoded = self._read_doubtful_again(logits, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
+        return out  # type: ignore[return-value]
+
+    def recognize_caseless(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
+        """Greedy reads with each letter's two cases as one (the capital's label), in the
+        order given: how legible a crop is whatever its case. Orientation asks that: a
+        line whose case the model doubts ("ThANK YOU") is still plainly upright, and text
+        upside down is no more legible for having its case ignored."""
+        lines = [self.prepare(c) for c in crops]
+        upper, lower = self.charset.case_pairs()
+        out: list[Decoded | None] = [None] * len(lines)
+        for idx, batch in self.batches(lines):
+            lp = log_softmax(apply_mask(np.asarray(self.forward(batch), np.float32), self.mask))
+            lp = merge_cases(lp, upper, lower)
+            for k, i in enumerate(idx):
+                out[i] = greedy_decode(lp[k, : lines[i].shape[1] // self.frame_stride])
         return out  # type: ignore[return-value]
 
     def _read_doubtful_again(self, logits: np.ndarray, lengths: Sequence[int],

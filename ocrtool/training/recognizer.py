@@ -129,7 +129,8 @@ class MixedLines(torch.utils.data.IterableDataset):
 
     def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
-            img, text = render_line(rng, self._synthetic_text(rng), self.fonts)
+            img, text = render_line(rng, self._synthetic_text(rng), self.fonts,
+                                    vary_faces=True)
             return prepare_line(img), text, False
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
