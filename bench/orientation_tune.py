@@ -113,7 +113,7 @@ def replay_page(lines: dict[int, list], flips: dict[int, list], scan: int,
 def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
     """Per line of upright pages and of the same pages turned by 180 (every line upside
     down): its confidence as found, and its box read caseless as found and turned
-    (`ori.turned_scores`, as `ori.flip_lines` reads them)."""
+    (`ori.both_ways_scores`, as `ori.flip_lines` reads them)."""
     rows = []
     caseless = reader.recognition.recognize_caseless
     for row in ev.load_ground_truth(data)[:limit]:
@@ -121,11 +121,8 @@ def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
         for turn in (0, 180):
             image = ori.turn_image(rgb, turn)
             lines = reader._detect_and_read(image)
-            found = [np.asarray(ln.points, np.float32) for ln in lines]
-            turned = [np.roll(q, 2, axis=0) for q in found]
-            scores = ori.turned_scores(image, found + turned, caseless) if found else []
-            for ln, (before, _), (score, chars) in zip(lines, scores[: len(lines)],
-                                                       scores[len(lines):]):
+            found, turned = ori.both_ways_scores(image, lines, caseless) if lines else ([], [])
+            for ln, (before, _), (score, chars) in zip(lines, found, turned):
                 length, height = quad_size(np.asarray(ln.points, np.float32))
                 rows.append((turn, ln.confidence, score, chars, length / max(height, 1e-6),
                              before))

@@ -429,11 +429,9 @@ def flip_lines(rgb: np.ndarray, lines: list[Line], recognize: RecognizeFn,
     todo = flip_candidates(lines)
     if not todo:
         return lines
-    found = [np.asarray(lines[i].points, np.float32) for i in todo]
-    turned = [np.roll(q, 2, axis=0) for q in found]
-    scores = turned_scores(rgb, found + turned, recognize)
-    clear = [(i, q) for i, q, (before, _), (score, chars)
-             in zip(todo, turned, scores[: len(todo)], scores[len(todo):])
+    found, turned = both_ways_scores(rgb, [lines[i] for i in todo], recognize)
+    clear = [(i, np.roll(np.asarray(lines[i].points, np.float32), 2, axis=0))
+             for i, (before, _), (score, chars) in zip(todo, found, turned)
              if chars >= LINE_CHARS and score >= LINE_CLEAR and score >= before + LINE_MARGIN]
     if not clear:
         return lines
@@ -448,6 +446,15 @@ def turned_scores(rgb: np.ndarray, quads: Sequence[np.ndarray],
     """(mean log-probability per character, characters) of each box read along it."""
     crops = [crop_line(rgb, q, DETECTION_CONTEXT) for q in quads]
     return [(_mean_log_prob([d]), len(d.char_probs)) for d in recognize(crops)]
+
+
+def both_ways_scores(rgb: np.ndarray, lines: Sequence[Line], recognize: RecognizeFn
+                     ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """`turned_scores` of each line's box as found and turned by 180 degrees (its corners
+    rolled by two), in one recognizer call: what the per-line check compares."""
+    found = [np.asarray(ln.points, np.float32) for ln in lines]
+    scores = turned_scores(rgb, found + [np.roll(q, 2, axis=0) for q in found], recognize)
+    return scores[: len(found)], scores[len(found):]
 
 
 def read_any_way_up(rgb: np.ndarray, rotate: str | int, read: ReadFn,

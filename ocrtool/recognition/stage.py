@@ -88,6 +88,7 @@ class RecognitionStage:
             (load_language_lm(self.lang, self.charset), LM_REDO_WEIGHT)
         ) if decoder == "greedy" else (None, 0.0)
         self.calibrator = _load_calibrator(meta)
+        self._case_pairs = self.charset.case_pairs()  # for `recognize_caseless`
 
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
@@ -139,9 +140,7 @@ class RecognitionStage:
     def recognize_prepared(self, lines: Sequence[np.ndarray]) -> list[Decoded]:
         """Decode crops already `prepare`d, batched by width, in the order given."""
         out: list[Decoded | None] = [None] * len(lines)
-        for idx, batch in self.batches(lines):
-            logits = self.forward(batch)
-            lengths = [lines[i].shape[1] // self.frame_stride for i in idx]
+        for idx, logits, lengths in self._forward_batches(lines):
             decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
                                    self.lm, self.lm_weight, lengths)
             decoded = self._read_doubtful_again(logits, lengths, decoded)
@@ -155,14 +154,18 @@ class RecognitionStage:
         line whose case the model doubts ("ThANK YOU") is still plainly upright, and text
         upside down is no more legible for having its case ignored."""
         lines = [self.prepare(c) for c in crops]
-        upper, lower = self.charset.case_pairs()
         out: list[Decoded | None] = [None] * len(lines)
-        for idx, batch in self.batches(lines):
-            lp = log_softmax(apply_mask(np.asarray(self.forward(batch), np.float32), self.mask))
-            lp = merge_cases(lp, upper, lower)
+        for idx, logits, lengths in self._forward_batches(lines):
+            lp = log_softmax(apply_mask(np.asarray(logits, np.float32), self.mask))
+            lp = merge_cases(lp, *self._case_pairs)
             for k, i in enumerate(idx):
-                out[i] = greedy_decode(lp[k, : lines[i].shape[1] // self.frame_stride])
+                out[i] = greedy_decode(lp[k, : lengths[k]])
         return out  # type: ignore[return-value]
+
+    def _forward_batches(self, lines: Sequence[np.ndarray]):
+        """(indices, logits, un-padded frame counts) per width batch of prepared crops."""
+        for idx, batch in self.batches(lines):
+            yield idx, self.forward(batch), [lines[i].shape[1] // self.frame_stride for i in idx]
 
     def _read_doubtful_again(self, logits: np.ndarray, lengths: Sequence[int],
                              decoded: list[Decoded]) -> list[Decoded]:
