@@ -121,8 +121,9 @@ class MixedLines(torch.utils.data.IterableDataset):
     """Endless stream of width-bucketed batches: (images, targets, lengths, case flags)."""
 
     def __init__(self, cfg: RecognizerConfig, charset: Charset, crop_sets: list[CropSet],
-                 weights: list[float]) -> None:
+                 weights: list[float], start_step: int = 0) -> None:
         self.cfg, self.charset = cfg, charset
+        self.start_step = start_step  # a resumed run draws new lines, not the first ones
         self.crop_sets, self.weights = crop_sets, weights
         self.language = get_language(cfg.lang)
         self.fonts = hangul_fonts() if self.language.script == "hangul" else discover_fonts()
@@ -156,7 +157,8 @@ class MixedLines(torch.utils.data.IterableDataset):
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
-        seed = self.cfg.seed * 1000 + (info.id if info else 0) + int(time.time())
+        # the seed (and the step a run resumes at) fix the lines drawn: a run repeats
+        seed = (self.cfg.seed * 1000 + (info.id if info else 0)) * 1_000_003 + self.start_step
         rng = random.Random(seed)
         bs = self.cfg.batch_size
         while True:
@@ -350,7 +352,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         log(f"initialised from {cfg.init}" + (f" (new characters: {added})" if added else ""))
 
     crop_sets, weights, val_sets = load_crop_sets(cfg)
-    ds = MixedLines(cfg, charset, crop_sets, weights)
+    ds = MixedLines(cfg, charset, crop_sets, weights, start_step=step)
     loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=cfg.workers,
                                          persistent_workers=cfg.workers > 0)
     use_amp = device == "cuda"
