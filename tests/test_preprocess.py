@@ -4,10 +4,11 @@ Reader's per-line clean-up."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ocrtool.layout.receipts import looks_like_a_speck, padded
 from ocrtool.recognition.assemble import span_quad
-from ocrtool.recognition.preprocess import CROP_CONTEXT, crop_line
+from ocrtool.recognition.preprocess import CROP_CONTEXT, MIN_WIDTH, crop_line, resize_line
 from ocrtool.results import Line
 
 
@@ -57,3 +58,39 @@ def test_only_unsure_lines_without_letters_or_digits_count_as_specks():
     assert looks_like_a_speck(Line("- :", 0.5, box))
     assert not looks_like_a_speck(Line(":", 0.95, box))  # a sure colon stays
     assert not looks_like_a_speck(Line("a.", 0.1, box))  # unsure text stays
+
+
+def test_a_line_narrower_than_the_minimum_is_padded_not_stretched():
+    line = np.full((40, 10), 200, np.uint8)
+    line[:, 4:6] = 0  # a thin dark stroke in the middle; light on both sides
+    out = resize_line(line, 32)
+    assert out.shape == (32, MIN_WIDTH)
+    # the stroke keeps its width at the new height (8 px wide -> 2 columns of ink), padded
+    # evenly with the line's own background on both sides
+    dark = np.nonzero(out.min(axis=0) < 100)[0]
+    assert 1 <= len(dark) <= 3
+    assert abs((dark.min() + dark.max()) / 2 - (MIN_WIDTH - 1) / 2) <= 1
+    assert (out[:, :3] == 200).all() and (out[:, -3:] == 200).all()
+    # wider lines are only scaled
+    assert resize_line(np.full((40, 80), 200, np.uint8), 32).shape == (32, 64)
+
+
+@pytest.mark.parametrize("font", ["DejaVuSerif.ttf", "DejaVuSansCondensed.ttf",
+                                  "DejaVuSerif-Italic.ttf"])
+def test_lone_punctuation_cut_on_its_box_reads_as_itself(font):
+    # docbank-style word boxes: a lone mark, cut tight left and right on its ink and as
+    # high as the font's line. Stretched to the minimum width, "." and ":" read as "-".
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrtool.reader import Reader
+
+    face = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{font}", 40)
+    top, bottom = face.getbbox("Ag")[1], face.getbbox("Ag")[3]
+    crops = []
+    for mark in ",.;:":
+        img = Image.new("L", (120, 80), 255)
+        ImageDraw.Draw(img).text((40, 10), mark, font=face, fill=0)
+        ink = np.nonzero((np.array(img) < 128).any(axis=0))[0]
+        crops.append(np.array(img)[10 + top:10 + bottom, ink.min():ink.max() + 1])
+    assert all(c.shape[1] * 32 / c.shape[0] < MIN_WIDTH for c in crops)
+    assert [t for t, _ in Reader().recognize_text(crops)] == list(",.;:")

@@ -67,12 +67,31 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def resize_line(gray: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
-    """Scale to a fixed height keeping the aspect ratio; width clamped to a sane range."""
+    """Scale to a fixed height keeping the aspect ratio; width clamped to a sane range.
+
+    A line narrower than `MIN_WIDTH` at this height (a lone '.', ',' or '0' cut on its box)
+    is padded with its own edge background, not stretched: stretched twice as wide, a
+    full stop reads as a dash and a zero as an 'O'. On the held-out word boxes of
+    docbank_pages_train cut with no margin, 544 -> 578 of 684 words read right; the other
+    validation sets do not move (session 11).
+    """
     h, w = gray.shape[:2]
-    new_w = int(round(w * height / max(h, 1)))
-    new_w = min(max(new_w, MIN_WIDTH), MAX_WIDTH)
+    new_w = min(max(int(round(w * height / max(h, 1))), 1), MAX_WIDTH)
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
-    return cv2.resize(gray, (new_w, height), interpolation=interp)
+    line = cv2.resize(gray, (new_w, height), interpolation=interp)
+    return pad_to_width(line, MIN_WIDTH)
+
+
+def pad_to_width(line: np.ndarray, width: int) -> np.ndarray:
+    """Centre a (H, W) uint8 line in `width` columns of its left and right edge colours."""
+    missing = width - line.shape[1]
+    if missing <= 0:
+        return line
+    left, right = missing // 2, missing - missing // 2
+    height = line.shape[0]
+    return np.concatenate([np.full((height, left), np.median(line[:, :2]), np.uint8), line,
+                           np.full((height, right), np.median(line[:, -2:]), np.uint8)],
+                          axis=1)
 
 
 def prepare_crop(crop: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
