@@ -55,15 +55,21 @@ def main() -> None:
     ap.add_argument("--backend", default="onnx")
     ap.add_argument("--data-root", default="../shared/data")
     ap.add_argument("--limit", type=int, default=None, help="validation pages per set")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads (1 leaves the other core to a training run)")
+    ap.add_argument("--sets", default=None,
+                    help="name:level,... (default: the detector's validation sets)")
     ap.add_argument("--grid", default=None,
                     help="JSON {DetectParams field: [values]} (default: the thresholds)")
     args = ap.parse_args()
     grid = json.loads(args.grid) if args.grid else GRID
-    backend = load_backend(args.backend, "cpu", args.weights, None, "auto")
+    backend = load_backend(args.backend, "cpu", args.weights, args.threads, "auto")
     detect = cached(backend.detect)
     recognition = RecognitionStage.from_backend(backend)
     sets = []
-    for name, level in DetectorConfig().val_sets.items():
+    val_sets = dict(item.split(":") for item in args.sets.split(",")) if args.sets \
+        else DetectorConfig().val_sets
+    for name, level in val_sets.items():
         root = Path(args.data_root) / name
         sets.append((name, root, validation_rows(load_ground_truth(root))[: args.limit], level))
     results = []

@@ -39,3 +39,19 @@ def stretch_contrast(image: np.ndarray) -> np.ndarray:
     if bounds is None:
         return image
     return cv2.LUT(image, _lut(bounds).astype(np.uint8))
+
+
+def mean_brightness(image: np.ndarray) -> float:
+    """Mean grey level (0-255) of a subsample of an RGB or grey image."""
+    sample = image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
+    if sample.ndim == 3:
+        sample = cv2.cvtColor(np.ascontiguousarray(sample[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return float(sample.mean())
+
+
+def equalize_locally(rgb: np.ndarray, clip: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """CLAHE on the lightness of an RGB image: text in the shadows of a night photo or
+    under a dim sign gets the local contrast a global stretch cannot give it."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)

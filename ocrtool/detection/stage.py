@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..enhance import equalize_locally, mean_brightness
 from ..geometry import text_height
 from ..layout.lines import DENSE_PAGE_WORDS
 from .postprocess import MEAN, STD, STRIDE, DetectParams, maps_to_words, prepare_image
@@ -90,7 +91,11 @@ class DetectionStage:
     def maps(self, rgb: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
         """(2, h, w) region and affinity maps of a page, and the scale it was fed at."""
         batch, scale = self.prepare(rgb, params)
-        return self.forward(batch)[0], scale
+        maps = self.forward(batch)[0]
+        if params.dark_page and mean_brightness(rgb) < params.dark_page:
+            lifted, _ = self.prepare(equalize_locally(rgb), params)
+            maps = np.maximum(maps, self.forward(lifted)[0])
+        return maps, scale
 
     def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
         """Maps -> word boxes (what threshold tuning repeats on cached maps)."""
