@@ -248,3 +248,28 @@ def test_train_detector_has_the_weak_supervision_options():
     cfg = DetectorConfig()
     assert cfg.weak_supervision is False and cfg.relabel_every == 0
     assert set(cfg.weak_sets) <= set(cfg.real_sets)
+
+
+def test_train_detector_mix_and_weak_sets_reach_the_config(tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    import ocrtool.training.detector as training
+    from ocrtool.cli import main
+
+    _tiny_set(tmp_path / "tiny", pages=1)
+    _tiny_set(tmp_path / "other", pages=1)
+    seen = []
+    monkeypatch.setattr(training, "train_detector", lambda cfg, log: seen.append(cfg))
+    runner = CliRunner()
+    args = ["train", "detector", "--data-root", str(tmp_path)]
+    ok = runner.invoke(main, [*args, "--mix", "tiny=0.7", "--mix", "other=0.3",
+                              "--weak-set", "tiny"])
+    assert ok.exit_code == 0, ok.output
+    assert seen[0].real_sets == {"tiny": 0.7, "other": 0.3}
+    assert seen[0].weak_sets == {"tiny": 0}
+    assert seen[0].val_sets == {"tiny": "auto", "other": "auto"}
+    bad = runner.invoke(main, [*args, "--mix", "tiny"])
+    assert bad.exit_code == 2 and "SET=WEIGHT" in bad.output
+    missing = runner.invoke(main, [*args, "--mix", "absent=1"])
+    assert missing.exit_code == 2 and "absent: no gt.jsonl" in missing.output
+    assert len(seen) == 1

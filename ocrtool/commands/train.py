@@ -69,6 +69,19 @@ def recognizer(train_sets, val_sets, **kw) -> None:
                                       **kw), log=lambda m: click.echo(m))
 
 
+def _set_weight(item: str) -> tuple[str, float]:
+    """'name=0.4' -> ('name', 0.4), or a usage error."""
+    name, _, weight = item.partition("=")
+    try:
+        value = float(weight)
+    except ValueError:
+        value = -1.0
+    if not name or value <= 0:
+        raise click.BadParameter(f"{item!r}: expected SET=WEIGHT with a positive weight",
+                                 param_hint="--mix")
+    return name, value
+
+
 @train.command()
 @click.option("--data-root", default="../shared/data", show_default=True)
 @click.option("--steps", type=int, default=None,
@@ -95,12 +108,28 @@ def recognizer(train_sets, val_sets, **kw) -> None:
 @click.option("--relabel-every", type=int, default=None,
               help="With --weak-supervision: split the words again every N steps "
                    "[default: 0, once before training].")
-def detector(**kw) -> None:
+@click.option("--mix", "mix", multiple=True, metavar="SET=WEIGHT",
+              help="Real page sets under --data-root and their shares, repeatable "
+                   "(e.g. --mix sroie_train=0.4 --mix my_pages=0.6) [default: the config's].")
+@click.option("--weak-set", "weak_sets", multiple=True, metavar="SET",
+              help="With --weak-supervision: only these sets' words are split by the model, "
+                   "repeatable [default: every word-boxed set].")
+def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], **kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
     _require_torch()
     from ..training.detector import DetectorConfig, train_detector
 
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
+    if mix:
+        kw["real_sets"] = dict(_set_weight(item) for item in mix)
+        for name in kw["real_sets"]:
+            if not (Path(kw.get("data_root", "../shared/data")) / name / "gt.jsonl").is_file():
+                raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
+                                         param_hint="--mix")
+        # validate on the held-out tenth of the sets trained on, at their own level
+        kw["val_sets"] = {name: "auto" for name in kw["real_sets"]}
+    if weak_sets:
+        kw["weak_sets"] = {name: 0 for name in weak_sets}
     train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
 
 
