@@ -38,6 +38,7 @@ from ocrtool.layout.lines import (  # noqa: E402
 from ocrtool.training.datasets import held_out  # noqa: E402
 
 CACHE = Path("runs/line_links")
+WEIGHTS: str | None = None  # --weights: a model folder other than the shipped one
 
 
 def detected_words(data: Path, name: str) -> list[tuple[list[np.ndarray], list[float]]]:
@@ -45,7 +46,7 @@ def detected_words(data: Path, name: str) -> list[tuple[list[np.ndarray], list[f
     cache = CACHE / f"detections_{name}.pkl"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
-    reader = Reader(backend="onnx")
+    reader = Reader(backend="onnx", weights=WEIGHTS, threads=1)
     rows = read_jsonl_rows(data / name / "gt.jsonl")
     from ocrtool.imageio import load_image
 
@@ -162,7 +163,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-root", default="../shared/data")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", default=None,
+                    help="model folder whose detector gives the words (default: shipped); "
+                         "its detections are cached in runs/line_links_<folder name>/")
     args = ap.parse_args()
+    if args.weights:
+        global CACHE, WEIGHTS
+        WEIGHTS, CACHE = args.weights, Path(f"runs/line_links_{Path(args.weights).name}")
     data = Path(args.data_root)
     x, y = pairs_of_set(data, "sroie_train", validation=False)
     model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05,
