@@ -119,36 +119,38 @@ def test_a_sparse_page_is_read_with_the_lower_sparse_threshold():
     assert len(DetectionStage(_pairs_joined_by_faint_links(1), {}, off)(page).words) == 2
 
 
-def _recording_detector(calls: list[np.ndarray]):
-    """A detector that keeps the inputs it is given and answers with one word whose region
-    score rises by 0.1 with every call."""
+def _recording_detector(calls: list[np.ndarray], words: int = 1):
+    """A detector that keeps the inputs it is given and answers with `words` words whose
+    region scores rise by 0.1 with every call."""
 
     def forward(batch: np.ndarray) -> np.ndarray:
         calls.append(batch)
         h, w = batch.shape[2] // 2, batch.shape[3] // 2
         maps = np.zeros((1, 2, h, w), np.float32)
-        maps[0, 0, 40:48, 40:80] = 0.3 + 0.1 * len(calls)
+        for k in range(words):
+            y, x = 10 + 12 * (k % 25), 10 + 60 * (k // 25)
+            maps[0, 0, y : y + 8, x : x + 20] = 0.6 + 0.1 * len(calls)
         return maps
 
     return forward
 
 
-def test_a_dark_page_is_also_detected_with_its_local_contrast_equalised():
+def test_a_dark_sparse_page_is_also_detected_with_its_local_contrast_equalised():
     rng = np.random.default_rng(0)
     dark = rng.integers(20, 60, (400, 600, 3)).astype(np.uint8)  # mean grey ~40
     params = DetectParams(small_text=0, dark_page=110)
     calls: list[np.ndarray] = []
-    stage = DetectionStage(_recording_detector(calls), {}, params)
-    maps, _ = stage.maps(dark, params)
+    found = DetectionStage(_recording_detector(calls), {}, params)(dark)
     assert len(calls) == 2 and calls[0].shape == calls[1].shape
     assert np.abs(calls[1] - calls[0]).mean() > 0.05  # the second pass sees another page
-    assert maps[0].max() == pytest.approx(0.5)  # the higher of the two passes' scores
-    calls.clear()
-    stage.maps(np.full((400, 600, 3), 200, np.uint8), params)  # a bright page: one pass
-    assert len(calls) == 1
-    calls.clear()
-    stage.maps(dark, replace(params, dark_page=0))  # 0 turns it off
-    assert len(calls) == 1
+    assert found.scores == [pytest.approx(0.8)]  # the higher of the two passes' scores
+    for page, settings, words in (
+            (np.full((400, 600, 3), 200, np.uint8), params, 1),  # a bright page
+            (dark, params, 50),  # a dense page (a receipt photographed on a dark table)
+            (dark, replace(params, dark_page=0), 1)):  # 0 turns it off
+        calls.clear()
+        DetectionStage(_recording_detector(calls, words), {}, settings)(page)
+        assert len(calls) == 1
 
 
 def test_dim_text_on_a_dark_photo_is_read():

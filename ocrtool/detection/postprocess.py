@@ -63,10 +63,10 @@ class DetectParams:
     # reported line boxes grow by this fraction of their height above and below, as
     # annotated line boxes do (sroie_dev line H-mean +0.02); recognition crops ignore it
     line_pad: float = 0.1
-    # pages darker than this mean grey level (0-255) are detected twice, as they are and
-    # with their local contrast equalised (enhance.equalize_locally), and the detector
-    # keeps the higher score of the two at each pixel; recognition reads the page as it
-    # is. 0: off
+    # sparse pages (a photo, a sign) darker than this mean grey level (0-255) are detected
+    # twice, as they are and with their local contrast equalised
+    # (enhance.equalize_locally), and the detector keeps the higher score of the two at
+    # each pixel; recognition reads the page as it is. 0: off
     dark_page: float = 110.0
 
 

@@ -74,9 +74,16 @@ class DetectionStage:
         """One pass at the scale `params` give. On a sparse page (fewer than
         DENSE_PAGE_WORDS words: a photo, a web graphic) the maps are read again with the
         lower `sparse_low_text` threshold, which finds faint scene words; dense pages
-        (receipts, documents) keep `low_text`, under which their lines stay apart."""
+        (receipts, documents) keep `low_text`, under which their lines stay apart. A
+        sparse page that is also dark (`DetectParams.dark_page`) first gets a second
+        detector pass with its local contrast equalised; the maps keep the higher score."""
         maps, scale = self.maps(rgb, params)
         found = self.words(maps, scale, params)
+        if params.dark_page and len(found.words) < DENSE_PAGE_WORDS and \
+                mean_brightness(rgb) < params.dark_page:
+            lifted, _ = self.maps(equalize_locally(rgb), params)
+            maps = np.maximum(maps, lifted)
+            found = self.words(maps, scale, params)
         sparse = params.sparse_low_text
         if sparse and sparse != params.low_text and len(found.words) < DENSE_PAGE_WORDS:
             found = self.words(maps, scale, replace(params, low_text=sparse,
@@ -91,11 +98,7 @@ class DetectionStage:
     def maps(self, rgb: np.ndarray, params: DetectParams) -> tuple[np.ndarray, float]:
         """(2, h, w) region and affinity maps of a page, and the scale it was fed at."""
         batch, scale = self.prepare(rgb, params)
-        maps = self.forward(batch)[0]
-        if params.dark_page and mean_brightness(rgb) < params.dark_page:
-            lifted, _ = self.prepare(equalize_locally(rgb), params)
-            maps = np.maximum(maps, self.forward(lifted)[0])
-        return maps, scale
+        return self.forward(batch)[0], scale
 
     def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
         """Maps -> word boxes (what threshold tuning repeats on cached maps)."""
