@@ -42,11 +42,7 @@ def test_korean_sample_reads_within_the_cer_bound(page_text: str):
     assert cer <= MAX_CER, f"CER {cer:.3f} > {MAX_CER}: read {got!r}"
 
 
-KNOWN_MISS = pytest.mark.xfail(strict=True, reason="the 2026-12-02 Korean model reads this "
-                               "comma as a space ('3 800원'); see issue 17")
-
-
-@pytest.mark.parametrize("piece", [pytest.param("3,800원", marks=KNOWN_MISS), "042-555-0147",
+@pytest.mark.parametrize("piece", ["3,800원", "042-555-0147",
                                    "www.example.co.kr/bakery", "2025년 4월 12일", "3.5km"])
 def test_korean_sample_numbers_prices_and_urls_read_exactly(page_text: str, piece: str):
     assert piece in _norm(page_text)
