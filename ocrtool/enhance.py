@@ -6,11 +6,15 @@ import cv2
 import numpy as np
 
 
+def subsample(image: np.ndarray) -> np.ndarray:
+    """About 256 x 256 evenly spaced pixels: enough for page statistics, cheap on a scan."""
+    return image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
+
+
 def contrast_range(image: np.ndarray, low: float = 1.0,
                    high: float = 99.0) -> tuple[float, float] | None:
     """The 1st and 99th intensity percentiles (of a subsample), or None for a flat image."""
-    sample = image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
-    lo, hi = np.percentile(sample, [low, high])
+    lo, hi = np.percentile(subsample(image), [low, high])
     if hi - lo < 8:  # a blank or nearly flat image: nothing to stretch
         return None
     return float(lo), float(hi)
@@ -43,7 +47,7 @@ def stretch_contrast(image: np.ndarray) -> np.ndarray:
 
 def mean_brightness(image: np.ndarray) -> float:
     """Mean grey level (0-255) of a subsample of an RGB or grey image."""
-    sample = image[:: max(image.shape[0] // 256, 1), :: max(image.shape[1] // 256, 1)]
+    sample = subsample(image)
     if sample.ndim == 3:
         sample = cv2.cvtColor(np.ascontiguousarray(sample[:, :, :3]), cv2.COLOR_RGB2GRAY)
     return float(sample.mean())
