@@ -123,7 +123,7 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], **kw) -> None:
     if mix:
         kw["real_sets"] = dict(_set_weight(item) for item in mix)
         for name in kw["real_sets"]:
-            if not (Path(kw.get("data_root", "../shared/data")) / name / "gt.jsonl").is_file():
+            if not (Path(kw["data_root"]) / name / "gt.jsonl").is_file():
                 raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
                                          param_hint="--mix")
         # validate on the held-out tenth of the sets trained on, at their own level
