@@ -28,3 +28,11 @@ def test_accented_letters_are_in_the_charset_and_come_out_composed():
     for c in "éèàçüöäßñøåœłąęśźżčřšžğışőűășț«»¿¡ÉÀÇÜÖÄÑØÅŒŁŠŽ":
         assert c in charset.chars, c
     assert charset.normalize("Cafe\u0301 de\u0301ja\u0300") == "Café déjà"  # NFC
+
+
+def test_a_short_mixed_case_line_reads_in_its_case():
+    # the recognizer alone reads "due" here as "dUE"; the word case repair
+    # (recognition/casing.py) writes the doubted word in one case
+    truth = _flat((SAMPLES / "line.txt").read_text(encoding="utf-8"))
+    text = _flat(Reader(backend="onnx").read(SAMPLES / "line.png").text)
+    assert edit_distance(text, truth) / len(truth) <= 0.01, text

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..config import BEAM_WIDTH, DECODERS, LM_WEIGHT
 from ..languages import DEFAULT_LANG
+from .casing import CaseRepair
 from .charset import Charset
 from .decoding import (
     Decoded,
@@ -52,6 +53,10 @@ JAMO_PENALTY = 10.0
 REDO_CONFIDENCE = 0.7
 LM_REDO_WEIGHT = 0.3
 JAMO_LM_WEIGHT = 0.4
+# A decoded word in mixed case ("ThaNK") is written in the cheapest of lower case,
+# capitalised and all capitals when that costs at most this much log-probability
+# (`casing.CaseRepair`); chosen on the recognizer's validation crops, bench/tune_case.py.
+CASE_REPAIR_COST = 1.0
 
 
 class RecognitionStage:
@@ -89,6 +94,8 @@ class RecognitionStage:
         ) if decoder == "greedy" else (None, 0.0)
         self.calibrator = _load_calibrator(meta)
         self._case_pairs = self.charset.case_pairs()  # for `recognize_caseless`
+        self.case_repair = CaseRepair(*self._case_pairs, set(self.charset.indices_of(
+            "".join(c for c in self.charset.chars if c.isalpha()))), CASE_REPAIR_COST)
 
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
@@ -144,6 +151,7 @@ class RecognitionStage:
             decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
                                    self.lm, self.lm_weight, lengths)
             decoded = self._read_doubtful_again(logits, lengths, decoded)
+            decoded = self._repair_case(logits, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
@@ -187,6 +195,18 @@ class RecognitionStage:
             decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=self.redo_lm,
                                      lm_weight=self.redo_weight)
         return decoded
+
+    def _repair_case(self, logits: np.ndarray, lengths: Sequence[int],
+                     decoded: list[Decoded]) -> list[Decoded]:
+        """Lines with a word in mixed case get that word recased where the model's own
+        probabilities allow it (`casing.CaseRepair`): print is in lower case, capitalised
+        or in capitals, and the model decides each letter's case on its own."""
+        out = list(decoded)
+        for j, d in enumerate(decoded):
+            if self.case_repair.needs_repair(d):
+                lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
+                out[j] = self.case_repair.repair(d, lp[0, :lengths[j]])
+        return out
 
     def _per_output_char(self, d: Decoded) -> Decoded:
         """One probability and frame per character of `text(d)`: composed jamo make one

@@ -224,18 +224,26 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
     """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes.
 
     The crops are batched, run and decoded by the recognition stage the Reader uses."""
-    from ..evaluation.metrics import edit_distance
     from ..recognition.stage import RecognitionStage
 
     model.eval()
     stage = RecognitionStage.from_module(model, recognizer_meta(charset, lang=lang), device,
                                          batch_size=64)
+    out = score_stage(stage, crop_sets, limit)
+    model.train()
+    return out
+
+
+def score_stage(stage, crop_sets: list[CropSet], limit: int = 800) -> dict[str, float]:
+    """`validate`'s metrics for a ready recognition stage (its decoder settings as set)."""
+    from ..evaluation.metrics import edit_distance
+
     out = {}
     for cs in crop_sets:
         n = min(limit, len(cs.images))
         idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
         lines = [validation_line(stage, cs, i) for i in idx]
-        truths = [charset.canonical(cs.texts[i]) for i in idx]
+        truths = [stage.charset.canonical(cs.texts[i]) for i in idx]
         preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
         errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
         errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
@@ -245,7 +253,6 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
         out[f"{cs.name}/word_acc"] = float(np.mean([p == t for p, t in zip(preds, truths)]))
         out[f"{cs.name}/cer_select"] = out[f"{cs.name}/cer_ci" if cs.case_insensitive
                                           else f"{cs.name}/cer"]
-    model.train()
     return out
 
 

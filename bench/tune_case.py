@@ -1,0 +1,64 @@
+"""Choose `CASE_REPAIR_COST` (ocrtool/recognition/stage.py) on the recognizer's validation
+crops: the held-out tenth of every training set, cut and read as `ocrtool train recognizer`
+validates (the Reader's recognition stage, greedy with the LM re-reading lines in doubt).
+The network runs once per crop; only the case repair's cost limit changes.
+
+    python bench/tune_case.py [--weights weights/recognizer.pt] [--costs 0,1,2,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tune_detector import cached  # noqa: E402
+
+from ocrtool.recognition.charset import Charset  # noqa: E402
+from ocrtool.recognition.model import CRNN  # noqa: E402
+from ocrtool.recognition.stage import RecognitionStage  # noqa: E402
+from ocrtool.training.recognizer import (  # noqa: E402
+    RecognizerConfig,
+    load_crop_sets,
+    recognizer_meta,
+    score_stage,
+    total_cer,
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--weights", default="weights/recognizer.pt")
+    ap.add_argument("--data-root", default="../shared/data")
+    ap.add_argument("--limit", type=int, default=RecognizerConfig().val_limit)
+    ap.add_argument("--costs", default="0,0.5,1,1.5,2,3,4,6,8")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    _, _, val_sets = load_crop_sets(RecognizerConfig(data_root=args.data_root))
+    state = torch.load(args.weights, map_location="cpu", weights_only=False)
+    meta = state["meta"]
+    charset = Charset.from_dict(meta["charset"])
+    model = CRNN(charset.num_classes, width=meta.get("width", 1),
+                 hidden=meta.get("hidden", 128))
+    model.load_state_dict(state["model"])
+    model.eval()
+    stage = RecognitionStage.from_module(model, recognizer_meta(charset, lang=meta.get(
+        "lang", "en")), batch_size=64)
+    stage.forward = cached(stage.forward)
+    for cost in (float(c) for c in args.costs.split(",")):
+        stage.case_repair.max_cost = cost
+        metrics = score_stage(stage, val_sets, args.limit)
+        per_set = {k.split("/")[0]: round(v, 4) for k, v in metrics.items()
+                   if k.endswith("/cer_select")}
+        words = {k.split("/")[0]: round(v, 3) for k, v in metrics.items()
+                 if k.endswith("/word_acc")}
+        print(f"cost {cost}: summed CER {total_cer(metrics):.4f} {per_set} word acc {words}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
