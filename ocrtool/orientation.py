@@ -110,6 +110,8 @@ ReadFn = Callable[[np.ndarray], list[Line]]
 # reads given line boxes of an image (the boxes' corner order gives the way the text runs)
 ReadBoxesFn = Callable[[np.ndarray, Sequence[np.ndarray]], list[Line]]
 RecognizeFn = Callable[[Sequence[np.ndarray]], list[Decoded]]
+# the last touch on an upright page's lines, given that page (e.g. word boxes trimmed)
+PolishFn = Callable[[np.ndarray, list[Line]], list[Line]]
 
 
 def turn_image(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -459,25 +461,32 @@ def both_ways_scores(rgb: np.ndarray, lines: Sequence[Line], recognize: Recogniz
 
 def read_any_way_up(rgb: np.ndarray, rotate: str | int, read: ReadFn,
                     recognize: RecognizeFn,
-                    read_boxes: ReadBoxesFn | None = None) -> tuple[list[Line], int]:
+                    read_boxes: ReadBoxesFn | None = None,
+                    polish: PolishFn | None = None) -> tuple[list[Line], int]:
     """Lines of the page in the original image's pixels, and the clockwise turn applied.
 
     `rotate` is 'auto' (find the turn), 'none' (read as is) or a fixed turn. Given
     `read_boxes`, lines of a page read at a turn (not 'none') also get the per-line
-    180-degree check (`flip_lines`).
+    180-degree check (`flip_lines`). Given `polish`, the lines of the page as read upright
+    pass through it before their points go back to the original pixels (after the checks
+    above have used them), so it sees the same pixels whichever way the page came in.
     """
     h, w = rgb.shape[:2]
+    polish = polish or (lambda _, lines: lines)
     if rotate == "none":
-        return read(rgb), 0
+        return polish(rgb, read(rgb)), 0
     if rotate == "auto":
         rotation, lines = find_rotation(rgb, read, recognize)
     else:
         rotation = int(rotate) % 360
         lines = read(turn_image(rgb, rotation))
-    level = read_level(turn_image(rgb, rotation), lines, read)
-    if level is not lines or rotation != 0:
-        lines = unturn_lines(level, rotation, w, h)
-        lines = map_lines(lines, lambda p: np.clip(p, 0, [w, h]))
+    upright = turn_image(rgb, rotation)
+    level = read_level(upright, lines, read)
+    moved = level is not lines or rotation != 0
+    level = polish(upright, level)
+    if moved:
+        level = unturn_lines(level, rotation, w, h)
+        level = map_lines(level, lambda p: np.clip(p, 0, [w, h]))
     if read_boxes is not None:
-        lines = flip_lines(rgb, lines, recognize, read_boxes)
-    return lines, rotation
+        level = flip_lines(rgb, level, recognize, read_boxes)
+    return level, rotation

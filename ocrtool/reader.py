@@ -23,12 +23,13 @@ from .config import ReaderConfig
 from .detection.postprocess import DetectParams
 from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
-from .layout import finish, lay_out
+from .layout import finish, lay_out, trim_words_to_ink
 from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
 from .recognition.assemble import read_lines, read_words
 from .recognition.decoding import Decoded
+from .recognition.preprocess import to_gray
 from .recognition.stage import RecognitionStage
 from .results import Line, PageResult
 from .runtime.loader import load_backend
@@ -144,7 +145,7 @@ class Reader:
             lines, rotation = read_any_way_up(rgb, self.config.rotate,
                                               self._detect_and_read,
                                               self.recognition.recognize_caseless,
-                                              self.read_boxes)
+                                              self.read_boxes, polish=_trim_words)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.config.min_confidence]
         if self.config.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
@@ -182,6 +183,11 @@ class Reader:
     def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) per line crop, in the order given."""
         return self.recognition.recognize_text(crops)
+
+
+def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:
+    """Word boxes cut down to their ink on the upright page (`layout.trim_words_to_ink`)."""
+    return trim_words_to_ink(lines, to_gray(upright))
 
 
 def detect_params(config: ReaderConfig) -> DetectParams:

@@ -10,6 +10,6 @@
 Box measurements (centre, direction, length, height) come from `ocrtool.geometry`.
 """
 
-from .stage import PageLayout, finish, lay_out
+from .stage import PageLayout, finish, lay_out, trim_words_to_ink
 
-__all__ = ["PageLayout", "finish", "lay_out"]
+__all__ = ["PageLayout", "finish", "lay_out", "trim_words_to_ink"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..results import Line
+from .ink import words_trimmed_to_ink
 from .lines import band_box, group_lines, line_boxes
 from .order import reading_order
 from .receipts import attach_trailing_marks, looks_like_a_speck, padded, reads_as_glyph
@@ -70,6 +71,16 @@ def finish(layout: PageLayout, lines: Sequence[Line], line_pad: float, width: in
     if len(out) >= RUNNING_TEXT_LINES:
         out = [words_on_line_band(ln) for ln in out]
     return out
+
+
+def trim_words_to_ink(lines: Sequence[Line], gray: np.ndarray) -> list[Line]:
+    """The page's word boxes cut down to their rows of ink (`ink.words_trimmed_to_ink`),
+    except on running text, whose words keep their line's band. Done on the final result,
+    after the orientation checks, which read words cut with the margin the recognizer
+    expects."""
+    if len(lines) >= RUNNING_TEXT_LINES:
+        return list(lines)
+    return [words_trimmed_to_ink(ln, gray) for ln in lines]
 
 
 def words_on_line_band(line: Line) -> Line:

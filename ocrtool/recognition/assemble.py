@@ -18,6 +18,11 @@ from .decoding import Decoded
 from .preprocess import DETECTION_CONTEXT
 from .stage import RecognitionStage
 
+# Where a word's box starts and ends around its first and last characters' CTC peak frames,
+# in frames (the peak falls on different parts of a glyph); see `span_quad`.
+SPAN_LEAD = 0.75
+SPAN_TAIL = 1.75
+
 
 def read_lines(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np.ndarray],
                word_quads: Sequence[Sequence[np.ndarray]], blocks: Sequence[int],
@@ -107,8 +112,8 @@ def span_quad(quad, first_frame: int, last_frame: int, crop_w: float,
     q = np.asarray(quad, np.float32)
     margin = context[0] * height / (1 + 2 * context[1])  # crop pixels at input height
     inner = max(crop_w - 2 * margin, 1e-6)  # the quad's own length at the crop's scale
-    f0 = float(np.clip((stride * first_frame - (stride - 1) - margin) / inner, 0, 1))
-    f1 = float(np.clip((stride * last_frame + (2 * stride - 1) - margin) / inner, 0, 1))
+    f0 = float(np.clip((stride * (first_frame - SPAN_LEAD) - margin) / inner, 0, 1))
+    f1 = float(np.clip((stride * (last_frame + SPAN_TAIL) - margin) / inner, 0, 1))
     top = lambda f: q[0] + f * (q[1] - q[0])  # noqa: E731
     bottom = lambda f: q[3] + f * (q[2] - q[3])  # noqa: E731
     return np.array([top(f0), top(f1), bottom(f1), bottom(f0)], np.float32)
