@@ -53,6 +53,9 @@ def test_recognizer_training_lowers_the_loss(tmp_path: Path) -> None:
     assert losses[-1] < 0.5 * losses[0], losses
     assert np.isfinite(losses).all()
     assert (tmp_path / "recognizer.pt").exists() and (tmp_path / "run" / "last.ckpt").exists()
+    # every validated model is kept, with its step and metrics, to choose from later
+    kept = torch.load(tmp_path / "run" / "validated" / "step_60.pt", weights_only=False)
+    assert kept["meta"]["step"] == 60 and kept["meta"]["metrics"]["mine/cer"] == metrics["mine/cer"]
     assert 0.0 <= metrics["mine/cer"] <= 1.5
 
 

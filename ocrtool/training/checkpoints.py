@@ -44,18 +44,25 @@ def format_metrics(metrics: dict[str, float]) -> str:
 
 
 class BestWeights:
-    """Writes the shipped weights whenever the validation score improves."""
+    """Writes the shipped weights whenever the validation score improves; given `keep_dir`,
+    every validated model is also kept there (`step_N.pt`), so that a step other than the
+    best by the one score (a mean over sets that swing by chance) can still be chosen."""
 
-    def __init__(self, path: str | Path, meta: dict, higher_is_better: bool, log=print) -> None:
+    def __init__(self, path: str | Path, meta: dict, higher_is_better: bool, log=print,
+                 keep_dir: str | Path | None = None) -> None:
         self.path, self.meta, self.higher, self.log = path, meta, higher_is_better, log
+        self.keep_dir = Path(keep_dir) if keep_dir is not None else None
         self.best: float | None = None
 
     def update(self, model: torch.nn.Module, step: int, metrics: dict, score: float) -> None:
         self.log(f"step {step} val {format_metrics(metrics)}")
+        meta = {**self.meta, "step": step, "metrics": metrics}
+        if self.keep_dir is not None:
+            save_weights(self.keep_dir / f"step_{step}.pt", model, meta)
         better = self.best is None or (score > self.best if self.higher else score < self.best)
         if better:
             self.best = score
-            save_weights(self.path, model, {**self.meta, "step": step, "metrics": metrics})
+            save_weights(self.path, model, meta)
             self.log(f"saved {self.path}")
 
 

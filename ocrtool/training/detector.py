@@ -340,7 +340,8 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
                                          persistent_workers=cfg.workers > 0)
     meta = detector_meta()
     t0 = time.time()
-    best = BestWeights(cfg.weights_out, meta, higher_is_better=True, log=log)
+    best = BestWeights(cfg.weights_out, meta, higher_is_better=True, log=log,
+                       keep_dir=out_dir / "validated")
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, running = {}, 0.0
     model.train()

@@ -368,7 +368,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     t0 = time.time()
     meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
                            lang=language.code)
-    best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log)
+    best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log,
+                       keep_dir=out_dir / "validated")
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, recent = {}, []
     for images, targets, tlens, ilens, ci in loader:
