@@ -128,3 +128,50 @@ def test_the_detector_validates_on_pages_it_never_trains_on() -> None:
     assert len(train) + len(val) == len(rows)
     cfg = DetectorConfig()
     assert all(name.endswith("_train") for name in (*cfg.val_sets, *cfg.real_sets))
+
+
+def _box(x0: float, y0: float, x1: float, y1: float, text: str) -> dict:
+    return {"points": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "text": text}
+
+
+def test_word_runs_join_neighbours_on_a_line_and_nothing_else():
+    from ocrtool.training.datasets import word_runs
+
+    regions = [
+        _box(120, 10, 160, 30, "the"), _box(10, 10, 60, 30, "Click"),  # any order
+        _box(66, 12, 112, 30, "here"), _box(400, 10, 440, 30, "far"),  # too far away
+        _box(10, 80, 50, 100, "next"), _box(56, 80, 90, 100, "line"),
+        _box(95, 80, 120, 100, "###") | {"ignore": True},  # a word without a label
+        _box(126, 80, 150, 100, "after"),  # ... ends the run before it
+        _box(10, 150, 40, 170, "alone"),
+    ]
+    runs = word_runs(regions)
+    assert [r["text"] for r in runs] == ["Click here the", "next line"]
+    assert np.allclose(runs[0]["points"], [[10, 10], [160, 10], [160, 30], [10, 30]])
+
+
+def test_word_run_crops_are_cut_from_the_pages_with_joined_labels(tmp_path: Path):
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrtool.training.datasets import build_crop_set
+
+    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
+    if not fonts:
+        pytest.skip("font DejaVuSans not installed")
+    font = ImageFont.truetype(fonts[0].path, 24)
+    (tmp_path / "images").mkdir()
+    img = Image.new("L", (400, 60), 235)
+    draw, regions, x = ImageDraw.Draw(img), [], 10
+    for word in ("web", "graphic", "text"):
+        x0, y0, x1, y1 = draw.textbbox((x, 15), word, font=font)
+        draw.text((x, 15), word, font=font, fill=20)
+        regions.append(_box(x0, y0, x1, y1, word))
+        x = x1 + 12
+    img.save(tmp_path / "images" / "p.png")
+    row = {"image": "images/p.png", "width": 400, "height": 60, "regions": regions}
+    (tmp_path / "gt.jsonl").write_text(json.dumps(row) + "\n")
+    cs = build_crop_set(tmp_path, runs=True)
+    assert cs.texts == ["web graphic text"] and cs.pages == [0]
+    assert cs.name == f"{tmp_path.name}+runs" and not cs.whole_images
+    crop = cs.images[0]
+    assert crop.shape[0] == 48 and crop.shape[1] > 3 * crop.shape[0]  # the whole run

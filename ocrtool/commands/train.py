@@ -46,7 +46,12 @@ def train() -> None:
                    "Replaces the built-in mix of ../shared/data sets.")
 @click.option("--val-set", "val_sets", multiple=True, metavar="DIR",
               help="Validation folder(s) for model selection [default: the dev sets].")
-def recognizer(train_sets, val_sets, **kw) -> None:
+@click.option("--word-runs", "word_runs", multiple=True, metavar="SET=WEIGHT",
+              help="Also cut runs of 2-4 neighbouring words of this word-boxed page set "
+                   "under --data-root as one crop (their texts joined by spaces), sampled "
+                   "at WEIGHT; repeatable. Teaches the space between words in that set's "
+                   "type; its held-out runs join the validation.")
+def recognizer(train_sets, val_sets, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 
     Fine-tune the shipped model on your data:
@@ -65,6 +70,12 @@ def recognizer(train_sets, val_sets, **kw) -> None:
             raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "
                                      "in README.md)")
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
+    if word_runs:
+        kw["word_run_sets"] = dict(_set_weight(item) for item in word_runs)
+        for name in kw["word_run_sets"]:
+            if not (Path(kw["data_root"]) / name / "gt.jsonl").is_file():
+                raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
+                                         param_hint="--word-runs")
     train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),
                                       **kw), log=lambda m: click.echo(m))
 

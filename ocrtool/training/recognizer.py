@@ -52,6 +52,10 @@ class RecognizerConfig:
             "fr_typewritten_lines_train": 0.15,
         }
     )
+    # word-boxed page sets whose neighbouring words are also cut as one crop
+    # (`datasets.word_runs`), with their sampling weights; off by default (no run has
+    # measured it yet)
+    word_run_sets: dict[str, float] = field(default_factory=dict)
     synth_fraction: float = 0.5
     lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
     batch_size: int = 48
@@ -300,6 +304,9 @@ def load_crop_sets(cfg: RecognizerConfig) -> tuple[list[CropSet], list[float], l
             if cfg.lang == DEFAULT_LANG else []
         train, weights = [root / n for n in names], [cfg.real_sets[n] for n in names]
     sets = [cached_crop_set(d, cfg.cache_dir) for d in train]
+    for name, weight in cfg.word_run_sets.items():
+        sets.append(cached_crop_set(root / name, cfg.cache_dir, runs=True))
+        weights.append(weight)
     if cfg.val_sets:
         return sets, weights, [cached_crop_set(Path(p), cfg.cache_dir) for p in cfg.val_sets]
     pairs = [split_validation(cs) for cs in sets]
