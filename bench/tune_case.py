@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tune_detector import cached  # noqa: E402
 
 from ocrtool.recognition.charset import Charset  # noqa: E402
-from ocrtool.recognition.model import CRNN  # noqa: E402
 from ocrtool.recognition.stage import RecognitionStage  # noqa: E402
+from ocrtool.runtime.torch_backend import load_recognizer  # noqa: E402
 from ocrtool.training.recognizer import (  # noqa: E402
     RecognizerConfig,
     load_crop_sets,
@@ -39,13 +39,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     _, _, val_sets = load_crop_sets(RecognizerConfig(data_root=args.data_root))
-    state = torch.load(args.weights, map_location="cpu", weights_only=False)
-    meta = state["meta"]
+    model, meta = load_recognizer(args.weights)
     charset = Charset.from_dict(meta["charset"])
-    model = CRNN(charset.num_classes, width=meta.get("width", 1),
-                 hidden=meta.get("hidden", 128))
-    model.load_state_dict(state["model"])
-    model.eval()
     stage = RecognitionStage.from_module(model, recognizer_meta(charset, lang=meta.get(
         "lang", "en")), batch_size=64)
     stage.forward = cached(stage.forward)

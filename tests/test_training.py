@@ -175,3 +175,25 @@ def test_word_run_crops_are_cut_from_the_pages_with_joined_labels(tmp_path: Path
     assert cs.name == f"{tmp_path.name}+runs" and not cs.whole_images
     crop = cs.images[0]
     assert crop.shape[0] == 48 and crop.shape[1] > 3 * crop.shape[0]  # the whole run
+
+
+def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    import ocrtool.training.recognizer as training
+    from ocrtool.cli import main
+
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "gt.jsonl").write_text("")
+    seen = []
+    monkeypatch.setattr(training, "train_recognizer", lambda cfg, log: seen.append(cfg))
+    runner = CliRunner()
+    args = ["train", "recognizer", "--data-root", str(tmp_path)]
+    ok = runner.invoke(main, [*args, "--word-runs", "pages=0.1"])
+    assert ok.exit_code == 0, ok.output
+    assert seen[0].word_run_sets == {"pages": 0.1}
+    bad = runner.invoke(main, [*args, "--word-runs", "pages=0"])
+    assert bad.exit_code == 2 and "SET=WEIGHT" in bad.output and "--word-runs" in bad.output
+    missing = runner.invoke(main, [*args, "--word-runs", "absent=1"])
+    assert missing.exit_code == 2 and "absent: no gt.jsonl" in missing.output
+    assert len(seen) == 1

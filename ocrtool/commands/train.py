@@ -71,26 +71,29 @@ def recognizer(train_sets, val_sets, word_runs, **kw) -> None:
                                      "in README.md)")
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     if word_runs:
-        kw["word_run_sets"] = dict(_set_weight(item) for item in word_runs)
-        for name in kw["word_run_sets"]:
-            if not (Path(kw["data_root"]) / name / "gt.jsonl").is_file():
-                raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
-                                         param_hint="--word-runs")
+        kw["word_run_sets"] = _set_weights(word_runs, kw["data_root"], "--word-runs")
     train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),
                                       **kw), log=lambda m: click.echo(m))
 
 
-def _set_weight(item: str) -> tuple[str, float]:
-    """'name=0.4' -> ('name', 0.4), or a usage error."""
-    name, _, weight = item.partition("=")
-    try:
-        value = float(weight)
-    except ValueError:
-        value = -1.0
-    if not name or value <= 0:
-        raise click.BadParameter(f"{item!r}: expected SET=WEIGHT with a positive weight",
-                                 param_hint="--mix")
-    return name, value
+def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str, float]:
+    """['name=0.4', ...] -> {'name': 0.4, ...} for page sets under `data_root`, or a usage
+    error naming `hint` (the option)."""
+    out = {}
+    for item in items:
+        name, _, weight = item.partition("=")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = -1.0
+        if not name or value <= 0:
+            raise click.BadParameter(f"{item!r}: expected SET=WEIGHT with a positive weight",
+                                     param_hint=hint)
+        if not (Path(data_root) / name / "gt.jsonl").is_file():
+            raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
+                                     param_hint=hint)
+        out[name] = value
+    return out
 
 
 @train.command()
@@ -132,11 +135,7 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], **kw) -> None:
 
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     if mix:
-        kw["real_sets"] = dict(_set_weight(item) for item in mix)
-        for name in kw["real_sets"]:
-            if not (Path(kw["data_root"]) / name / "gt.jsonl").is_file():
-                raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
-                                         param_hint="--mix")
+        kw["real_sets"] = _set_weights(mix, kw["data_root"], "--mix")
         # validate on the held-out tenth of the sets trained on, at their own level
         kw["val_sets"] = {name: "auto" for name in kw["real_sets"]}
     if weak_sets:
