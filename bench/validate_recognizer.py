@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocrtool.recognition.charset import Charset  # noqa: E402
-from ocrtool.recognition.model import CRNN  # noqa: E402
+from ocrtool.runtime.torch_backend import load_recognizer  # noqa: E402
 from ocrtool.training.recognizer import (  # noqa: E402
     RecognizerConfig,
     load_crop_sets,
@@ -34,12 +34,8 @@ def main() -> None:
     torch.set_num_threads(1)
     _, _, val_sets = load_crop_sets(RecognizerConfig(data_root=args.data_root))
     for path in args.weights:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        meta = state["meta"]
+        model, meta = load_recognizer(path)
         charset = Charset.from_dict(meta["charset"])
-        model = CRNN(charset.num_classes, width=meta.get("width", 1),
-                     hidden=meta.get("hidden", 128))
-        model.load_state_dict(state["model"])
         metrics = validate(model, charset, val_sets, "cpu", args.limit,
                            meta.get("lang", "en"))
         per_set = {k.split("/")[0]: round(v, 4) for k, v in metrics.items()
