@@ -164,11 +164,14 @@ class RecognitionStage:
         lines = [self.prepare(c) for c in crops]
         out: list[Decoded | None] = [None] * len(lines)
         for idx, logits, lengths in self._forward_batches(lines):
-            lp = log_softmax(apply_mask(np.asarray(logits, np.float32), self.mask))
-            lp = merge_cases(lp, *self._case_pairs)
+            lp = merge_cases(self._log_probs(logits), *self._case_pairs)
             for k, i in enumerate(idx):
                 out[i] = greedy_decode(lp[k, : lengths[k]])
         return out  # type: ignore[return-value]
+
+    def _log_probs(self, logits: np.ndarray) -> np.ndarray:
+        """Masked log-softmax of logits (any leading shape): what the decoders read."""
+        return log_softmax(apply_mask(np.asarray(logits, np.float32), self.mask))
 
     def _forward_batches(self, lines: Sequence[np.ndarray]):
         """(indices, logits, un-padded frame counts) per width batch of prepared crops."""
@@ -191,9 +194,8 @@ class RecognitionStage:
             return decoded
         decoded = list(decoded)
         for j in redo:
-            lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
-            decoded[j] = beam_decode(lp[0, :lengths[j]], self.beam_width, lm=self.redo_lm,
-                                     lm_weight=self.redo_weight)
+            decoded[j] = beam_decode(self._log_probs(logits[j])[:lengths[j]], self.beam_width,
+                                     lm=self.redo_lm, lm_weight=self.redo_weight)
         return decoded
 
     def _repair_case(self, logits: np.ndarray, lengths: Sequence[int],
@@ -204,8 +206,7 @@ class RecognitionStage:
         out = list(decoded)
         for j, d in enumerate(decoded):
             if self.case_repair.needs_repair(d):
-                lp = log_softmax(apply_mask(np.asarray(logits[j:j + 1], np.float32), self.mask))
-                out[j] = self.case_repair.repair(d, lp[0, :lengths[j]])
+                out[j] = self.case_repair.repair(d, self._log_probs(logits[j])[:lengths[j]])
         return out
 
     def _per_output_char(self, d: Decoded) -> Decoded:

@@ -53,8 +53,8 @@ class RecognizerConfig:
         }
     )
     # word-boxed page sets whose neighbouring words are also cut as one crop
-    # (`datasets.word_runs`), with their sampling weights; off by default (no run has
-    # measured it yet)
+    # (`datasets.word_runs`), with their sampling weights; off by default (session 12's
+    # run with it did not pass its shipping rule: model card)
     word_run_sets: dict[str, float] = field(default_factory=dict)
     synth_fraction: float = 0.5
     lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
