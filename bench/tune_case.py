@@ -1,9 +1,10 @@
-"""Choose `CASE_REPAIR_COST` (ocrtool/recognition/stage.py) on the recognizer's validation
-crops: the held-out tenth of every training set, cut and read as `ocrtool train recognizer`
-validates (the Reader's recognition stage, greedy with the LM re-reading lines in doubt).
-The network runs once per crop; only the case repair's cost limit changes.
+"""Choose `CASE_REPAIR_COST` or `LEXICON_MARGIN` (ocrtool/recognition/stage.py) on the
+recognizer's validation crops: the held-out tenth of every training set, cut and read as
+`ocrtool train recognizer` validates (the Reader's recognition stage, greedy with the LM
+re-reading lines in doubt). The network runs once per crop; only the one knob changes.
 
     python bench/tune_case.py [--weights weights/recognizer.pt] [--costs 0,1,2,4]
+    python bench/tune_case.py --knob lexicon --costs 0,1,2,3,4
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def main() -> None:
     ap.add_argument("--weights", default="weights/recognizer.pt")
     ap.add_argument("--data-root", default="../shared/data")
     ap.add_argument("--limit", type=int, default=RecognizerConfig().val_limit)
+    ap.add_argument("--knob", choices=("case", "lexicon"), default="case",
+                    help="case: the case repair's cost limit; lexicon: the word list's margin")
     ap.add_argument("--costs", default="0,0.5,1,1.5,2,3,4,6,8")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -45,13 +48,16 @@ def main() -> None:
         "lang", "en")), batch_size=64)
     stage.forward = cached(stage.forward)
     for cost in (float(c) for c in args.costs.split(",")):
-        stage.case_repair.max_cost = cost
+        if args.knob == "case":
+            stage.case_repair.max_cost = cost
+        else:
+            stage.lexicon_repair.margin = cost
         metrics = score_stage(stage, val_sets, args.limit)
         per_set = {k.split("/")[0]: round(v, 4) for k, v in metrics.items()
                    if k.endswith("/cer_select")}
         words = {k.split("/")[0]: round(v, 3) for k, v in metrics.items()
                  if k.endswith("/word_acc")}
-        print(f"cost {cost}: summed CER {total_cer(metrics):.4f} {per_set} word acc {words}",
+        print(f"{args.knob} {cost}: summed CER {total_cer(metrics):.4f} {per_set} word acc {words}",
               flush=True)
 
 

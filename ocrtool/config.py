@@ -51,6 +51,9 @@ class ReaderConfig:
     lm_weight: float = LM_WEIGHT
     allowlist: str | None = None
     blocklist: str | None = None
+    # Latin-script words one or two letters off a listed word are put right where the
+    # model nearly read the listed one (recognition/lexicon.py); off for codes and names
+    lexicon: bool = True
     detail: str = "lines"
     min_confidence: float = 0.0
     canvas: int = 1600

@@ -199,7 +199,8 @@ def recognition_settings(config: ReaderConfig) -> dict[str, Any]:
     """The recognition stage's settings for a config."""
     return {"decoder": config.decoder, "beam_width": config.beam_width,
             "lm_weight": config.lm_weight, "allowlist": config.allowlist,
-            "blocklist": config.blocklist, "batch_size": config.batch_size}
+            "blocklist": config.blocklist, "lexicon": config.lexicon,
+            "batch_size": config.batch_size}
 
 
 def _label(image, name: str | None) -> str:

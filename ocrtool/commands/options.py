@@ -54,6 +54,10 @@ _OPTIONS: list[Callable] = [
                       "only); Korean always decodes with its jamo LM."),
     click.option("--allowlist", help="Only these characters may be output."),
     click.option("--blocklist", help="These characters are never output."),
+    click.option("--lexicon/--no-lexicon", default=_D.lexicon, show_default=True,
+                 help="Put words one or two letters off a word of the shipped word list "
+                      "right where the model nearly read it (Latin-script languages); "
+                      "--no-lexicon for codes, names and other non-words."),
     *MODEL_OPTIONS,
     click.option("--lines/--words", "lines", default=True,
                  help="Report lines or single words."),

@@ -29,6 +29,7 @@ from .decoding import (
     merge_cases,
 )
 from .hangul import JamoGrammar, has_stray_jamo
+from .lexicon import LexiconRepair
 from .lm import load_language_lm
 from .preprocess import (
     DETECTION_CONTEXT,
@@ -57,6 +58,10 @@ JAMO_LM_WEIGHT = 0.4
 # capitalised and all capitals when that costs at most this much log-probability
 # (`casing.CaseRepair`); chosen on the recognizer's validation crops, bench/tune_case.py.
 CASE_REPAIR_COST = 1.0
+# A decoded word missing from the word list is replaced by a listed word one or two edits
+# away when that is at most this much less likely under CTC (`lexicon.LexiconRepair`);
+# chosen on the recognizer's validation crops, bench/tune_case.py --knob lexicon.
+LEXICON_MARGIN = 4.0
 
 
 class RecognitionStage:
@@ -66,7 +71,7 @@ class RecognitionStage:
     def __init__(self, forward: Forward, meta: dict, decoder: str = "greedy",
                  beam_width: int = BEAM_WIDTH, lm_weight: float = LM_WEIGHT,
                  allowlist: str | None = None, blocklist: str | None = None,
-                 batch_size: int = 32) -> None:
+                 lexicon: bool = True, batch_size: int = 32) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
         self.forward, self.meta = forward, meta
@@ -96,6 +101,8 @@ class RecognitionStage:
         self._case_pairs = self.charset.case_pairs()  # for `recognize_caseless`
         self.case_repair = CaseRepair(*self._case_pairs, set(self.charset.indices_of(
             "".join(c for c in self.charset.chars if c.isalpha()))), CASE_REPAIR_COST)
+        self.lexicon_repair = (LexiconRepair.shipped(self.charset, LEXICON_MARGIN)
+                               if lexicon and not self.jamo else None)
 
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
@@ -152,6 +159,7 @@ class RecognitionStage:
                                    self.lm, self.lm_weight, lengths)
             decoded = self._read_doubtful_again(logits, lengths, decoded)
             decoded = self._repair_case(logits, lengths, decoded)
+            decoded = self._repair_words(logits, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
@@ -208,6 +216,15 @@ class RecognitionStage:
             if self.case_repair.needs_repair(d):
                 out[j] = self.case_repair.repair(d, self._log_probs(logits[j])[:lengths[j]])
         return out
+
+    def _repair_words(self, logits: np.ndarray, lengths: Sequence[int],
+                      decoded: list[Decoded]) -> list[Decoded]:
+        """Words one or two letters off a listed word are put right where the model's own
+        probabilities allow it (`lexicon.LexiconRepair`)."""
+        if self.lexicon_repair is None:
+            return decoded
+        return [self.lexicon_repair.repair(d, self._log_probs(logits[j])[:lengths[j]])
+                for j, d in enumerate(decoded)]
 
     def _per_output_char(self, d: Decoded) -> Decoded:
         """One probability and frame per character of `text(d)`: composed jamo make one

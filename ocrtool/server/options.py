@@ -81,6 +81,7 @@ _ALL_OPTIONS = (
            low=0, high=5),
     Option("allowlist", "str", "only these characters may be output"),
     Option("blocklist", "str", "these characters are never output"),
+    Option("lexicon", "bool", "put near-miss words right with the shipped word list"),
     Option("detail", "choice", "report lines, or single words", choices=("lines", "words")),
     Option("read_by", "choice", "recognize whole lines or each word",
            choices=("lines", "words")),

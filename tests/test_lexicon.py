@@ -1,0 +1,105 @@
+"""The word list's repair pinned on hand-made log-probabilities: a word one letter off a
+listed word is put right when the model nearly read the listed one, and kept when the model
+is sure of what it read; codes, mixed case, listed and short words are never touched. The
+CTC likelihood it compares by matches PyTorch's CTC loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ocrtool.recognition.charset import Charset
+from ocrtool.recognition.decoding import greedy_decode
+from ocrtool.recognition.lexicon import (
+    Lexicon,
+    LexiconRepair,
+    casing_like,
+    ctc_log_likelihood,
+    load_lexicon,
+)
+
+CS = Charset()
+C = CS.num_classes
+WORDS = Lexicon(["human", "contact", "investor", "process", "the", "phone", "on"])
+
+
+def frames_of(spec: list[dict[str, float] | str]) -> np.ndarray:
+    """(T, C) log-probabilities: a frame per item, a blank frame after each; a string item
+    is that character at 0.97, a dict gives its characters' probabilities."""
+    rows = []
+    for item in spec:
+        probs = {item: 0.97} if isinstance(item, str) else item
+        for frame in (probs, {}):
+            row = np.zeros(C)
+            idx = {CS.indices_of(ch)[0]: p for ch, p in frame.items()}
+            rest = 1.0 - sum(idx.values())
+            row[:] = rest * (0.02 if idx else 0.0) / (C - 1 - len(idx))
+            row[0] = rest * (0.98 if idx else 1.0) - (0 if idx else 0.01)
+            if not idx:
+                row[1:] = 0.01 / (C - 1)
+            for k, p in idx.items():
+                row[k] = p
+            rows.append(row)
+    return np.log(rows)
+
+
+def repaired(spec, margin: float = 2.0) -> str:
+    lp = frames_of(spec)
+    return CS.decode(LexiconRepair(WORDS, CS, margin).repair(greedy_decode(lp), lp).indices)
+
+
+def test_ctc_log_likelihood_matches_torch():
+    rng = np.random.default_rng(0)
+    for frames, labels in [(10, [3, 4, 4, 2]), (6, [1, 2, 3]), (5, [2, 2, 2]), (3, [1, 1])]:
+        lp = torch.log_softmax(torch.tensor(rng.normal(size=(frames, 7)) * 2), -1)
+        loss = torch.nn.functional.ctc_loss(lp[:, None], torch.tensor([labels]),
+                                            torch.tensor([frames]), torch.tensor([len(labels)]),
+                                            reduction="sum")
+        assert ctc_log_likelihood(lp.numpy(), labels) == pytest.approx(-loss.item(), abs=1e-9)
+    assert ctc_log_likelihood(np.log(np.full((1, 7), 1 / 7)), [1, 2]) == -np.inf
+
+
+def test_near_finds_listed_words_by_edit_distance():
+    assert WORDS.near("HUMAR", 1) == ["human"]
+    assert sorted(WORDS.near("contacts", 1)) == ["contact"]
+    assert WORDS.near("irwestor", 1) == [] and WORDS.near("irwestor", 2) == ["investor"]
+    assert "Human" in WORDS and "humar" not in WORDS
+
+
+@pytest.mark.parametrize("word, model, expected", [
+    ("human", "HUMAR", "HUMAN"), ("human", "Humar", "Human"), ("human", "humar", "human"),
+    ("phone", "iPhome", None)])
+def test_casing_like_copies_the_three_word_casings(word, model, expected):
+    assert casing_like(word, model) == expected
+
+
+def test_a_near_miss_the_model_doubted_is_put_right():
+    doubtful_n = {"R": 0.5, "N": 0.45}
+    assert repaired(["H", "U", "M", "A", doubtful_n]) == "HUMAN"
+    assert repaired(['"', "C", "o", {"m": 0.5, "n": 0.4}, "t", "a", "c", "t", ".", '"']) \
+        == '"Contact."'
+
+
+def test_a_word_the_model_is_sure_of_is_kept():
+    assert repaired(["H", "U", "M", "A", {"R": 0.97, "N": 0.001}]) == "HUMAR"
+    assert repaired(["H", "U", "M", "A", {"R": 0.5, "N": 0.45}], margin=0) == "HUMAR"
+
+
+@pytest.mark.parametrize("spec", [
+    ["H", "U", "M", "A", {"R": 0.5, "N": 0.45}, "2"],  # beside a digit: a code
+    ["i", "P", "h", "o", {"m": 0.5, "n": 0.45}, "e"],  # deliberate mixed case
+    ["t", "h", "e"],  # listed
+    ["o", {"m": 0.5, "n": 0.45}],  # too short
+])
+def test_codes_mixed_case_listed_and_short_words_are_never_touched(spec):
+    lp = frames_of(spec)
+    before = greedy_decode(lp)
+    assert LexiconRepair(WORDS, CS, 2.0).repair(before, lp).indices == before.indices
+
+
+def test_the_shipped_word_list_holds_common_words_of_the_default_languages():
+    words = load_lexicon()
+    assert words is not None and len(words) > 50000
+    for w in ("the", "investor", "stationery", "français", "straße", "jalan"):
+        assert w in words, w
