@@ -25,13 +25,23 @@ class Language:
     script: str  # which fonts draw its synthetic lines (synth/fonts.py)
     tesseract: str  # its ISO 639-2 code, as Tesseract and OCRmyPDF's -l name it
     lm: str  # its character (or jamo) n-gram LM under ocrtool/data/ (recognition/lm.py)
+    # its word list under ocrtool/data/ (recognition/lexicon.py): a decoded word missing
+    # from it is replaced by a listed word one or two edits away that is at most
+    # `lexicon_margin` less likely under CTC; words shorter than `lexicon_min_length`
+    # characters are left alone. Each margin is chosen on validation lines
+    # (bench/tune_case.py --knob lexicon, bench/korean/tune_lexicon.py).
+    lexicon: str
+    lexicon_margin: float
+    lexicon_min_length: int
 
 
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English and Latin-script European languages", "recognizer",
-                   DEFAULT_CHARS, "nfc", "latin", "eng", "latin_char_lm.json.gz"),
+                   DEFAULT_CHARS, "nfc", "latin", "eng", "latin_char_lm.json.gz",
+                   "latin_words.txt.gz", 4.0, 3),
     "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
-                   KOREAN_CHARS, "jamo", "hangul", "kor", "korean_jamo_lm.json.gz"),
+                   KOREAN_CHARS, "jamo", "hangul", "kor", "korean_jamo_lm.json.gz",
+                   "korean_words.txt.gz", 3.0, 2),
 }
 
 

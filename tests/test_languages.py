@@ -159,10 +159,14 @@ def test_an_unsure_korean_line_is_read_with_the_korean_lm():
     assert stage.grammar.lm is not None and stage.grammar.lm_weight == JAMO_LM_WEIGHT
     (d,) = stage.recognize_prepared([line])
     assert stage.text(d) == "오전 9시"
-    greedy = RecognitionStage(forward, meta)
+    greedy = RecognitionStage(forward, meta, lexicon=False)
     greedy._read_doubtful_again = lambda logits, lengths, decoded: decoded
     (raw,) = greedy.recognize_prepared([line])
     assert greedy.text(raw) == "으전 9시"
+    # the word list alone also knows "오전" (one jamo off)
+    listed = RecognitionStage(forward, meta)
+    listed._read_doubtful_again = lambda logits, lengths, decoded: decoded
+    assert listed.text(listed.recognize_prepared([line])[0]) == "오전 9시"
     # --decoder beam --lm-weight W: the Korean LM at that weight, on every line
     beam = RecognitionStage(forward, meta, decoder="beam", lm_weight=0.5)
     assert beam.lm is beam.grammar and beam.grammar.lm_weight == 0.5

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from ocrtool.languages import get_language
+from ocrtool.recognition import hangul
 from ocrtool.recognition.charset import Charset
 from ocrtool.recognition.decoding import greedy_decode
 from ocrtool.recognition.lexicon import (
@@ -24,15 +26,16 @@ C = CS.num_classes
 WORDS = Lexicon(["human", "contact", "investor", "process", "the", "phone", "on"])
 
 
-def frames_of(spec: list[dict[str, float] | str]) -> np.ndarray:
+def frames_of(spec: list[dict[str, float] | str], cs: Charset = CS) -> np.ndarray:
     """(T, C) log-probabilities: a frame per item, a blank frame after each; a string item
-    is that character at 0.97, a dict gives its characters' probabilities."""
+    is that character (label) at 0.97, a dict gives its characters' probabilities."""
+    C = cs.num_classes
     rows = []
     for item in spec:
         probs = {item: 0.97} if isinstance(item, str) else item
         for frame in (probs, {}):
             row = np.zeros(C)
-            idx = {CS.indices_of(ch)[0]: p for ch, p in frame.items()}
+            idx = {cs.indices_of(ch)[0]: p for ch, p in frame.items()}
             rest = 1.0 - sum(idx.values())
             row[:] = rest * (0.02 if idx else 0.0) / (C - 1 - len(idx))
             row[0] = rest * (0.98 if idx else 1.0) - (0 if idx else 0.01)
@@ -103,3 +106,20 @@ def test_the_shipped_word_list_holds_common_words_of_the_default_languages():
     assert words is not None and len(words) > 50000
     for w in ("the", "investor", "stationery", "français", "straße", "jalan"):
         assert w in words, w
+
+
+def test_a_korean_word_one_jamo_off_is_put_right():
+    ko = Charset(get_language("ko").chars, "jamo")
+    words = Lexicon(["창원시", "경상남도"])
+    # 창웝시: the last jamo of the middle syllable read as ㅂ where ㄴ was nearly as likely
+    final_b, final_n = hangul.decompose("웝")[-1], hangul.decompose("원")[-1]
+    spec = list(hangul.decompose("창원"))[:-1] + [{final_b: 0.5, final_n: 0.45}] + \
+        list(hangul.decompose("시"))
+    lp = frames_of(spec, ko)
+    greedy = greedy_decode(lp)
+    assert ko.decode(greedy.indices) == "창웝시"
+    fixed = LexiconRepair(words, ko, 3.0, min_length=2).repair(greedy, lp)
+    assert ko.decode(fixed.indices) == "창원시"
+    sure = frames_of(spec[:-3] + [{final_b: 0.97, final_n: 0.001}] + spec[-2:], ko)
+    assert ko.decode(LexiconRepair(words, ko, 3.0, min_length=2).repair(
+        greedy_decode(sure), sure).indices) == "창웝시"

@@ -10,8 +10,10 @@ the word when it is at most `margin` (log-probability) less likely than what was
 Names, brands and codes the model reads confidently cost more than that and are kept.
 
 Only plain words are looked at: a run of letters between spaces (punctuation around it
-kept), at least `MIN_LENGTH` letters long, written in lower case, capitalised or in
-capitals (deliberate mixed case such as "iPhone" is kept); words beside digits are codes.
+kept), at least the language's `lexicon_min_length` long (shorter words have too many
+neighbours one edit away), written in lower case, capitalised or in capitals (deliberate
+mixed case such as "iPhone" is kept; Hangul has no case); words beside digits are codes.
+Each language has its own list and margin (languages.py).
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from rapidfuzz.distance import Levenshtein
 from .charset import Charset
 from .decoding import BLANK, Decoded
 
-LEXICON_FILE = Path(__file__).resolve().parents[1] / "data" / "latin_words.txt.gz"
-MIN_LENGTH = 3  # shorter words have too many neighbours one edit away
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LONG_WORD = 6  # from this many letters on, words two edits away are candidates too
 EDGE_PUNCT = "\"'()[]{}.,:;!?«»“”‘’„‚¿¡*-–—"
 
@@ -61,15 +62,19 @@ class Lexicon:
         return out
 
     @classmethod
-    def load(cls, path: str | Path = LEXICON_FILE) -> Lexicon:
+    def load(cls, path: str | Path) -> Lexicon:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             return cls(line.strip() for line in f)
 
 
 @lru_cache(maxsize=4)
-def load_lexicon(path: str = str(LEXICON_FILE)) -> Lexicon | None:
-    """The shipped word list (loaded once per process), or None where it is missing."""
-    return Lexicon.load(path) if Path(path).exists() else None
+def load_lexicon(lang: str = "en") -> Lexicon | None:
+    """The shipped word list of language `lang` (loaded once per process), or None where
+    it is missing."""
+    from ..languages import get_language
+
+    path = DATA_DIR / get_language(lang).lexicon
+    return Lexicon.load(path) if path.exists() else None
 
 
 def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int]) -> float:
@@ -100,7 +105,9 @@ def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int]) -> float:
 
 def casing_like(word: str, model: str) -> str | None:
     """`word` written in `model`'s casing (lower, capitalised or capitals), or None when
-    `model` is in none of them."""
+    `model` is in none of them; as it is where `model` has no cased letter (Hangul)."""
+    if model.lower() == model.upper():
+        return word
     if model.islower():
         return word.lower()
     if model.isupper():
@@ -113,8 +120,10 @@ def casing_like(word: str, model: str) -> str | None:
 class LexiconRepair:
     """Puts near-miss words right (see the module docstring) in decoded Latin-script lines."""
 
-    def __init__(self, lexicon: Lexicon, charset: Charset, margin: float) -> None:
-        self.lexicon, self.charset, self.margin = lexicon, charset, margin
+    def __init__(self, lexicon: Lexicon, charset: Charset, margin: float,
+                 min_length: int = 3) -> None:
+        self.lexicon, self.charset = lexicon, charset
+        self.margin, self.min_length = margin, min_length
 
     def repair(self, d: Decoded, log_probs: np.ndarray) -> Decoded:
         """`d` with each near-miss word replaced where the model allows it; `log_probs` is
@@ -128,7 +137,7 @@ class LexiconRepair:
 
     def _words(self, d: Decoded) -> list[tuple[int, int]]:
         """[start, end) label positions of each plain word not in the list."""
-        text = [self.charset.chars[i - 1] for i in d.indices]
+        text = [self.charset.chars[i - 1] for i in d.indices]  # labels (jamo in Hangul)
         spans, k = [], 0
         while k < len(text):
             if text[k].isspace():
@@ -142,9 +151,9 @@ class LexiconRepair:
                 a += 1
             while b > a and text[b - 1] in EDGE_PUNCT:
                 b -= 1
-            word = "".join(text[a:b])
-            if (b - a >= MIN_LENGTH and word.isalpha() and casing_like(word, word)
-                    and word not in self.lexicon):
+            word = self.charset.decode(d.indices[a:b])
+            if (len(word) >= self.min_length and word.isalpha()
+                    and casing_like(word, word) is not None and word not in self.lexicon):
                 spans.append((a, b))
             k = j
         return spans
@@ -159,9 +168,9 @@ class LexiconRepair:
         max_edits = 2 if len(word) >= LONG_WORD else 1
         for cand in self.lexicon.near(word, max_edits):
             cased = casing_like(cand, word)
-            if cased is None or len(self.charset.indices_of(cased)) != len(cased):
+            labels = self.charset.encode(cased) if cased is not None else []
+            if not labels or self.charset.decode(labels) != cased:  # a character it lacks
                 continue
-            labels = self.charset.indices_of(cased)
             ll = ctc_log_likelihood(frames, labels)
             if ll > best_ll:
                 best, best_ll = labels, ll
@@ -170,10 +179,16 @@ class LexiconRepair:
         return _replaced(d, start, end, best, float(np.exp(best_ll / len(best))))
 
     @classmethod
-    def shipped(cls, charset: Charset, margin: float) -> LexiconRepair | None:
-        """The repair with the shipped word list, or None where the list is missing."""
-        lexicon = load_lexicon()
-        return cls(lexicon, charset, margin) if lexicon is not None else None
+    def for_language(cls, lang: str, charset: Charset) -> LexiconRepair | None:
+        """The repair with language `lang`'s shipped word list and settings, or None where
+        it has no list or its margin is 0 (off)."""
+        from ..languages import get_language
+
+        language = get_language(lang)
+        lexicon = load_lexicon(lang) if language.lexicon_margin > 0 else None
+        if lexicon is None:
+            return None
+        return cls(lexicon, charset, language.lexicon_margin, language.lexicon_min_length)
 
 
 def _replaced(d: Decoded, start: int, end: int, labels: list[int], prob: float) -> Decoded:

@@ -58,10 +58,6 @@ JAMO_LM_WEIGHT = 0.4
 # capitalised and all capitals when that costs at most this much log-probability
 # (`casing.CaseRepair`); chosen on the recognizer's validation crops, bench/tune_case.py.
 CASE_REPAIR_COST = 1.0
-# A decoded word missing from the word list is replaced by a listed word one or two edits
-# away when that is at most this much less likely under CTC (`lexicon.LexiconRepair`);
-# chosen on the recognizer's validation crops, bench/tune_case.py --knob lexicon.
-LEXICON_MARGIN = 4.0
 
 
 class RecognitionStage:
@@ -101,8 +97,8 @@ class RecognitionStage:
         self._case_pairs = self.charset.case_pairs()  # for `recognize_caseless`
         self.case_repair = CaseRepair(*self._case_pairs, set(self.charset.indices_of(
             "".join(c for c in self.charset.chars if c.isalpha()))), CASE_REPAIR_COST)
-        self.lexicon_repair = (LexiconRepair.shipped(self.charset, LEXICON_MARGIN)
-                               if lexicon and not self.jamo else None)
+        self.lexicon_repair = LexiconRepair.for_language(self.lang, self.charset) \
+            if lexicon else None
 
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
