@@ -35,8 +35,8 @@ from .matching import (
     match_predictions,
     on_ignored,
     prediction_regions,
-    reading_order_text,
     readable_lines,
+    reading_order_text,
 )
 from .metrics import (
     detection_precision,
