@@ -54,6 +54,9 @@ class ReaderConfig:
     # Latin-script words one or two letters off a listed word are put right where the
     # model nearly read the listed one (recognition/lexicon.py); off for codes and names
     lexicon: bool = True
+    # a UTF-8 file of one word per line added to the word list (names, product words,
+    # jargon): never replaced, and what near misses are put right to
+    user_words: str | Path | None = None
     detail: str = "lines"
     min_confidence: float = 0.0
     canvas: int = 1600
@@ -89,6 +92,8 @@ class ReaderConfig:
         if self.allowlist is not None and not self.allowlist:
             raise ValueError("allowlist is empty: nothing could be read (leave it unset "
                              "to allow every character)")
+        if self.user_words is not None and not Path(self.user_words).is_file():
+            raise ValueError(f"user_words: {self.user_words} is not a file")
         if not isinstance(self.precision, str):
             raise ValueError(f"precision must be a string, got {self.precision!r}")
 
@@ -104,8 +109,9 @@ class ReaderConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain values (weights as a string): what a worker process is started with."""
         out = asdict(self)
-        if out["weights"] is not None:
-            out["weights"] = str(out["weights"])
+        for name in ("weights", "user_words"):
+            if out[name] is not None:
+                out[name] = str(out[name])
         return out
 
 

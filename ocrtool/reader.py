@@ -29,6 +29,7 @@ from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
 from .recognition.assemble import read_lines, read_words
 from .recognition.decoding import Decoded
+from .recognition.lexicon import read_word_file
 from .recognition.preprocess import to_gray
 from .recognition.stage import RecognitionStage
 from .results import Line, PageResult
@@ -200,6 +201,7 @@ def recognition_settings(config: ReaderConfig) -> dict[str, Any]:
     return {"decoder": config.decoder, "beam_width": config.beam_width,
             "lm_weight": config.lm_weight, "allowlist": config.allowlist,
             "blocklist": config.blocklist, "lexicon": config.lexicon,
+            "user_words": read_word_file(config.user_words) if config.user_words else (),
             "batch_size": config.batch_size}
 
 

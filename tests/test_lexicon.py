@@ -5,10 +5,15 @@ CTC likelihood it compares by matches PyTorch's CTC loss."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from ocrtool.cli import main
+from ocrtool.config import ReaderConfig
 from ocrtool.languages import get_language
 from ocrtool.recognition import hangul
 from ocrtool.recognition.charset import Charset
@@ -19,6 +24,7 @@ from ocrtool.recognition.lexicon import (
     casing_like,
     ctc_log_likelihood,
     load_lexicon,
+    read_word_file,
 )
 
 CS = Charset()
@@ -123,3 +129,27 @@ def test_a_korean_word_one_jamo_off_is_put_right():
     sure = frames_of(spec[:-3] + [{final_b: 0.97, final_n: 0.001}] + spec[-2:], ko)
     assert ko.decode(LexiconRepair(words, ko, 3.0, min_length=2).repair(
         greedy_decode(sure), sure).indices) == "창웝시"
+
+
+def test_user_words_are_kept_and_added_to_the_shipped_list():
+    lp = frames_of(["H", "U", "M", "A", {"R": 0.5, "N": 0.45}])
+    shipped = LexiconRepair.for_language("en", CS)
+    assert CS.decode(shipped.repair(greedy_decode(lp), lp).indices) == "HUMAN"
+    mine = LexiconRepair.for_language("en", CS, ["Humar"])
+    assert CS.decode(mine.repair(greedy_decode(lp), lp).indices) == "HUMAR"
+    assert "humar" not in load_lexicon("en")  # the shared list is not changed
+
+
+def test_user_word_files_are_checked(tmp_path):
+    good, bad = tmp_path / "words.txt", tmp_path / "bad.txt"
+    good.write_text("Humar\n\n  Quux \n", encoding="utf-8")
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    assert read_word_file(good) == ["Humar", "Quux"]
+    with pytest.raises(ValueError, match="cannot be read as UTF-8"):
+        read_word_file(bad)
+    with pytest.raises(ValueError, match="is not a file"):
+        ReaderConfig(user_words=tmp_path / "missing.txt")
+    sample = str(Path(__file__).resolve().parents[1] / "samples" / "line.png")
+    result = CliRunner().invoke(main, ["read", sample, "--user-words", str(bad)])
+    assert result.exit_code == 2 and "cannot be read as UTF-8" in result.output
+    assert "Traceback" not in result.output

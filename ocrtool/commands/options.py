@@ -58,6 +58,9 @@ _OPTIONS: list[Callable] = [
                  help="Put words one or two letters off a word of the shipped word list "
                       "right where the model nearly read it (Latin-script languages); "
                       "--no-lexicon for codes, names and other non-words."),
+    click.option("--user-words", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="UTF-8 file of words (one per line) added to the word list: names "
+                      "and jargon are then kept, and near misses put right to them."),
     *MODEL_OPTIONS,
     click.option("--lines/--words", "lines", default=True,
                  help="Report lines or single words."),

@@ -66,6 +66,21 @@ class Lexicon:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             return cls(line.strip() for line in f)
 
+    def extended(self, words: Iterable[str]) -> Lexicon:
+        """A new list with `words` added (this one is shared and stays as it is)."""
+        return Lexicon(self.words | {w.casefold() for w in words if w})
+
+
+def read_word_file(path: str | Path) -> list[str]:
+    """The words of a user's word file: one per line (blank lines and surrounding space
+    ignored). A ValueError with a one-line reason when it cannot be read as UTF-8 text."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"user words {path}: cannot be read as UTF-8 text "
+                         f"({type(e).__name__})") from None
+    return [w for w in (line.strip() for line in text.splitlines()) if w]
+
 
 @lru_cache(maxsize=4)
 def load_lexicon(lang: str = "en") -> Lexicon | None:
@@ -179,15 +194,18 @@ class LexiconRepair:
         return _replaced(d, start, end, best, float(np.exp(best_ll / len(best))))
 
     @classmethod
-    def for_language(cls, lang: str, charset: Charset) -> LexiconRepair | None:
-        """The repair with language `lang`'s shipped word list and settings, or None where
-        it has no list or its margin is 0 (off)."""
+    def for_language(cls, lang: str, charset: Charset,
+                     user_words: Sequence[str] = ()) -> LexiconRepair | None:
+        """The repair with language `lang`'s shipped word list (plus `user_words`) and
+        settings, or None where it has no list or its margin is 0 (off)."""
         from ..languages import get_language
 
         language = get_language(lang)
         lexicon = load_lexicon(lang) if language.lexicon_margin > 0 else None
         if lexicon is None:
             return None
+        if user_words:
+            lexicon = lexicon.extended(user_words)
         return cls(lexicon, charset, language.lexicon_margin, language.lexicon_min_length)
 
 

@@ -67,7 +67,8 @@ class RecognitionStage:
     def __init__(self, forward: Forward, meta: dict, decoder: str = "greedy",
                  beam_width: int = BEAM_WIDTH, lm_weight: float = LM_WEIGHT,
                  allowlist: str | None = None, blocklist: str | None = None,
-                 lexicon: bool = True, batch_size: int = 32) -> None:
+                 lexicon: bool = True, user_words: Sequence[str] = (),
+                 batch_size: int = 32) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
         self.forward, self.meta = forward, meta
@@ -97,8 +98,8 @@ class RecognitionStage:
         self._case_pairs = self.charset.case_pairs()  # for `recognize_caseless`
         self.case_repair = CaseRepair(*self._case_pairs, set(self.charset.indices_of(
             "".join(c for c in self.charset.chars if c.isalpha()))), CASE_REPAIR_COST)
-        self.lexicon_repair = LexiconRepair.for_language(self.lang, self.charset) \
-            if lexicon else None
+        self.lexicon_repair = LexiconRepair.for_language(self.lang, self.charset,
+                                                         user_words) if lexicon else None
 
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
