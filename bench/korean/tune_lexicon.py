@@ -14,18 +14,21 @@ changed, right and wrong.
 from __future__ import annotations
 
 import argparse
-import random
+import sys
+from pathlib import Path
 
-from ocrtool import Reader
-from ocrtool.evaluation.metrics import edit_distance
-from ocrtool.languages import get_language
-from ocrtool.recognition.build_korean_lm import passage_runs
-from ocrtool.recognition.build_lexicon import korean_words
-from ocrtool.recognition.lexicon import Lexicon, LexiconRepair
-from ocrtool.synth.fonts import hangul_fonts
-from ocrtool.synth.korean import korean_charset, passages
+from validation_lines import split_passages, validation_lines
 
-HOLD_OUT = 9  # every ninth training passage is kept from the list for this validation
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: tune_detector
+
+from tune_detector import cached  # noqa: E402
+
+from ocrtool import Reader  # noqa: E402
+from ocrtool.evaluation.metrics import edit_distance  # noqa: E402
+from ocrtool.languages import get_language  # noqa: E402
+from ocrtool.recognition.build_lexicon import korean_words  # noqa: E402
+from ocrtool.recognition.lexicon import Lexicon, LexiconRepair  # noqa: E402
+from ocrtool.synth.korean import korean_charset  # noqa: E402
 
 
 def main() -> None:
@@ -33,18 +36,10 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=400)
     ap.add_argument("--margins", default="0,1,2,3,4,6,8")
     args = ap.parse_args()
-    texts = passages(held_out=False)
-    kept = [p for i, p in enumerate(texts) if i % HOLD_OUT != HOLD_OUT - 1]
+    kept, held = split_passages()
     lexicon = Lexicon(korean_words(kept))
-    rng = random.Random(1)
-    runs = list(passage_runs(rng, [p for i, p in enumerate(texts)
-                                   if i % HOLD_OUT == HOLD_OUT - 1]))
-    rng.shuffle(runs)
-    charset, fonts = korean_charset(), hangul_fonts()
-    from ocrtool.synth.lines import render_line
-
-    lines = [render_line(random.Random(f"tune_lexicon/{i}"), charset.canonical(t)[:24], fonts)
-             for i, t in enumerate(runs[: args.lines])]
+    lines = validation_lines(held, args.lines, "tune_lexicon")
+    charset = korean_charset()
     truths = [t for _, t in lines]
     words = [w for t in truths for w in t.split()]
     print(f"{len(lines)} lines, {len(words)} words, "
@@ -52,8 +47,6 @@ def main() -> None:
 
     stage = Reader(lang="ko", backend="onnx", device="cpu", lexicon=False).recognition
     prepared = [stage.prepare(img) for img, _ in lines]
-    from tune_detector import cached  # noqa: E402  (bench/ on sys.path below)
-
     stage.forward = cached(stage.forward)
     plain = [stage.text(d) for d in stage.recognize_prepared(prepared)]
     for margin in (float(m) for m in args.margins.split(",")):
@@ -70,8 +63,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main()

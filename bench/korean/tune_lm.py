@@ -15,21 +15,17 @@ of lines that pay for the beam.
 from __future__ import annotations
 
 import argparse
-import random
 import time
 
 import numpy as np
+from validation_lines import split_passages, validation_lines
 
 from ocrtool import Reader
 from ocrtool.evaluation.metrics import edit_distance
-from ocrtool.recognition.build_korean_lm import passage_runs, train_korean_lm
+from ocrtool.recognition.build_korean_lm import train_korean_lm
 from ocrtool.recognition.hangul import JamoGrammar
 from ocrtool.recognition.stage import JAMO_LM_WEIGHT, JAMO_PENALTY, REDO_CONFIDENCE
-from ocrtool.synth.fonts import hangul_fonts
-from ocrtool.synth.korean import korean_charset, passages
-from ocrtool.synth.lines import render_line
-
-LM_HOLD_OUT = 9  # every ninth training passage is kept from the LM for this validation
+from ocrtool.synth.korean import korean_charset
 
 
 def main() -> None:
@@ -37,15 +33,10 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=300)
     ap.add_argument("--weights", default="0,0.2,0.4,0.7,1.0")
     args = ap.parse_args()
-    texts = passages(held_out=False)
-    lm = train_korean_lm([p for i, p in enumerate(texts) if i % LM_HOLD_OUT != LM_HOLD_OUT - 1])
-    rng = random.Random(1)
-    runs = list(passage_runs(rng, [p for i, p in enumerate(texts)
-                                   if i % LM_HOLD_OUT == LM_HOLD_OUT - 1]))
-    rng.shuffle(runs)
-    charset, fonts = korean_charset(), hangul_fonts()
-    lines = [render_line(random.Random(f"tune_lm/{i}"), charset.canonical(t)[:24], fonts)
-             for i, t in enumerate(runs[: args.lines])]
+    kept, held = split_passages()
+    lm = train_korean_lm(kept)
+    lines = validation_lines(held, args.lines, "tune_lm")
+    charset = korean_charset()
     truths = [t for _, t in lines]
 
     def cer(preds: list[str]) -> float:
