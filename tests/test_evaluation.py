@@ -155,19 +155,6 @@ def test_granularity_mismatch_keeps_text_scores_exact():
     assert at_word["det_hmean"] == 1.0 and at_word["word_f1"] == 1.0
 
 
-def test_page_text_keeps_each_line_together_however_its_words_are_boxed():
-    # a comma read as a word of its own between two words, boxed to its ink: 3 px high
-    # near the baseline, too short to share a row with "Hello" by its own centre
-    comma = quad(52, 27, 55, 30)
-    world = quad(60, 10, 110, 30)
-    line = Line("Hello , World", 0.9, LINE1,
-                [word("Hello", HELLO), word(",", comma), word("World", world)])
-    gt = {"image": "images/a.png", "width": 200, "height": 100, "regions": [
-        {"points": LINE1, "text": "Hello , World"}, {"points": LINE2, "text": "foo bar"}]}
-    report = ev.evaluate_pages([gt], [page([line, perfect_lines()[1]])])
-    assert report["cer"] == 0.0 and report["word_f1"] == 1.0
-
-
 def test_case_insensitive_scores():
     lines = [Line("hello world", 0.9, LINE1), Line("foo bar", 0.9, LINE2)]
     report = ev.evaluate_pages([gt_lines()], [page(lines)])

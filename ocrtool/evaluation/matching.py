@@ -192,24 +192,6 @@ def prediction_regions(pred: dict | None, level: str) -> list[Region]:
     return out
 
 
-def readable_lines(pred: dict | None, ignored: list[Region]) -> list[Region]:
-    """Predicted lines, each with its words in the engine's order, less the words lying on
-    ignored regions: the page's text in reading order is made of these. Rows made of
-    single words by their own boxes broke lines apart: a word boxed to its ink (a comma, a
-    dash) is too short to join its line's row and was read on a row of its own."""
-    if not pred or pred.get("error") is not None or not pred.get("lines"):
-        return prediction_regions(pred, "line")  # nothing, or text without geometry
-    out: list[Region] = []
-    for line in pred["lines"]:
-        box = polygon(line.get("points"))
-        words = [Region(polygon(w.get("points")), str(w.get("text", "")))
-                 for w in line.get("words") or []] or [Region(box, str(line.get("text", "")))]
-        kept = [w.text for w, drop in zip(words, on_ignored(words, ignored)) if not drop]
-        if kept:
-            out.append(Region(box, " ".join(kept)))
-    return out
-
-
 def _name_keys(image: str) -> list[str]:
     """Keys an image path can be matched by: as given, its basename, its stem."""
     path = image.replace("\\", "/")

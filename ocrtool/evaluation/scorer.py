@@ -35,7 +35,6 @@ from .matching import (
     match_predictions,
     on_ignored,
     prediction_regions,
-    readable_lines,
     reading_order_text,
 )
 from .metrics import (
@@ -80,8 +79,7 @@ def score_page(gt_row: dict, pred: dict | None, level: str) -> dict:
     # region can be dropped even when the detection level is "line".
     words = prediction_regions(pred, "word")
     readable = [p for p, drop in zip(words, on_ignored(words, ignored)) if not drop]
-    gt_text = reading_order_text(care)
-    pred_text = reading_order_text(readable_lines(pred, ignored))
+    gt_text, pred_text = reading_order_text(care), reading_order_text(readable)
     errors = edit_distance(gt_text, pred_text)
     errors_ci = edit_distance(gt_text.lower(), pred_text.lower())
     gt_words, pred_words = [g.text for g in care], [p.text for p in readable]
