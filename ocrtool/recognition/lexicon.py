@@ -37,13 +37,20 @@ EDGE_PUNCT = "\"'()[]{}.,:;!?«»“”‘’„‚¿¡*-–—"
 
 class Lexicon:
     """A set of case-folded words (wordfreq's form: "straße" is "strasse"), searchable by
-    edit distance (bucketed by length)."""
+    edit distance.
+
+    Words are bucketed by length and by first and by last character: a word one edit from
+    another shares its first or its last character with it (an edit cannot change both
+    ends of a word of two or more characters), so only those two buckets are searched,
+    a tenth of the words or less. Two edits that change both ends are not found.
+    """
 
     def __init__(self, words: Iterable[str]) -> None:
         self.words = {w.casefold() for w in words if w}
-        self.by_length: dict[int, list[str]] = {}
+        self.by_end: dict[tuple[int, int, str], list[str]] = {}
         for w in sorted(self.words):
-            self.by_length.setdefault(len(w), []).append(w)
+            self.by_end.setdefault((len(w), 0, w[0]), []).append(w)
+            self.by_end.setdefault((len(w), -1, w[-1]), []).append(w)
 
     def __contains__(self, word: str) -> bool:
         return word.casefold() in self.words
@@ -54,12 +61,14 @@ class Lexicon:
     def near(self, word: str, max_edits: int) -> list[str]:
         """Listed words within `max_edits` edits of `word` (case-folded), itself excluded."""
         word = word.casefold()
-        out = []
+        out: set[str] = set()
         for n in range(len(word) - max_edits, len(word) + max_edits + 1):
-            out += [m for m, _, _ in process.extract(
-                word, self.by_length.get(n, []), scorer=Levenshtein.distance,
-                score_cutoff=max_edits, limit=None) if m != word]
-        return out
+            for end in (0, -1):
+                out.update(m for m, _, _ in process.extract(
+                    word, self.by_end.get((n, end, word[end]), []),
+                    scorer=Levenshtein.distance, score_cutoff=max_edits, limit=None))
+        out.discard(word)
+        return sorted(out)
 
     @classmethod
     def load(cls, path: str | Path) -> Lexicon:
@@ -97,25 +106,36 @@ def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int]) -> float:
 
     `log_probs` is (T, C) log-softmax; -inf when the frames are too few for the labels.
     """
-    n_frames, n = log_probs.shape[0], len(labels)
+    return float(ctc_log_likelihoods(log_probs, [labels])[0])
+
+
+def ctc_log_likelihoods(log_probs: np.ndarray, label_lists: Sequence[Sequence[int]]
+                        ) -> np.ndarray:
+    """`ctc_log_likelihood` of several label sequences over the same frames, computed
+    together (one pass over the frames: a word has dozens of candidates)."""
+    n_frames = log_probs.shape[0]
+    lengths = np.array([len(labels) for labels in label_lists])
     if n_frames == 0:
-        return -np.inf if n else 0.0
-    if n == 0:
-        return float(log_probs[:, BLANK].sum())
-    ext = np.full(2 * n + 1, BLANK, dtype=np.int64)
-    ext[1::2] = labels
+        return np.where(lengths > 0, -np.inf, 0.0)
+    states = 2 * lengths + 1
+    ext = np.full((len(label_lists), int(states.max())), BLANK, dtype=np.int64)
+    for i, labels in enumerate(label_lists):
+        ext[i, 1 : 2 * len(labels) : 2] = labels
     # a state may skip the blank before it unless it repeats the label two states back
-    skip = np.zeros(len(ext), bool)
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
-    alpha = np.full(len(ext), -np.inf)
-    alpha[0] = log_probs[0, BLANK]
-    alpha[1] = log_probs[0, ext[1]]
+    skip = np.zeros(ext.shape, bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, 0] = log_probs[0, BLANK]
+    alpha[:, 1] = np.where(lengths > 0, log_probs[0, ext[:, 1]], -np.inf)
+    never = np.full((len(label_lists), 2), -np.inf)
     for t in range(1, n_frames):
-        prev = alpha.copy()
-        stay_or_step = np.logaddexp(prev, np.concatenate([[-np.inf], prev[:-1]]))
-        skipped = np.where(skip, np.concatenate([[-np.inf, -np.inf], prev[:-2]]), -np.inf)
-        alpha = np.logaddexp(stay_or_step, skipped) + log_probs[t, ext]
-    return float(np.logaddexp(alpha[-1], alpha[-2]))
+        step = np.logaddexp(alpha, np.concatenate([never[:, :1], alpha[:, :-1]], axis=1))
+        skipped = np.where(skip, np.concatenate([never, alpha[:, :-2]], axis=1), -np.inf)
+        alpha = np.logaddexp(step, skipped) + log_probs[t][ext]
+    rows = np.arange(len(label_lists))
+    last = alpha[rows, states - 1]
+    before = np.where(lengths > 0, alpha[rows, np.maximum(states - 2, 0)], -np.inf)
+    return np.logaddexp(last, before)
 
 
 def casing_like(word: str, model: str) -> str | None:
@@ -179,19 +199,26 @@ class LexiconRepair:
         lo = d.frames[start - 1] + 1 if start > 0 else 0
         hi = d.frames[end] if end < len(d.indices) else log_probs.shape[0]
         frames = log_probs[lo:hi]
-        best, best_ll = None, ctc_log_likelihood(frames, d.indices[start:end]) - self.margin
-        max_edits = 2 if len(word) >= LONG_WORD else 1
-        for cand in self.lexicon.near(word, max_edits):
+        candidates = self._candidates(word)
+        if not candidates:
+            return d
+        scores = ctc_log_likelihoods(frames, [d.indices[start:end]] + candidates)
+        best = int(np.argmax(scores[1:]))
+        if scores[1 + best] < scores[0] - self.margin:
+            return d
+        labels = candidates[best]
+        return _replaced(d, start, end, labels, float(np.exp(scores[1 + best] / len(labels))))
+
+    def _candidates(self, word: str) -> list[list[int]]:
+        """Labels of the listed words near `word`, written in its casing (words with a
+        character the model lacks are left out)."""
+        out = []
+        for cand in self.lexicon.near(word, 2 if len(word) >= LONG_WORD else 1):
             cased = casing_like(cand, word)
             labels = self.charset.encode(cased) if cased is not None else []
-            if not labels or self.charset.decode(labels) != cased:  # a character it lacks
-                continue
-            ll = ctc_log_likelihood(frames, labels)
-            if ll > best_ll:
-                best, best_ll = labels, ll
-        if best is None:
-            return d
-        return _replaced(d, start, end, best, float(np.exp(best_ll / len(best))))
+            if labels and self.charset.decode(labels) == cased:
+                out.append(labels)
+        return out
 
     @classmethod
     def for_language(cls, lang: str, charset: Charset,
