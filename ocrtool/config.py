@@ -51,7 +51,7 @@ class ReaderConfig:
     lm_weight: float = LM_WEIGHT
     allowlist: str | None = None
     blocklist: str | None = None
-    # Latin-script words one or two letters off a listed word are put right where the
+    # words one or two letters off a word of the language's list are put right where the
     # model nearly read the listed one (recognition/lexicon.py); off for codes and names
     lexicon: bool = True
     # a UTF-8 file of one word per line added to the word list (names, product words,
