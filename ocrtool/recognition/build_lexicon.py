@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..languages import get_language
+from .hangul import is_syllable
 from .lexicon import DATA_DIR, EDGE_PUNCT
 
 ENGLISH_WORDS = 50000
@@ -50,7 +51,7 @@ def korean_words(passages: Iterable[list[str]] | None = None,
     passages = korean.passages(held_out=False) if passages is None else passages
     listed = korean.words(held_out=False) if listed is None else listed
     words = {w.strip(EDGE_PUNCT) for p in passages for w in p} | set(listed)
-    return sorted(w for w in words if w and all("\uac00" <= c <= "\ud7a3" for c in w))
+    return sorted(w for w in words if w and all(is_syllable(c) for c in w))
 
 
 def main() -> None:

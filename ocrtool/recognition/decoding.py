@@ -274,6 +274,21 @@ def decode_batch(
     if method not in ("greedy", "beam"):
         raise ValueError(f"unknown decoder {method!r} (use 'greedy' or 'beam')")
     log_probs = log_softmax(apply_mask(np.asarray(logits, dtype=np.float32), mask))
+    return decode_log_probs(log_probs, method, beam_width, lm, lm_weight, lengths,
+                            length_bonus)
+
+
+def decode_log_probs(
+    log_probs: np.ndarray,
+    method: str = "greedy",
+    beam_width: int = 8,
+    lm: CharLM | None = None,
+    lm_weight: float = LM_WEIGHT,
+    lengths: Sequence[int] | None = None,
+    length_bonus: float = 0.0,
+) -> list[Decoded]:
+    """`decode_batch` on (B, T, C) log-probabilities already masked and normalised (a
+    caller that reads them again afterwards computes them once)."""
     out = []
     for i in range(log_probs.shape[0]):
         lp = log_probs[i] if lengths is None else log_probs[i, : int(lengths[i])]

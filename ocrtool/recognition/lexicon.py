@@ -29,8 +29,8 @@ from rapidfuzz.distance import Levenshtein
 
 from .charset import Charset
 from .decoding import BLANK, Decoded
+from .lm import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LONG_WORD = 6  # from this many letters on, words two edits away are candidates too
 EDGE_PUNCT = "\"'()[]{}.,:;!?«»“”‘’„‚¿¡*-–—"
 

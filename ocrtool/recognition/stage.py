@@ -23,7 +23,7 @@ from .decoding import (
     apply_mask,
     beam_decode,
     char_mask,
-    decode_batch,
+    decode_log_probs,
     greedy_decode,
     log_softmax,
     merge_cases,
@@ -152,11 +152,12 @@ class RecognitionStage:
         """Decode crops already `prepare`d, batched by width, in the order given."""
         out: list[Decoded | None] = [None] * len(lines)
         for idx, logits, lengths in self._forward_batches(lines):
-            decoded = decode_batch(logits, self.decoder, self.beam_width, self.mask,
-                                   self.lm, self.lm_weight, lengths)
-            decoded = self._read_doubtful_again(logits, lengths, decoded)
-            decoded = self._repair_case(logits, lengths, decoded)
-            decoded = self._repair_words(logits, lengths, decoded)
+            log_probs = self._log_probs(logits)  # once: the decoder and each repair read it
+            decoded = decode_log_probs(log_probs, self.decoder, self.beam_width, self.lm,
+                                       self.lm_weight, lengths)
+            decoded = self._read_doubtful_again(log_probs, lengths, decoded)
+            decoded = self._repair_case(log_probs, lengths, decoded)
+            decoded = self._repair_words(log_probs, lengths, decoded)
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
@@ -183,7 +184,7 @@ class RecognitionStage:
         for idx, batch in self.batches(lines):
             yield idx, self.forward(batch), [lines[i].shape[1] // self.frame_stride for i in idx]
 
-    def _read_doubtful_again(self, logits: np.ndarray, lengths: Sequence[int],
+    def _read_doubtful_again(self, log_probs: np.ndarray, lengths: Sequence[int],
                              decoded: list[Decoded]) -> list[Decoded]:
         """Greedy lines in doubt are decoded again by a beam that knows the language: its
         LM (a price reads "9.00", not "9.0O"). In doubt: the weakest character is under
@@ -199,11 +200,11 @@ class RecognitionStage:
             return decoded
         decoded = list(decoded)
         for j in redo:
-            decoded[j] = beam_decode(self._log_probs(logits[j])[:lengths[j]], self.beam_width,
+            decoded[j] = beam_decode(log_probs[j, :lengths[j]], self.beam_width,
                                      lm=self.redo_lm, lm_weight=self.redo_weight)
         return decoded
 
-    def _repair_case(self, logits: np.ndarray, lengths: Sequence[int],
+    def _repair_case(self, log_probs: np.ndarray, lengths: Sequence[int],
                      decoded: list[Decoded]) -> list[Decoded]:
         """Lines with a word in mixed case get that word recased where the model's own
         probabilities allow it (`casing.CaseRepair`): print is in lower case, capitalised
@@ -211,16 +212,16 @@ class RecognitionStage:
         out = list(decoded)
         for j, d in enumerate(decoded):
             if self.case_repair.needs_repair(d):
-                out[j] = self.case_repair.repair(d, self._log_probs(logits[j])[:lengths[j]])
+                out[j] = self.case_repair.repair(d, log_probs[j, :lengths[j]])
         return out
 
-    def _repair_words(self, logits: np.ndarray, lengths: Sequence[int],
+    def _repair_words(self, log_probs: np.ndarray, lengths: Sequence[int],
                       decoded: list[Decoded]) -> list[Decoded]:
         """Words one or two letters off a listed word are put right where the model's own
         probabilities allow it (`lexicon.LexiconRepair`)."""
         if self.lexicon_repair is None:
             return decoded
-        return [self.lexicon_repair.repair(d, self._log_probs(logits[j])[:lengths[j]])
+        return [self.lexicon_repair.repair(d, log_probs[j, :lengths[j]])
                 for j, d in enumerate(decoded)]
 
     def _per_output_char(self, d: Decoded) -> Decoded:
