@@ -57,7 +57,10 @@ def main() -> None:
                    if k.endswith("/cer_select")}
         words = {k.split("/")[0]: round(v, 3) for k, v in metrics.items()
                  if k.endswith("/word_acc")}
-        print(f"{args.knob} {cost}: summed CER {total_cer(metrics):.4f} {per_set} word acc {words}",
+        cased = sum(v for k, v in metrics.items() if k.endswith("/cer"))
+        caseless = sum(v for k, v in metrics.items() if k.endswith("/cer_ci"))
+        print(f"{args.knob} {cost}: summed CER {total_cer(metrics):.4f} (case-sensitive "
+              f"{cased:.4f}, case-only {cased - caseless:.4f}) {per_set} word acc {words}",
               flush=True)
 
 

@@ -59,6 +59,10 @@ class ReaderConfig:
     user_words: str | Path | None = None
     detail: str = "lines"
     min_confidence: float = 0.0
+    # detected lines read less legibly than this (geometric mean of their characters'
+    # probabilities) are dropped as non-text; None: the language's own threshold
+    # (languages.py). Crops read with --no-detect are never dropped.
+    min_char_confidence: float | None = None
     canvas: int = 1600
     magnify: float = 1.0
     batch_size: int = 32
@@ -84,6 +88,8 @@ class ReaderConfig:
             _positive_int("threads", self.threads)
         _number("lm_weight", self.lm_weight, low=0.0)
         _number("min_confidence", self.min_confidence, low=0.0, high=1.0)
+        if self.min_char_confidence is not None:
+            _number("min_char_confidence", self.min_char_confidence, low=0.0, high=1.0)
         _number("magnify", self.magnify, low=0.0, open_low=True)
         for name in ("allowlist", "blocklist"):
             value = getattr(self, name)

@@ -23,6 +23,7 @@ from .config import ReaderConfig
 from .detection.postprocess import DetectParams
 from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
+from .languages import get_language
 from .layout import finish, lay_out, trim_words_to_ink
 from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
@@ -82,6 +83,14 @@ class Reader:
     @property
     def charset(self):
         return self.recognition.charset
+
+    @property
+    def min_char_confidence(self) -> float:
+        """The legibility under which a detected line is dropped: the config's, else the
+        recognizer's language's (`languages.Language.min_char_confidence`)."""
+        if self.config.min_char_confidence is not None:
+            return self.config.min_char_confidence
+        return get_language(self.recognition.lang).min_char_confidence
 
     @property
     def calibrator(self):
@@ -148,6 +157,8 @@ class Reader:
                                               self.recognition.recognize_caseless,
                                               self.read_boxes, polish=_trim_words)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.config.min_confidence]
+        if not recognize_only:  # a crop the caller gave is text by their word
+            lines = legible_lines(lines, self.min_char_confidence)
         if self.config.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
                      for ln in lines for wd in ln.words]
@@ -189,6 +200,12 @@ class Reader:
 def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:
     """Word boxes cut down to their ink on the upright page (`layout.trim_words_to_ink`)."""
     return trim_words_to_ink(lines, to_gray(upright))
+
+
+def legible_lines(lines: list[Line], min_char_confidence: float) -> list[Line]:
+    """Detected lines read legibly enough to be text (`ReaderConfig.min_char_confidence`):
+    the rest were detections of texture, stamps or scenery."""
+    return [ln for ln in lines if ln.char_confidence >= min_char_confidence]
 
 
 def detect_params(config: ReaderConfig) -> DetectParams:

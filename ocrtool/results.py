@@ -33,6 +33,11 @@ class Line:
     points: Points
     words: list[Word] = field(default_factory=list)
     block: int = 0  # index of the block/paragraph the line belongs to
+    # how legibly its characters were read: their probabilities' geometric mean, before
+    # any calibration (1.0 when unknown). Unlike `confidence` it does not fall with the
+    # line's length, so it tells a detection of non-text from a long line; the Reader
+    # drops detected lines under `ReaderConfig.min_char_confidence`. Not written out.
+    char_confidence: float = field(default=1.0, compare=False)
 
     def to_dict(self) -> dict:
         return {"text": self.text, "confidence": round(float(self.confidence), 4),

@@ -105,9 +105,14 @@ def has_hangul(text: str) -> bool:
     return any("\uac00" <= c <= "\ud7a3" for c in text)
 
 
+# True: the held-out tenth of the text (dev pages); False: the training text, for
+# validation pages that settings can be chosen on (--text training)
+HELD_OUT = {"text": True}
+
+
 @lru_cache(maxsize=1)
 def held_out_words() -> list[str]:
-    items = [w for w in korean.words(held_out=True)
+    items = [w for w in korean.words(held_out=HELD_OUT["text"])
              if has_hangul(w) and len(w) >= 2 and "&" not in w and readable(w)]
     if not items:
         sys.exit("error: no held-out Korean words (is ../shared/data/text_corpora there? "
@@ -119,7 +124,7 @@ def held_out_words() -> list[str]:
 def held_out_passages() -> list[list[str]]:
     """Held-out Wikipedia passages, keeping the words the charset can spell."""
     out = []
-    for p in korean.passages(held_out=True):
+    for p in korean.passages(held_out=HELD_OUT["text"]):
         ws = [w for w in p if readable(w) and "formula" not in w and "&" not in w and len(w) <= 14]
         if len(ws) > 50:
             out.append(ws)
@@ -575,7 +580,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=25, help="number of pages (kinds take turns)")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--jobs", type=int, default=2, help="Chromium runs at once")
+    ap.add_argument("--text", choices=("held-out", "training"), default="held-out",
+                    help="held-out: the dev pages' text; training: the training text, for "
+                         "validation pages (e.g. --text training --seed 5 --pages 12 --out "
+                         "data/ko_pages_val)")
     args = ap.parse_args(argv)
+    HELD_OUT["text"] = args.text == "held-out"
     if args.pages < 1:
         ap.error("--pages must be at least 1")
     args.out = args.out.resolve()

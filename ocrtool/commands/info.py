@@ -38,7 +38,8 @@ def collect_info() -> dict:
     info["charset"] = shipped_charset(folder)
     info["languages"] = [{"code": lang.code, "name": lang.name,
                           "recognizer": f"{lang.recognizer}.onnx",
-                          "charset": shipped_charset(folder, lang.recognizer)}
+                          "charset": shipped_charset(folder, lang.recognizer),
+                          "min_char_confidence": lang.min_char_confidence}
                          for lang in installed_languages(folder)]
     choice = choose_precision(
         "auto", on_gpu="CUDAExecutionProvider" in ort.get_available_providers(),
@@ -83,4 +84,6 @@ def info(as_json: bool) -> None:
     click.echo(f"charset ({len(data['charset'])} characters): {data['charset']}")
     for lang in data["languages"]:
         click.echo(f"language {lang['code']}: {lang['name']} ({lang['recognizer']}, "
-                   f"{len(lang['charset'])} characters): {lang['charset']}")
+                   f"{len(lang['charset'])} characters, detected lines kept from "
+                   f"{lang['min_char_confidence']} mean character confidence): "
+                   f"{lang['charset']}")

@@ -67,7 +67,13 @@ _OPTIONS: list[Callable] = [
     click.option("--read-by", type=click.Choice(READ_BY), default=_D.read_by,
                  show_default=True,
                  help="Recognize whole lines (more accurate on both dev sets) or each word."),
-    click.option("--min-confidence", type=click.FloatRange(0, 1), default=_D.min_confidence),
+    click.option("--min-confidence", type=click.FloatRange(0, 1), default=_D.min_confidence,
+                 show_default=True, help="Drop lines read with less confidence than this."),
+    click.option("--min-char-confidence", type=click.FloatRange(0, 1), default=None,
+                 help="Drop detected lines whose characters were read with less than this "
+                      "probability on average (geometric mean): detections of things that "
+                      "are not text. 0 keeps every line [default: the language's, see "
+                      "`ocrtool info`]."),
     click.option("--canvas", type=click.IntRange(64, 8000), default=_D.canvas,
                  show_default=True, help="Longest side the detector sees."),
     click.option("--magnify", type=click.FloatRange(0.1, 8), default=_D.magnify,

@@ -45,13 +45,18 @@ def train() -> None:
               help="Your own folder (shared JSON-lines format, pages or crops); repeatable. "
                    "Replaces the built-in mix of ../shared/data sets.")
 @click.option("--val-set", "val_sets", multiple=True, metavar="DIR",
-              help="Validation folder(s) for model selection [default: the dev sets].")
+              help="Validation folder(s) for model selection [default: the held-out "
+                   "tenth of each training set].")
+@click.option("--mix", "mix", multiple=True, metavar="SET=WEIGHT",
+              help="Real crop or page sets under --data-root and their sampling weights, "
+                   "repeatable (e.g. --mix iiit5k_train_cs=0.16) [default: the config's]; "
+                   "the sets not named keep their weights.")
 @click.option("--word-runs", "word_runs", multiple=True, metavar="SET=WEIGHT",
               help="Also cut runs of 2-4 neighbouring words of this word-boxed page set "
                    "under --data-root as one crop (their texts joined by spaces), sampled "
                    "at WEIGHT; repeatable. Teaches the space between words in that set's "
                    "type; its held-out runs join the validation.")
-def recognizer(train_sets, val_sets, word_runs, **kw) -> None:
+def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 
     Fine-tune the shipped model on your data:
@@ -70,6 +75,9 @@ def recognizer(train_sets, val_sets, word_runs, **kw) -> None:
             raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "
                                      "in README.md)")
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
+    if mix:
+        kw["real_sets"] = {**RecognizerConfig().real_sets,
+                           **_set_weights(mix, kw["data_root"], "--mix")}
     if word_runs:
         kw["word_run_sets"] = _set_weights(word_runs, kw["data_root"], "--word-runs")
     train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),

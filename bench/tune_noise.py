@@ -1,0 +1,60 @@
+"""Choose `MIN_CHAR_CONFIDENCE` (ocrtool/config.py) on the held-out pages of the training
+sets: each page is read once as `ocrtool read` reads it with the filter off, then every
+threshold drops the lines `Reader` would drop (`reader.legible_lines`) and the pages are
+scored as `ocrtool eval` scores them.
+
+    python bench/tune_noise.py [--sets data/val/sroie_train ...] [--thresholds 0,0.3,0.4]
+
+The held-out pages are `data/val/<set>` (every tenth page of each page set, see
+bench/README.md); the dev sets are for reporting only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ocrtool.evaluation.scorer import evaluate  # noqa: E402
+from ocrtool.reader import Reader, legible_lines  # noqa: E402
+from ocrtool.results import PageResult  # noqa: E402
+
+SETS = ["data/val/sroie_train", "data/val/born_digital_train", "data/val/ic15_pages_train",
+        "data/val/ic03_pages_train", "data/val/docbank_pages_train"]
+
+
+def read_set(reader: Reader, folder: Path) -> tuple[list[dict], list[PageResult]]:
+    gt = [json.loads(line) for line in (folder / "gt.jsonl").read_text().splitlines()
+          if line.strip()]
+    return gt, [reader.read(str(folder / row["image"]), name=row["image"]) for row in gt]
+
+
+def filtered(page: PageResult, threshold: float) -> dict:
+    out = page.to_dict()
+    kept = legible_lines(page.lines, threshold)
+    out["lines"] = [ln.to_dict() for ln in kept]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sets", nargs="+", default=SETS)
+    ap.add_argument("--thresholds", default="0,0.2,0.3,0.35,0.4,0.45,0.5,0.6")
+    ap.add_argument("--lang", default="en")
+    args = ap.parse_args()
+    reader = Reader(threads=1, min_char_confidence=0.0, lang=args.lang)  # every line read
+    pages = {Path(s).name: read_set(reader, Path(s)) for s in args.sets}
+    for t in (float(x) for x in args.thresholds.split(",")):
+        parts = []
+        for name, (gt, read) in pages.items():
+            r = evaluate(gt, [filtered(p, t) for p in read])
+            parts.append(f"{name}: F1ci {r['word_f1_ci']:.4f} H {r['det_hmean']:.4f} "
+                         f"CERci {r['cer_ci']:.4f}")
+        print(f"{t}: " + " | ".join(parts), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Detected lines read illegibly are dropped as non-text (`ReaderConfig.min_char_confidence`).
+
+The page: a printed line of text, and below it a row of small black squares, which the
+detector takes for a word and the recognizer reads as letters it does not believe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageDraw, ImageFont
+
+from ocrtool.cli import main
+from ocrtool.languages import LANGUAGES
+from ocrtool.reader import Reader, legible_lines
+from ocrtool.recognition.assemble import _pooled_char_confidence
+from ocrtool.recognition.decoding import Decoded
+from ocrtool.results import Line
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+TEXT = "Opening hours"
+
+
+def page_with_squares() -> np.ndarray:
+    img = Image.new("RGB", (900, 400), "white")
+    ImageDraw.Draw(img).text((40, 40), TEXT, font=ImageFont.truetype(FONT, 36), fill="black")
+    rgb = np.array(img)
+    for x in range(420, 850, 18):
+        rgb[265:280, x:x + 10] = 0
+    return rgb
+
+
+@pytest.fixture(scope="module")
+def page() -> np.ndarray:
+    return page_with_squares()
+
+
+def test_a_row_of_squares_is_read_but_dropped_by_default(page):
+    everything = Reader(threads=1, min_char_confidence=0.0).read(page)
+    texts = [ln.text for ln in everything.lines]
+    assert TEXT in texts and len(texts) == 2  # the squares were detected and read
+    squares = next(ln for ln in everything.lines if ln.text != TEXT)
+    assert squares.char_confidence < LANGUAGES["en"].min_char_confidence
+    default = Reader(threads=1).read(page)
+    assert [ln.text for ln in default.lines] == [TEXT]
+
+
+def test_the_squares_read_as_a_given_crop_are_kept(page):
+    crop = page[250:295, 400:870]
+    result = Reader(threads=1).read(crop, recognize_only=True)
+    assert result.text.strip()  # the caller said it is text: it is read, not dropped
+
+
+def test_char_confidence_is_the_geometric_mean_without_spaces():
+    reader = Reader(threads=1)
+    stage = reader.recognition
+    idx = stage.charset.indices_of("ab c")
+    d = Decoded(list(idx), [0.9, 0.4, 0.01, 0.6], [0, 2, 4, 6])
+    assert stage.char_confidence(d) == pytest.approx((0.9 * 0.4 * 0.6) ** (1 / 3))
+    assert stage.char_confidence(Decoded([], [], [])) == 1.0
+
+
+def test_words_read_one_by_one_pool_their_characters():
+    # "ab" at 0.5 per character and "cde" at 0.8: the mean over the five characters
+    assert _pooled_char_confidence([(0.5, 2), (0.8, 3)]) == pytest.approx(
+        (0.5 ** 2 * 0.8 ** 3) ** (1 / 5))
+    assert _pooled_char_confidence([]) == 1.0
+
+
+def test_legible_lines_keeps_lines_at_the_threshold():
+    pts = [[0, 0], [10, 0], [10, 5], [0, 5]]
+    lines = [Line("a", 1.0, pts, char_confidence=c) for c in (0.2, 0.45, 0.9)]
+    assert [ln.char_confidence for ln in legible_lines(lines, 0.45)] == [0.45, 0.9]
+
+
+def test_each_language_has_its_own_threshold():
+    assert Reader(threads=1).min_char_confidence == LANGUAGES["en"].min_char_confidence
+    assert Reader(threads=1, lang="ko").min_char_confidence == LANGUAGES["ko"].min_char_confidence
+    assert Reader(threads=1, lang="ko", min_char_confidence=0.3).min_char_confidence == 0.3
+
+
+def test_the_cli_option_keeps_every_line(tmp_path, page):
+    path = tmp_path / "squares.png"
+    Image.fromarray(page).save(path)
+    runner = CliRunner()
+    default = runner.invoke(main, ["read", str(path), "--threads", "1"])
+    everything = runner.invoke(main, ["read", str(path), "--threads", "1",
+                                      "--min-char-confidence", "0"])
+    assert default.exit_code == 0 and everything.exit_code == 0
+    assert default.output.strip() == TEXT
+    assert TEXT in everything.output and len(everything.output.strip().splitlines()) == 2
+    bad = runner.invoke(main, ["read", str(path), "--min-char-confidence", "1.5"])
+    assert bad.exit_code == 2 and "min-char-confidence" in bad.output
