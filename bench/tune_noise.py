@@ -44,8 +44,10 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=SETS)
     ap.add_argument("--thresholds", default="0,0.2,0.3,0.35,0.4,0.45,0.5,0.6")
     ap.add_argument("--lang", default="en")
+    ap.add_argument("--weights", default=None, help="model folder (default: shipped)")
     args = ap.parse_args()
-    reader = Reader(threads=1, min_char_confidence=0.0, lang=args.lang)  # every line read
+    reader = Reader(threads=1, min_char_confidence=0.0, lang=args.lang,  # every line read
+                    weights=args.weights)
     pages = {Path(s).name: read_set(reader, Path(s)) for s in args.sets}
     for t in (float(x) for x in args.thresholds.split(",")):
         parts = []

@@ -25,6 +25,7 @@ from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
 from .languages import get_language
 from .layout import finish, lay_out, trim_words_to_ink
+from .layout.colons import colon_candidates, insert_after
 from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
@@ -175,7 +176,19 @@ class Reader:
         layout = lay_out(found.words, found.scores, self.params.text_threshold)
         read = read_words if self.config.read_by == "words" else read_lines
         lines = read(self.recognition, rgb, layout.lines, layout.words, layout.blocks)
-        return finish(layout, lines, self.params.line_pad, w, h)
+        return finish(layout, lines, self.params.line_pad, w, h,
+                      find_marks=lambda kept: self._with_spaced_colons(rgb, kept))
+
+    def _with_spaced_colons(self, rgb: np.ndarray, lines: list[Line]) -> list[Line]:
+        """`lines` with the spaced colons the detector missed (`layout.colons`): each
+        patch of ink in a line's gap is read, and kept where it reads as ":"."""
+        found = colon_candidates(lines, to_gray(rgb))
+        if not found:
+            return lines
+        read = read_lines(self.recognition, rgb, [q for _, q in found],
+                          [[q] for _, q in found], [lines[i].block for i, _ in found])
+        return insert_after(lines, [(i, ln) for (i, _), ln in zip(found, read)
+                                    if ln.text.strip() == ":"])
 
     def read_boxes(self, rgb: np.ndarray, quads: Sequence[np.ndarray]) -> list[Line]:
         """Read given line boxes of a page, each along its first edge: the corner order is

@@ -6,7 +6,7 @@ what it fixed when it was added:
   it reads as such a glyph (`reads_as_glyph`);
 - a line with no letter or digit read without confidence is a speck of dirt
   (`looks_like_a_speck`);
-- a lone ":" right after a line on its row belongs to that line (`attach_trailing_marks`);
+- a lone ":" beside a line on its row belongs to the nearer line (`attach_trailing_marks`);
 - a reported line box is padded as annotators draw them, and a one-character line is as
   wide as its glyph's cell (`padded`).
 """
@@ -44,25 +44,29 @@ def looks_like_a_speck(line: Line) -> bool:
 
 
 def attach_trailing_marks(lines: list[Line]) -> list[Line]:
-    """Join a lone ":" to the line it follows on the same row. Receipts space their
-    labels' colons ("TOTAL   :"); the detector finds such a colon as a word of its own,
-    too far for the link model to join, and alone it is dropped as a speck. Colons were
-    the words sroie_dev's receipts lost most often (74 of 6,203)."""
+    """Join a lone ":" to the nearer of the lines it follows and precedes on its row.
+    Receipts space their colons ("TOTAL   :", "CASHIER      : JULIANA"); the detector
+    finds such a colon as a word of its own (or not at all, `colons.py`), too far for the
+    link model to join, and alone it is dropped as a speck. Colons were the words
+    sroie_dev's receipts lost most often (74 of 6,203). A colon belongs with what it is
+    closer to: its label ("TOTAL :") or its value (": JULIANA"), as receipts' annotators
+    box it; one far from both (`MARK_GAP`) stays alone."""
     marks = [k for k, ln in enumerate(lines) if ln.text.strip() in TRAILING_MARKS]
     if not marks:
         return lines
     merged = dict(enumerate(lines))
     for k in marks:
-        target = _line_before(lines, k, set(marks))
+        target = _nearest_on_row(lines, k, set(marks))
         if target is not None:
-            j, u, spaced = target
-            merged[j] = _with_mark(merged[j], lines[k], u, spaced)
+            j, u, spaced, before = target
+            merged[j] = _with_mark(merged[j], lines[k], u, spaced, before)
             del merged[k]
     return [merged[k] for k in sorted(merged)]
 
 
-def _with_mark(line: Line, mark: Line, u: np.ndarray, spaced: bool) -> Line:
-    """`line` extended by `mark`: a word of its own when spaced, else the last word's end."""
+def _with_mark(line: Line, mark: Line, u: np.ndarray, spaced: bool, before: bool) -> Line:
+    """`line` extended by `mark` after it (`before`: the mark precedes the line's text): a
+    word of its own when spaced, else part of the nearest word."""
     def joined(a: Points, b: Points) -> Points:
         return oriented_box(np.concatenate([np.asarray(a, np.float32),
                                             np.asarray(b, np.float32)]), u).tolist()
@@ -70,19 +74,26 @@ def _with_mark(line: Line, mark: Line, u: np.ndarray, spaced: bool) -> Line:
     text = mark.text.strip()
     words = list(line.words)
     if spaced or not words:
-        words += mark.words
+        words = mark.words + words if before else words + mark.words
+        line_text = f"{text} {line.text}" if before else f"{line.text} {text}"
+    elif before:
+        first = words[0]
+        words[0] = Word(text + first.text, first.confidence * mark.confidence,
+                        joined(first.points, mark.points))
+        line_text = text + line.text
     else:
         last = words[-1]
         words[-1] = Word(last.text + text, last.confidence * mark.confidence,
                          joined(last.points, mark.points))
-    return replace(line, text=line.text + (" " if spaced else "") + text,
-                   confidence=line.confidence * mark.confidence,
+        line_text = line.text + text
+    return replace(line, text=line_text, confidence=line.confidence * mark.confidence,
                    points=joined(line.points, mark.points), words=words)
 
 
-def _line_before(lines: list[Line], k: int, skip: set[int]):
-    """(index, direction, spaced) of the nearest line that line k follows on its row
-    within `MARK_GAP` heights, or None."""
+def _nearest_on_row(lines: list[Line], k: int, skip: set[int]):
+    """(index, direction, spaced, before) of the line nearest to mark k on its row, on
+    either side, within `MARK_GAP` of that line's heights, or None. `before`: the mark
+    precedes that line. A line the mark overlaps counts as the one it follows."""
     mark = np.asarray(lines[k].points, np.float32)
     best = None
     for j, line in enumerate(lines):
@@ -92,11 +103,13 @@ def _line_before(lines: list[Line], k: int, skip: set[int]):
         u = line_direction([q])
         v = np.array([-u[1], u[0]], np.float32)
         height = float(np.ptp(q @ v))
-        gap = float((mark @ u).min() - (q @ u).max())
-        offset = abs(float((mark @ v).mean() - (q @ v).mean()))
-        if offset < 0.5 * height and -0.3 * height < gap < MARK_GAP * height and (
-                best is None or gap < best[0]):
-            best = (gap, j, u, gap > 0.25 * height)
+        if abs(float((mark @ v).mean() - (q @ v).mean())) >= 0.5 * height:
+            continue
+        after = float((mark @ u).min() - (q @ u).max())  # gap when the mark follows
+        ahead = float((q @ u).min() - (mark @ u).max())  # gap when it precedes
+        for gap, before in ((after, False), (ahead, True)):
+            if -0.3 * height < gap < MARK_GAP * height and (best is None or gap < best[0]):
+                best = (gap, j, u, gap > 0.25 * height, before)
     return None if best is None else best[1:]
 
 

@@ -8,7 +8,7 @@ the same lines from the same words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,11 +61,15 @@ RUNNING_TEXT_LINES = 30
 
 
 def finish(layout: PageLayout, lines: Sequence[Line], line_pad: float, width: int,
-           height: int) -> list[Line]:
+           height: int, find_marks: Callable[[list[Line]], list[Line]] | None = None,
+           ) -> list[Line]:
     """The recognised lines (one per layout line) as reported: the receipt rules applied,
     the boxes padded and clipped to the page, and on a page of running text each word's
-    box its line's band."""
+    box its line's band. `find_marks` adds what the detector missed between the lines
+    (the Reader's spaced colons, `colons.py`) before the rules run."""
     kept = [ln for ln, faint in zip(lines, layout.faint) if not faint or reads_as_glyph(ln)]
+    if find_marks is not None:
+        kept = find_marks(kept)
     out = [padded(ln, line_pad, width, height)
            for ln in attach_trailing_marks(kept) if not looks_like_a_speck(ln)]
     if len(out) >= RUNNING_TEXT_LINES:
