@@ -27,6 +27,7 @@ SPLIT = 0.4  # ink columns this many heights apart are separate candidates
 INK = 0.3  # a pixel is ink when it is this far from the line's background towards its ink
 INNER = 0.55  # a colon's ink lies within this many line heights of the row's middle...
 OUTER = 0.8  # ... and none may lie between INNER and OUTER of it (dashed table rules)
+CLEAR = 0.1  # a candidate stands this many line heights clear of both ends of its gap
 BOX_TALL = 0.8  # the box read (and reported, before padding) is this much of the height
 
 
@@ -93,7 +94,8 @@ def _ink_patches(gray: np.ndarray, levels: tuple[float, float], left: float, rig
                  cy: float, h: float) -> list[tuple[float, float]]:
     """(x0, x1) of each patch of ink between `left` and `right` on the row centred at
     `cy` that could be a colon: narrow, of a colon's height, in two parts one above the
-    other, and with no ink just above or below the row (a dashed table rule has)."""
+    other, clear of both ends of the gap (a glyph of the next line sticking out of its
+    box is not one), and with no ink just above or below the row (a dashed table rule)."""
     H, W = gray.shape[:2]
     xa, xb = max(int(left), 0), min(int(np.ceil(right)), W)
     ya, yb = max(int(cy - OUTER * h), 0), min(int(np.ceil(cy + OUTER * h)), H)
@@ -107,7 +109,10 @@ def _ink_patches(gray: np.ndarray, levels: tuple[float, float], left: float, rig
     if cols.size == 0:
         return []
     out = []
+    clear = CLEAR * h  # ink this close to either end is a neighbour's glyph sticking out
     for run in np.split(cols, np.flatnonzero(np.diff(cols) > SPLIT * h) + 1):
+        if run[0] < clear or run[-1] >= window.shape[1] - clear:
+            continue
         patch = mask[:, run[0]:run[-1] + 1]
         rows = np.flatnonzero(patch.any(axis=1))
         width, tall = run[-1] - run[0] + 1, rows[-1] - rows[0] + 1
