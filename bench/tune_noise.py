@@ -1,7 +1,7 @@
-"""Choose `MIN_CHAR_CONFIDENCE` (ocrtool/config.py) on the held-out pages of the training
-sets: each page is read once as `ocrtool read` reads it with the filter off, then every
-threshold drops the lines `Reader` would drop (`reader.legible_lines`) and the pages are
-scored as `ocrtool eval` scores them.
+"""Choose a language's `min_char_confidence` (ocrtool/languages.py) on the held-out pages
+of the training sets: each page is read once as `ocrtool read` reads it with the filter
+off, then every threshold drops the lines `Reader` would drop (`reader.legible_lines`)
+and the pages are scored as `ocrtool eval` scores them.
 
     python bench/tune_noise.py [--sets data/val/sroie_train ...] [--thresholds 0,0.3,0.4]
 

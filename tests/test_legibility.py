@@ -14,7 +14,6 @@ from PIL import Image, ImageDraw, ImageFont
 from ocrtool.cli import main
 from ocrtool.languages import LANGUAGES
 from ocrtool.reader import Reader, legible_lines
-from ocrtool.recognition.assemble import _pooled_char_confidence
 from ocrtool.recognition.decoding import Decoded
 from ocrtool.results import Line
 
@@ -63,9 +62,11 @@ def test_char_confidence_is_the_geometric_mean_without_spaces():
 
 def test_words_read_one_by_one_pool_their_characters():
     # "ab" at 0.5 per character and "cde" at 0.8: the mean over the five characters
-    assert _pooled_char_confidence([(0.5, 2), (0.8, 3)]) == pytest.approx(
-        (0.5 ** 2 * 0.8 ** 3) ** (1 / 5))
-    assert _pooled_char_confidence([]) == 1.0
+    stage = Reader(threads=1).recognition
+    ab = Decoded(stage.charset.indices_of("ab"), [0.5, 0.5], [0, 2])
+    cde = Decoded(stage.charset.indices_of("cde"), [0.8, 0.8, 0.8], [0, 2, 4])
+    assert stage.char_confidence(ab, cde) == pytest.approx((0.5 ** 2 * 0.8 ** 3) ** (1 / 5))
+    assert stage.char_confidence() == 1.0
 
 
 def test_legible_lines_keeps_lines_at_the_threshold():

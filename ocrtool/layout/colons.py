@@ -8,7 +8,7 @@ line and the next line on its row (or the space just past a line with none after
 searched for one narrow patch of ink; each patch found is a candidate, which the Reader
 reads with the recognizer and keeps only when it reads as ":". Kept colons then go
 through the receipt rules like any other lone colon (`receipts.attach_trailing_marks`
-joins one to the label it follows).
+joins one to the nearer of its label and its value).
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ def colon_candidates(lines: Sequence[Line], gray: np.ndarray) -> list[tuple[int,
         ends = [b[0] for j, b in enumerate(boxes) if b is not None and j != i
                 and b[0] > x1 - 0.1 * h and abs((b[1] + b[3]) / 2 - cy) < 0.5 * h]
         right = min(ends) if ends else x1 + SEARCH_PAST * h
-        for a, b in _ink_patches(gray, line_ink_levels(gray, box), x1 + 0.05 * h,
-                                 right - 0.05 * h, cy, h):
+        for a, b in _ink_patches(gray, box, x1 + 0.05 * h, right - 0.05 * h, cy, h):
             half = BOX_TALL * h / 2
             out.append((i, np.array([[a, cy - half], [b, cy - half], [b, cy + half],
                                      [a, cy + half]], np.float32)))
@@ -90,17 +89,20 @@ def line_ink_levels(gray: np.ndarray,
     return bg, (lo if bg - lo >= hi - bg else hi)
 
 
-def _ink_patches(gray: np.ndarray, levels: tuple[float, float], left: float, right: float,
-                 cy: float, h: float) -> list[tuple[float, float]]:
+def _ink_patches(gray: np.ndarray, line_box: tuple[float, float, float, float],
+                 left: float, right: float, cy: float, h: float) -> list[tuple[float, float]]:
     """(x0, x1) of each patch of ink between `left` and `right` on the row centred at
     `cy` that could be a colon: narrow, of a colon's height, in two parts one above the
     other, clear of both ends of the gap (a glyph of the next line sticking out of its
-    box is not one), and with no ink just above or below the row (a dashed table rule)."""
+    box is not one), and with no ink just above or below the row (a dashed table rule).
+    What counts as ink is judged against the line's own print (`line_box`)."""
     H, W = gray.shape[:2]
     xa, xb = max(int(left), 0), min(int(np.ceil(right)), W)
     ya, yb = max(int(cy - OUTER * h), 0), min(int(np.ceil(cy + OUTER * h)), H)
-    bg, ink = levels
-    if xb - xa < 2 or yb - ya < 2 or abs(ink - bg) < 20:
+    if xb - xa < 2 or yb - ya < 2:
+        return []
+    bg, ink = line_ink_levels(gray, line_box)
+    if abs(ink - bg) < 20:
         return []
     window = gray[ya:yb, xa:xb].astype(np.float32)
     mask = (window - bg) * np.sign(ink - bg) > INK * abs(ink - bg)

@@ -45,18 +45,18 @@ def read_words(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np
     decoded = iter(stage.recognize([stage.crop(rgb, q) for q in flat]))
     lines = []
     for quad, quads, block in zip(line_quads, word_quads, blocks):
-        words, legibility = [], []
+        words, read = [], []
         for q in quads:
             d = next(decoded)
             text = stage.text(d).strip()
             if text:
                 words.append(Word(text, stage.line_confidence(d),
                                   np.asarray(q, np.float32).tolist()))
-                legibility.append((stage.char_confidence(d), len(text.replace(" ", ""))))
+                read.append(d)
         confidence = float(np.prod([w.confidence for w in words])) if words else 0.0
         lines.append(Line(" ".join(w.text for w in words), confidence,
                           np.asarray(quad).tolist(), words, block,
-                          _pooled_char_confidence(legibility)))
+                          stage.char_confidence(*read)))
     return lines
 
 
@@ -82,15 +82,6 @@ def assemble_line(stage: RecognitionStage, d: Decoded, quad, detected_words, blo
         words.append(Word(text[a:b], stage.confidence(probs), pts.tolist()))
     return Line(" ".join(w.text for w in words), stage.line_confidence(d),
                 np.asarray(quad).tolist(), words, block, stage.char_confidence(d))
-
-
-def _pooled_char_confidence(parts: Sequence[tuple[float, int]]) -> float:
-    """The geometric mean over all characters of words read one by one: (their own
-    geometric mean, their character count) per word."""
-    n = sum(k for _, k in parts)
-    if not n:
-        return 1.0
-    return float(np.exp(sum(k * np.log(max(g, 1e-12)) for g, k in parts) / n))
 
 
 def along(quads, u: np.ndarray) -> list[np.ndarray]:

@@ -254,11 +254,11 @@ class RecognitionStage:
         text = self.text(d)
         return self.confidence([p for c, p in zip(text, d.char_probs) if c != " "])
 
-    def char_confidence(self, d: Decoded) -> float:
-        """Geometric mean of the probabilities of a line's characters (spaces skipped),
-        uncalibrated: how legibly it was read, whatever its length (1.0 for none)."""
-        text = self.text(d)
-        probs = [p for c, p in zip(text, d.char_probs) if c != " "]
+    def char_confidence(self, *decoded: Decoded) -> float:
+        """Geometric mean of the probabilities of the characters of a line (or of its
+        words read one by one), spaces skipped, uncalibrated: how legibly it was read,
+        whatever its length (1.0 for none)."""
+        probs = [p for d in decoded for c, p in zip(self.text(d), d.char_probs) if c != " "]
         return float(np.exp(np.mean(np.log(np.maximum(probs, 1e-12))))) if probs else 1.0
 
     def confidence(self, probs: Sequence[float]) -> float:
