@@ -41,15 +41,26 @@ class Language:
     # 0.844); Korean 0 (off): on Chromium pages of training text every threshold from 0.3
     # raised the CER (4.1% -> 4.5%).
     min_char_confidence: float
+    # lines of at most SHORT_LINE_CHARS characters ("v", "aA", a lone "1") must be read
+    # at least this surely: two characters are little evidence that a blob is text, and
+    # such reads were most of the false detections left on receipts and scene photos.
+    # Chosen as above (bench/tune_noise.py --short-thresholds): English 0.95, the highest
+    # under which no set's CER got worse (scene photos' word F1 0.408 -> 0.423, H-mean
+    # 0.500 -> 0.518; receipts' H-mean 0.926 -> 0.929); Korean 0 (off): CER 4.06% -> 4.10%
+    # at 0.5 on its validation pages, worse at every threshold above.
+    min_short_line_confidence: float
+
+
+SHORT_LINE_CHARS = 2  # the most non-space characters a line held to the short threshold has
 
 
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English and Latin-script European languages", "recognizer",
                    DEFAULT_CHARS, "nfc", "latin", "eng", "latin_char_lm.json.gz",
-                   "latin_words.txt.gz", 4.0, 3, 0.45),
+                   "latin_words.txt.gz", 4.0, 3, 0.45, 0.95),
     "ko": Language("ko", "Korean, with digits, Latin letters and punctuation", "recognizer_ko",
                    KOREAN_CHARS, "jamo", "hangul", "kor", "korean_jamo_lm.json.gz",
-                   "korean_words.txt.gz", 3.0, 2, 0.0),
+                   "korean_words.txt.gz", 3.0, 2, 0.0, 0.0),
 }
 
 

@@ -23,7 +23,7 @@ from .config import ReaderConfig
 from .detection.postprocess import DetectParams
 from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
-from .languages import get_language
+from .languages import SHORT_LINE_CHARS, get_language
 from .layout import finish, lay_out, trim_words_to_ink
 from .layout.colons import colon_candidates, insert_after
 from .orientation import map_lines, read_any_way_up
@@ -94,6 +94,15 @@ class Reader:
         return get_language(self.recognition.lang).min_char_confidence
 
     @property
+    def min_short_line_confidence(self) -> float:
+        """The same for lines of at most SHORT_LINE_CHARS characters: the config's
+        `min_char_confidence` when given (one knob for a user), else the language's
+        `min_short_line_confidence`."""
+        if self.config.min_char_confidence is not None:
+            return self.config.min_char_confidence
+        return get_language(self.recognition.lang).min_short_line_confidence
+
+    @property
     def calibrator(self):
         return self.recognition.calibrator
 
@@ -159,7 +168,8 @@ class Reader:
                                               self.read_boxes, polish=_trim_words)
         lines = [ln for ln in lines if ln.text and ln.confidence >= self.config.min_confidence]
         if not recognize_only:  # a crop the caller gave is text by their word
-            lines = legible_lines(lines, self.min_char_confidence)
+            lines = legible_lines(lines, self.min_char_confidence,
+                                  self.min_short_line_confidence)
         if self.config.detail == "words":
             lines = [Line(wd.text, wd.confidence, wd.points, [wd], ln.block)
                      for ln in lines for wd in ln.words]
@@ -215,10 +225,19 @@ def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:
     return trim_words_to_ink(lines, to_gray(upright))
 
 
-def legible_lines(lines: list[Line], min_char_confidence: float) -> list[Line]:
+def legible_lines(lines: list[Line], min_char_confidence: float,
+                  min_short_line_confidence: float = 0.0) -> list[Line]:
     """Detected lines read legibly enough to be text (`ReaderConfig.min_char_confidence`):
-    the rest were detections of texture, stamps or scenery."""
-    return [ln for ln in lines if ln.char_confidence >= min_char_confidence]
+    the rest were detections of texture, stamps or scenery. A line of at most
+    SHORT_LINE_CHARS characters must also reach `min_short_line_confidence`."""
+    short = max(min_char_confidence, min_short_line_confidence)
+    return [ln for ln in lines
+            if ln.char_confidence >= (short if is_short_line(ln) else min_char_confidence)]
+
+
+def is_short_line(line: Line) -> bool:
+    """A line of at most SHORT_LINE_CHARS characters, spaces not counted."""
+    return len("".join(line.text.split())) <= SHORT_LINE_CHARS
 
 
 def detect_params(config: ReaderConfig) -> DetectParams:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw, ImageFont
 
 from ocrtool.cli import main
-from ocrtool.languages import LANGUAGES
+from ocrtool.languages import LANGUAGES, SHORT_LINE_CHARS
 from ocrtool.reader import Reader, legible_lines
 from ocrtool.recognition.decoding import Decoded
 from ocrtool.results import Line
@@ -45,6 +45,33 @@ def test_a_row_of_squares_is_read_but_dropped_by_default(page):
     assert [ln.text for ln in default.lines] == [TEXT]
 
 
+def page_with(draw) -> np.ndarray:
+    img = Image.new("RGB", (900, 400), "white")
+    ImageDraw.Draw(img).text((40, 40), TEXT, font=ImageFont.truetype(FONT, 36), fill="black")
+    draw(ImageDraw.Draw(img))
+    return np.array(img)
+
+
+def test_a_short_line_read_unsurely_is_dropped_a_sure_one_kept():
+    # two black bars are read as two letters, with a mean probability between the
+    # threshold of any line and the higher one of short lines; a printed digit is sure
+    def bars(d):
+        d.rectangle((500, 265, 519, 289), fill="black")
+        d.rectangle((530, 265, 539, 289), fill="black")
+
+    def digit(d):
+        d.text((500, 260), "7", font=ImageFont.truetype(FONT, 30), fill="black")
+
+    en = LANGUAGES["en"]
+    everything = Reader(threads=1, min_char_confidence=0.0).read(page_with(bars))
+    assert len(everything.lines) == 2
+    short = next(ln for ln in everything.lines if ln.text != TEXT)
+    assert len(short.text) <= SHORT_LINE_CHARS
+    assert en.min_char_confidence <= short.char_confidence < en.min_short_line_confidence
+    assert [ln.text for ln in Reader(threads=1).read(page_with(bars)).lines] == [TEXT]
+    assert [ln.text for ln in Reader(threads=1).read(page_with(digit)).lines] == [TEXT, "7"]
+
+
 def test_the_squares_read_as_a_given_crop_are_kept(page):
     crop = page[250:295, 400:870]
     result = Reader(threads=1).read(crop, recognize_only=True)
@@ -75,10 +102,22 @@ def test_legible_lines_keeps_lines_at_the_threshold():
     assert [ln.char_confidence for ln in legible_lines(lines, 0.45)] == [0.45, 0.9]
 
 
+def test_short_lines_are_held_to_the_higher_threshold():
+    pts = [[0, 0], [10, 0], [10, 5], [0, 5]]
+    lines = [Line(text, 1.0, pts, char_confidence=0.9) for text in ("a b", "ab", "abc", "a")]
+    kept = legible_lines(lines, 0.45, 0.95)
+    assert [ln.text for ln in kept] == ["abc"]  # spaces do not count towards length
+    assert len(legible_lines(lines, 0.45, 0.9)) == 4  # at the threshold is kept
+    assert [ln.text for ln in legible_lines(lines, 0.95, 0.0)] == []  # never below the other
+
+
 def test_each_language_has_its_own_threshold():
     assert Reader(threads=1).min_char_confidence == LANGUAGES["en"].min_char_confidence
     assert Reader(threads=1, lang="ko").min_char_confidence == LANGUAGES["ko"].min_char_confidence
     assert Reader(threads=1, lang="ko", min_char_confidence=0.3).min_char_confidence == 0.3
+    assert Reader(threads=1).min_short_line_confidence == LANGUAGES["en"].min_short_line_confidence
+    # one knob for a user: a given threshold holds for short lines too
+    assert Reader(threads=1, min_char_confidence=0.3).min_short_line_confidence == 0.3
 
 
 def test_the_cli_option_keeps_every_line(tmp_path, page):

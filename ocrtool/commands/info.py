@@ -39,7 +39,8 @@ def collect_info() -> dict:
     info["languages"] = [{"code": lang.code, "name": lang.name,
                           "recognizer": f"{lang.recognizer}.onnx",
                           "charset": shipped_charset(folder, lang.recognizer),
-                          "min_char_confidence": lang.min_char_confidence}
+                          "min_char_confidence": lang.min_char_confidence,
+                          "min_short_line_confidence": lang.min_short_line_confidence}
                          for lang in installed_languages(folder)]
     choice = choose_precision(
         "auto", on_gpu="CUDAExecutionProvider" in ort.get_available_providers(),
@@ -85,5 +86,6 @@ def info(as_json: bool) -> None:
     for lang in data["languages"]:
         click.echo(f"language {lang['code']}: {lang['name']} ({lang['recognizer']}, "
                    f"{len(lang['charset'])} characters, detected lines kept from "
-                   f"{lang['min_char_confidence']} mean character confidence): "
+                   f"{lang['min_char_confidence']} mean character confidence, "
+                   f"{lang['min_short_line_confidence']} for lines of one or two): "
                    f"{lang['charset']}")

@@ -72,8 +72,8 @@ _OPTIONS: list[Callable] = [
     click.option("--min-char-confidence", type=click.FloatRange(0, 1), default=None,
                  help="Drop detected lines whose characters were read with less than this "
                       "probability on average (geometric mean): detections of things that "
-                      "are not text. 0 keeps every line [default: the language's, see "
-                      "`ocrtool info`]."),
+                      "are not text. 0 keeps every line [default: the language's, "
+                      "higher for lines of one or two characters, see `ocrtool info`]."),
     click.option("--canvas", type=click.IntRange(64, 8000), default=_D.canvas,
                  show_default=True, help="Longest side the detector sees."),
     click.option("--magnify", type=click.FloatRange(0.1, 8), default=_D.magnify,
