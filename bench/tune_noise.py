@@ -17,6 +17,7 @@ import argparse
 import itertools
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,10 +37,9 @@ def read_set(reader: Reader, folder: Path) -> tuple[list[dict], list[PageResult]
 
 
 def filtered(page: PageResult, threshold: float, short: float) -> dict:
-    out = page.to_dict()
-    kept = legible_lines(page.lines, threshold, short)
-    out["lines"] = [ln.to_dict() for ln in kept]
-    return out
+    """The page as `Reader` would return it with these thresholds (its text rebuilt from
+    the kept lines: a page with none left has none)."""
+    return replace(page, lines=legible_lines(page.lines, threshold, short)).to_dict()
 
 
 def main() -> None:
