@@ -87,7 +87,8 @@ _ALL_OPTIONS = (
            choices=("lines", "words")),
     Option("min_confidence", "float", "drop lines below this confidence", low=0, high=1),
     Option("min_char_confidence", "float",
-           "drop detected lines read below this mean character probability", low=0, high=1),
+           "drop detected lines read below this mean character probability (lines of one "
+           "or two characters too; default: the language's)", low=0, high=1),
     Option("canvas", "int", "longest side the detector sees", low=64, high=4000),
     Option("magnify", "float", "enlarge the image first (small text)", low=0.1, high=8),
     Option("lang", "str", "language of the recognizer"),
