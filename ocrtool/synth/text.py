@@ -114,28 +114,13 @@ def _words(rng: random.Random, n: int) -> list[str]:
 
 def _case(rng: random.Random, text: str) -> str:
     r = rng.random()
-    if r < 0.2:
+    if r < 0.25:
         return text.upper()
-    if r < 0.35:
-        return text.title()
     if r < 0.45:
+        return text.title()
+    if r < 0.55:
         return text[:1].upper() + text[1:]
-    if r < 0.65:
-        return _case_word_by_word(rng, text)
     return text
-
-
-def _case_word_by_word(rng: random.Random, text: str) -> str:
-    """Each word cased on its own: a lower-case line with an acronym or a name in it, a
-    heading in capitals with one word that is not. Teaches that a word's case is read from
-    its own glyphs, not from its neighbours': runs of web-graphic words in capitals taught
-    the recognizer the second, and one acronym turned a printed line to capitals (model
-    card, recognizer v0.7 and v0.8 candidates)."""
-    words = []
-    for word in text.split(" "):
-        r = rng.random()
-        words.append(word.upper() if r < 0.2 else word.capitalize() if r < 0.4 else word)
-    return " ".join(words)
 
 
 def sentence(rng: random.Random) -> str:
