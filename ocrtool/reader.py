@@ -87,20 +87,22 @@ class Reader:
 
     @property
     def min_char_confidence(self) -> float:
-        """The legibility under which a detected line is dropped: the config's, else the
-        recognizer's language's (`languages.Language.min_char_confidence`)."""
-        if self.config.min_char_confidence is not None:
-            return self.config.min_char_confidence
-        return get_language(self.recognition.lang).min_char_confidence
+        """The legibility under which a detected line is dropped
+        (`languages.Language.min_char_confidence`)."""
+        return self._legibility("min_char_confidence")
 
     @property
     def min_short_line_confidence(self) -> float:
-        """The same for lines of at most SHORT_LINE_CHARS characters: the config's
-        `min_char_confidence` when given (one knob for a user), else the language's
-        `min_short_line_confidence`."""
+        """The same for lines of at most SHORT_LINE_CHARS characters
+        (`languages.Language.min_short_line_confidence`)."""
+        return self._legibility("min_short_line_confidence")
+
+    def _legibility(self, threshold: str) -> float:
+        """The config's `min_char_confidence` when given (one knob for a user, short lines
+        included), else the recognizer's language's `threshold`."""
         if self.config.min_char_confidence is not None:
             return self.config.min_char_confidence
-        return get_language(self.recognition.lang).min_short_line_confidence
+        return getattr(get_language(self.recognition.lang), threshold)
 
     @property
     def calibrator(self):
