@@ -197,3 +197,66 @@ def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypat
     missing = runner.invoke(main, [*args, "--word-runs", "absent=1"])
     assert missing.exit_code == 2 and "absent: no gt.jsonl" in missing.output
     assert len(seen) == 1
+
+
+def _page_with_one_glyph():
+    """A light page with one dark 20 x 30 block, boxed as a one-character word, and an
+    ignored region boxed around a second block."""
+    from ocrtool.training.detector import Page
+
+    img = np.full((200, 300, 3), 230, np.uint8)
+    img[60:90, 100:120] = 20
+    img[150:170, 200:260] = 20
+    glyph = np.array([[[100, 60], [120, 60], [120, 90], [100, 90]]], np.float32)
+    ignored = np.array([[200, 150], [260, 150], [260, 170], [200, 170]], np.float32)
+    return Page(img, [glyph], [0.8], [ignored])
+
+
+def _mean_inside(img: np.ndarray, quad: np.ndarray, shrink: float = 0.25) -> float:
+    """Mean grey level inside `quad` pulled towards its centre (edges blur in a turn)."""
+    import cv2
+
+    centre = quad.mean(axis=0)
+    inner = centre + (quad - centre) * (1 - shrink)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    return float(img[..., 0][mask > 0].mean())
+
+
+@pytest.mark.parametrize("degrees", [30.0, -20.0, 90.0])
+def test_a_turned_page_keeps_its_boxes_on_their_ink(degrees: float) -> None:
+    from ocrtool.training.detector import rotate_page
+
+    page = _page_with_one_glyph()
+    turned = rotate_page(page, degrees)
+    h, w = turned.image.shape[:2]
+    # the canvas grows to hold the whole page: no ink is cut off by the turn
+    assert (h, w) != (200, 300)
+    assert (turned.image[..., 0] < 60).sum() == pytest.approx((page.image[..., 0] < 60).sum(),
+                                                               rel=0.1)
+    glyph, ignored = turned.words[0][0], turned.ignore[0]
+    assert _mean_inside(turned.image, glyph) < 40 and _mean_inside(turned.image, ignored) < 40
+    # the quad turned: its top edge leans by the angle (counter-clockwise is up, in pixels)
+    top = glyph[1] - glyph[0]
+    lean = np.degrees(np.arctan2(-top[1], top[0]))
+    assert lean == pytest.approx(degrees, abs=0.5)
+    assert turned.weights == page.weights
+
+
+def test_rotation_is_off_unless_asked_and_reaches_the_config(tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    import ocrtool.training.detector as training
+    from ocrtool.cli import main
+
+    assert training.DetectorConfig().rotate_fraction == 0.0
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "gt.jsonl").write_text("")
+    seen = []
+    monkeypatch.setattr(training, "train_detector", lambda cfg, log: seen.append(cfg))
+    args = ["train", "detector", "--data-root", str(tmp_path)]
+    ok = CliRunner().invoke(main, [*args, "--rotate-fraction", "0.3", "--max-rotation", "20"])
+    assert ok.exit_code == 0, ok.output
+    assert (seen[0].rotate_fraction, seen[0].max_rotation) == (0.3, 20.0)
+    bad = CliRunner().invoke(main, [*args, "--rotate-fraction", "1.5"])
+    assert bad.exit_code == 2 and "--rotate-fraction" in bad.output

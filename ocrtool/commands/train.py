@@ -35,7 +35,7 @@ def train() -> None:
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)
 @click.option("--init", help="Start from these weights (fine-tuning).")
 @click.option("--extra-chars", default="", metavar="CHARS",
-              help="Characters to add to the charset (e.g. 'äöüß'); the --init model's "
+              help="Characters to add to the charset (e.g. 'ðþÐÞ'); the --init model's "
                    "characters keep what they learned, the new ones get fresh outputs.")
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--lang", default=DEFAULT_LANG, show_default=True, type=click.Choice(list(LANGUAGES)),
@@ -130,6 +130,11 @@ def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str,
 @click.option("--relabel-every", type=int, default=None,
               help="With --weak-supervision: split the words again every N steps "
                    "[default: 0, once before training].")
+@click.option("--rotate-fraction", type=click.FloatRange(0, 1), default=None,
+              help="Share of training pages turned by a random angle up to "
+                   "--max-rotation either way (slanted scene text) [default: the config's].")
+@click.option("--max-rotation", type=click.FloatRange(0, 90), default=None,
+              help="Largest turn, in degrees, of --rotate-fraction's pages.")
 @click.option("--mix", "mix", multiple=True, metavar="SET=WEIGHT",
               help="Real page sets under --data-root and their shares, repeatable "
                    "(e.g. --mix sroie_train=0.4 --mix my_pages=0.6) [default: the config's].")
