@@ -52,7 +52,8 @@ class ReaderConfig:
     allowlist: str | None = None
     blocklist: str | None = None
     # words one or two letters off a word of the language's list are put right where the
-    # model nearly read the listed one (recognition/lexicon.py); off for codes and names
+    # model nearly read the listed one, and two listed words read as one are split
+    # (recognition/lexicon.py); off for codes and names
     lexicon: bool = True
     # a UTF-8 file of one word per line added to the word list (names, product words,
     # jargon): never replaced, and what near misses are put right to

@@ -107,6 +107,33 @@ def test_codes_mixed_case_listed_and_short_words_are_never_touched(spec):
     assert LexiconRepair(WORDS, CS, 2.0).repair(before, lp).indices == before.indices
 
 
+def split(spec, margin: float = 4.0):
+    lp = frames_of(spec)
+    before = greedy_decode(lp)
+    return before, LexiconRepair(WORDS, CS, margin, split=True).repair(before, lp)
+
+
+def test_two_listed_words_read_as_one_are_split_where_the_model_saw_a_gap():
+    gap = {" ": 0.05}  # the model put a little weight on a space between the words
+    before, after = split(["T", "H", "E", gap, "P", "H", "O", "N", "E"])
+    assert CS.decode(before.indices) == "THEPHONE" and CS.decode(after.indices) == "THE PHONE"
+    # the letters keep the probabilities and frames they were read with
+    letters = [k for k, i in enumerate(after.indices) if CS.chars[i - 1] != " "]
+    assert [after.char_probs[k] for k in letters] == before.char_probs
+    assert [after.frames[k] for k in letters] == before.frames
+    assert before.frames[2] < after.frames[3] < before.frames[3]
+    assert CS.decode(split(["o", "n", {" ": 0.05}, "t", "h", "e"])[1].indices) == "on the"
+
+
+def test_words_run_together_without_a_gap_or_without_splitting_stay_whole():
+    _, after = split(["T", "H", "E", {" ": 0.0001}, "P", "H", "O", "N", "E"])
+    assert CS.decode(after.indices) == "THEPHONE"  # no room for a space: a compound
+    lp = frames_of(["T", "H", "E", {" ": 0.05}, "P", "H", "O", "N", "E"])
+    kept = LexiconRepair(WORDS, CS, 4.0).repair(greedy_decode(lp), lp)  # split off
+    assert CS.decode(kept.indices) == "THEPHONE"
+    assert get_language("en").lexicon_splits and not get_language("ko").lexicon_splits
+
+
 def test_the_shipped_word_list_holds_common_words_of_the_default_languages():
     words = load_lexicon()
     assert words is not None and len(words) > 50000

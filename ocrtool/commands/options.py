@@ -56,7 +56,8 @@ _OPTIONS: list[Callable] = [
     click.option("--blocklist", help="These characters are never output."),
     click.option("--lexicon/--no-lexicon", default=_D.lexicon, show_default=True,
                  help="Put words one or two letters off a word of the language's "
-                      "shipped word list right where the model nearly read it; "
+                      "shipped word list right where the model nearly read it, and "
+                      "split two listed words read as one where it saw room for a space; "
                       "--no-lexicon for codes, names and other non-words."),
     click.option("--user-words", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="UTF-8 file of words (one per line) added to the word list: names "

@@ -8,6 +8,9 @@ one or two edits away, each scored by its CTC likelihood over the frames the wor
 from (every alignment summed, the way the model was trained). The best of them replaces
 the word when it is at most `margin` (log-probability) less likely than what was decoded.
 Names, brands and codes the model reads confidently cost more than that and are kept.
+Two listed words read as one ("CLICKHERE": the gap between them was narrow) are
+candidates too, with a space between them, under the same margin (where the language
+splits words: `Language.lexicon_splits`).
 
 Only plain words are looked at: a run of letters between spaces (punctuation around it
 kept), at least the language's `lexicon_min_length` long (shorter words have too many
@@ -32,6 +35,7 @@ from .decoding import BLANK, Decoded
 from .lm import DATA_DIR
 
 LONG_WORD = 6  # from this many letters on, words two edits away are candidates too
+MIN_PART = 2  # the shortest word a word run together is split into
 EDGE_PUNCT = "\"'()[]{}.,:;!?«»“”‘’„‚¿¡*-–—"
 
 
@@ -156,9 +160,11 @@ class LexiconRepair:
     """Puts near-miss words right (see the module docstring) in decoded Latin-script lines."""
 
     def __init__(self, lexicon: Lexicon, charset: Charset, margin: float,
-                 min_length: int = 3) -> None:
+                 min_length: int = 3, split: bool = False) -> None:
         self.lexicon, self.charset = lexicon, charset
         self.margin, self.min_length = margin, min_length
+        # label of the space put between words run together; None: no splitting
+        self.space = charset.chars.index(" ") + 1 if split and " " in charset.chars else None
 
     def repair(self, d: Decoded, log_probs: np.ndarray) -> Decoded:
         """`d` with each near-miss word replaced where the model allows it; `log_probs` is
@@ -199,15 +205,31 @@ class LexiconRepair:
         lo = d.frames[start - 1] + 1 if start > 0 else 0
         hi = d.frames[end] if end < len(d.indices) else log_probs.shape[0]
         frames = log_probs[lo:hi]
-        candidates = self._candidates(word)
-        if not candidates:
+        near, cuts = self._candidates(word), self._cuts(d.indices[start:end])
+        if not near and not cuts:
             return d
-        scores = ctc_log_likelihoods(frames, [d.indices[start:end]] + candidates)
+        spaced = [d.indices[start:start + k] + [self.space] + d.indices[start + k:end]
+                  for k in cuts]
+        scores = ctc_log_likelihoods(frames, [d.indices[start:end]] + near + spaced)
         best = int(np.argmax(scores[1:]))
         if scores[1 + best] < scores[0] - self.margin:
             return d
-        labels = candidates[best]
+        if best >= len(near):  # a space put in: the letters keep what they were read at
+            return _spaced(d, start + cuts[best - len(near)], self.space,
+                           float(np.exp(min(scores[1 + best] - scores[0], 0.0))))
+        labels = near[best]
         return _replaced(d, start, end, labels, float(np.exp(scores[1 + best] / len(labels))))
+
+    def _cuts(self, labels: list[int]) -> list[int]:
+        """Where a word not in the list falls into two listed words of MIN_PART letters or
+        more ("CLICKHERE", "inthe"): the positions a space could go. A recognizer reads a
+        narrow gap between words as no space; the CTC score then says whether the frames
+        allow one there, so a compound or a name read without a gap stays whole."""
+        if self.space is None:
+            return []
+        decode = self.charset.decode
+        return [k for k in range(MIN_PART, len(labels) - MIN_PART + 1)
+                if decode(labels[:k]) in self.lexicon and decode(labels[k:]) in self.lexicon]
 
     def _candidates(self, word: str) -> list[list[int]]:
         """Labels of the listed words near `word`, written in its casing (words with a
@@ -233,7 +255,8 @@ class LexiconRepair:
             return None
         if user_words:
             lexicon = lexicon.extended(user_words)
-        return cls(lexicon, charset, language.lexicon_margin, language.lexicon_min_length)
+        return cls(lexicon, charset, language.lexicon_margin, language.lexicon_min_length,
+                   language.lexicon_splits)
 
 
 def _replaced(d: Decoded, start: int, end: int, labels: list[int], prob: float) -> Decoded:
@@ -251,3 +274,12 @@ def _replaced(d: Decoded, start: int, end: int, labels: list[int], prob: float) 
     return Decoded(d.indices[:start] + labels + d.indices[end:],
                    d.char_probs[:start] + probs + d.char_probs[end:],
                    d.frames[:start] + frames + d.frames[end:])
+
+
+def _spaced(d: Decoded, at: int, space: int, prob: float) -> Decoded:
+    """`d` with a space put before label `at`, on the frame halfway between its
+    neighbours', at probability `prob`; every other label keeps its probability and frame."""
+    frame = (d.frames[at - 1] + d.frames[at]) // 2
+    return Decoded(d.indices[:at] + [space] + d.indices[at:],
+                   d.char_probs[:at] + [prob] + d.char_probs[at:],
+                   d.frames[:at] + [frame] + d.frames[at:])

@@ -217,8 +217,9 @@ class RecognitionStage:
 
     def _repair_words(self, log_probs: np.ndarray, lengths: Sequence[int],
                       decoded: list[Decoded]) -> list[Decoded]:
-        """Words one or two letters off a listed word are put right where the model's own
-        probabilities allow it (`lexicon.LexiconRepair`)."""
+        """Words one or two letters off a listed word, and two listed words read as one,
+        are put right where the model's own probabilities allow it
+        (`lexicon.LexiconRepair`)."""
         if self.lexicon_repair is None:
             return decoded
         return [self.lexicon_repair.repair(d, log_probs[j, :lengths[j]])
