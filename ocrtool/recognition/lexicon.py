@@ -222,7 +222,7 @@ class LexiconRepair:
 
     def _cuts(self, labels: list[int]) -> list[int]:
         """Where a word not in the list falls into two listed words of MIN_PART letters or
-        more ("CLICKHERE", "inthe"): the positions a space could go. A recognizer reads a
+        more ("CLICKHERE", "NOWON"): the positions a space could go. A recognizer reads a
         narrow gap between words as no space; the CTC score then says whether the frames
         allow one there, so a compound or a name read without a gap stays whole."""
         if self.space is None:

@@ -70,7 +70,8 @@ class DetectorConfig:
     pseudo_weight: float = 0.8  # confidence of split-box pseudo characters
     # share of pages turned by up to `max_rotation` degrees either way before cropping:
     # scene words are photographed at a slant (3 in 10 of ic15_pages_train's words lean
-    # more than 10 degrees) and v0.3, trained on level text only, missed most of those
+    # more than 10 degrees) and v0.3, trained on level text only, missed most of those.
+    # Off: session 16's fine-tune of v0.3 with 0.3 read every held-out set worse (model card)
     rotate_fraction: float = 0.0
     max_rotation: float = 35.0
     # CRAFT's weak supervision: the words of `weak_sets` (name -> at most that many
