@@ -109,19 +109,37 @@ def read_seconds(preds: Path) -> list[float]:
 def run_engine(engine: str, data: Path, work: Path, python: str, scorer: str,
                limit: int | None, weights: Path | None) -> Outcome:
     """Predict with one engine in its own process, then score with `ocrtool eval --pred`."""
-    preds, meta_path = work / f"{engine}.jsonl", work / f"{engine}.meta.json"
-    report_path = work / f"{engine}.report.json"
-    for stale in (preds, meta_path, report_path):
+    preds, meta_path = predict(engine, data, work, python, limit, weights)
+    if not meta_path.exists():
+        return Outcome(engine, skipped="run failed: " + tail(work / f"{engine}.run.log"))
+    meta = json.loads(meta_path.read_text())
+    return score(engine, data, preds, meta, work / f"{engine}.report.json", scorer, limit,
+                 work)
+
+
+def predict(engine: str, data: Path, work: Path, python: str, limit: int | None,
+            weights: Path | None, round_: int = 1) -> tuple[Path, Path]:
+    """One run of `bench/run_reference.py`: (predictions, sidecar); the sidecar is missing
+    when the run failed. Rounds after the first write `<engine>.round<N>.*`."""
+    stem = engine if round_ == 1 else f"{engine}.round{round_}"
+    preds, meta_path = work / f"{stem}.jsonl", work / f"{stem}.meta.json"
+    for stale in (preds, meta_path, work / f"{stem}.report.json"):
         stale.unlink(missing_ok=True)
     cmd = [python, "bench/run_reference.py", "--engine", engine, "--data", str(data),
            "--out", str(preds), "--meta", str(meta_path)]
     cmd += ["--limit", str(limit)] if limit else []
     cmd += ["--weights", str(weights)] if weights and engine in OCRTOOL_ENGINES else []
-    print(f"[{data.name}] {engine}: running", flush=True)
-    if run_logged(cmd, work / f"{engine}.run.log") != 0 or not meta_path.exists():
-        return Outcome(engine, skipped="run failed: " + tail(work / f"{engine}.run.log"))
-    meta = json.loads(meta_path.read_text())
-    return score(engine, data, preds, meta, report_path, scorer, limit, work)
+    print(f"[{data.name}] {engine}: running" + (f" (round {round_})" if round_ > 1 else ""),
+          flush=True)
+    if run_logged(cmd, work / f"{stem}.run.log") != 0:
+        meta_path.unlink(missing_ok=True)
+    return preds, meta_path
+
+
+def per_image_median(rounds: list[list[float]]) -> list[float]:
+    """Each image's median time over the rounds that timed every image."""
+    full = [r for r in rounds if len(r) == len(rounds[0])]
+    return [percentile(list(times), 50) for times in zip(*full)]
 
 
 def score(engine: str, data: Path, preds: Path, meta: dict, report_path: Path, scorer: str,
@@ -243,7 +261,8 @@ def write_markdown(path: Path, results: dict[str, list[Outcome]], command: str,
              "lines). Peak RSS is ru_maxrss of the engine's process (Tesseract: of its "
              "per-page subprocess, which also reloads its model each page). Ratios: this "
              "engine's median s/page (or peak RSS) over ocrtool-onnx's in the same run; "
-             "above 1 means slower (or larger).", ""]
+             "above 1 means slower (or larger). With `--rounds N` the engines ran N times "
+             "taking turns, and each image's time is its median over the rounds.", ""]
     for dataset, outcomes in results.items():
         lines += table(dataset, outcomes)
     lines += [note, ""] if note else []
@@ -344,7 +363,15 @@ def main(argv: list[str] | None = None) -> int:
                         "(e.g. the conditions of a --reuse run)")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md",
                         help="README whose bench:begin/end section gets the new tables")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the engines this many times, taking turns, and time each "
+                             "image by its median over the rounds: on a shared machine "
+                             "whose speed drifts, every engine then meets the same drift "
+                             "(accuracy is scored on the first round)")
     args = parser.parse_args(argv)
+
+    def python_of(engine: str) -> str:
+        return args.ocrtool_python if engine in OCRTOOL_ENGINES else args.ref_python
     try:  # fail before hours of engine runs, not after them at the plot
         import matplotlib  # noqa: F401
     except ImportError:
@@ -358,11 +385,20 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         outcomes = []
         for engine in args.engines:
-            python = args.ocrtool_python if engine in OCRTOOL_ENGINES else args.ref_python
-            outcome = run_engine(engine, data, work, python, args.ocrtool_python, args.limit,
-                                 args.weights)
+            outcome = run_engine(engine, data, work, python_of(engine), args.ocrtool_python,
+                                 args.limit, args.weights)
             print(f"[{dataset}] {engine}: {outcome.skipped or 'done'}", flush=True)
             outcomes.append(outcome)
+        timed = [o for o in outcomes if not o.skipped]
+        rounds = {o.engine: [o.seconds] for o in timed}
+        for round_ in range(2, args.rounds + 1):  # the engines take turns again
+            for o in timed:
+                preds, meta_path = predict(o.engine, data, work, python_of(o.engine),
+                                           args.limit, args.weights, round_)
+                if meta_path.exists():
+                    rounds[o.engine].append(read_seconds(preds))
+        for o in timed:
+            o.seconds = per_image_median(rounds[o.engine])
         for engine, earlier in args.reuse:
             outcome = reuse_engine(engine, data, Path(earlier) / dataset, args.ocrtool_python,
                                    args.limit)

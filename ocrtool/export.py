@@ -217,7 +217,10 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
     """Padded batches of the text lines the float models find on `images`.
 
     Calibration must see what inference sees: the lines the Reader's detection and layout
-    stages find, cut, cleaned and batched by width by its recognition stage.
+    stages find, cut, cleaned and batched by width by its recognition stage, and from every
+    kind of page given. The `limit` lines are spread evenly over all the pages' lines: the
+    first 400 were all from the first eight receipts, and int8 ranges measured on receipts
+    alone cost held-out scene photos 0.05 of word F1 against the float model.
     """
     from .imageio import load_image
     from .layout import lay_out
@@ -232,7 +235,12 @@ def recognizer_calibration(images: Sequence[str | Path], weights: str | Path,
         found = reader.detection(rgb)
         layout = lay_out(found.words, found.scores, reader.params.text_threshold)
         lines += [stage.prepare(stage.crop(rgb, q)) for q in layout.lines]
-    return [padded for _, padded in stage.batches(lines[:limit])]
+    return [padded for _, padded in stage.batches(evenly(lines, limit))]
+
+
+def evenly(items: list, count: int) -> list:
+    """At most `count` of `items`, spread evenly from first to last."""
+    return items[::max(len(items) // max(count, 1), 1)][:count]
 
 
 @contextmanager

@@ -6,6 +6,7 @@ measure boxes with these functions.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -138,9 +139,26 @@ def box_frame(quad: np.ndarray, u: np.ndarray | None = None) -> BoxFrame:
     than tall (a single character, often taller than wide) is taken as horizontal."""
     q = np.asarray(quad, np.float32)
     if u is None:
-        a, b = _norm(q[1] - q[0]), _norm(q[2] - q[1])
-        elongated = max(a, b) >= 1.5 * max(min(a, b), 1e-6)
-        u = reading_direction(q) if elongated else HORIZONTAL
+        return _own_frame(q.tobytes(), q.shape)
+    return _frame_along(q, u)
+
+
+@functools.lru_cache(maxsize=4096)
+def _own_frame(points: bytes, shape: tuple[int, ...]) -> BoxFrame:
+    """`box_frame` of a box along its own direction, the box given by its float32 bytes.
+    Line grouping, line boxes, the receipt rules and line assembly each ask for the frames
+    of the same words (about four times a word on a receipt), so each is worked out once;
+    its arrays are read-only, being shared."""
+    q = np.frombuffer(points, np.float32).reshape(shape)
+    a, b = _norm(q[1] - q[0]), _norm(q[2] - q[1])
+    elongated = max(a, b) >= 1.5 * max(min(a, b), 1e-6)
+    frame = _frame_along(q, reading_direction(q) if elongated else HORIZONTAL.copy())
+    frame.center.setflags(write=False)
+    frame.u.setflags(write=False)
+    return frame
+
+
+def _frame_along(q: np.ndarray, u: np.ndarray) -> BoxFrame:
     v = np.array([-u[1], u[0]], np.float32)
     pu, pv = q @ u, q @ v
     return BoxFrame(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))

@@ -25,6 +25,7 @@ from ocrtool.detection.model import CraftNet  # noqa: E402
 from ocrtool.export import (  # noqa: E402
     ParityError,
     check_parity,
+    evenly,
     export_all,
     export_recognizer,
     quantize_recognizer,
@@ -251,3 +252,100 @@ def test_reader_reads_an_image_without_torch(exported: Path, tmp_path: Path) -> 
         assert isinstance(result.text, str)
     """)
     assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr
+
+
+def _op_chain(graph) -> list[str]:
+    """The ops that matter for speed, in graph order, of an ONNX file or model."""
+    model = onnx.load(str(graph)) if isinstance(graph, Path) else graph
+    return [n.op_type for n in model.graph.node
+            if n.op_type in ("Conv", "Relu", "MaxPool", "Resize", "Concat", "Add")]
+
+
+def test_exported_graphs_take_the_fast_forms(exported: Path) -> None:
+    """The recognizer pools before its first ReLU, and the detector's decoder adds its
+    upsampled and skip branches instead of concatenating them (see the model code): the
+    forms ONNX Runtime runs fastest, while torch parity holds (test above)."""
+    rec = _op_chain(exported / "recognizer.onnx")
+    assert rec[:3] == ["Conv", "MaxPool", "Relu"]
+    det = _op_chain(exported / "detector.onnx")
+    assert "Concat" not in det and det.count("Resize") == 4 and det.count("Add") == 4
+
+
+def test_pool_before_relu_keeps_an_old_export_reading_the_same(exported: Path,
+                                                                 tmp_path: Path) -> None:
+    """bench/pool_before_relu.py turns a graph exported in the old order into the new one
+    with the same logits: rebuilt here by swapping the new graph back first."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from pool_before_relu import swap_first_pool
+    finally:
+        sys.path.pop(0)
+    model = onnx.load(str(exported / "recognizer.onnx"))
+    nodes = list(model.graph.node)
+    pool = next(n for n in nodes if n.op_type == "MaxPool")
+    relu = next(n for n in nodes if n.op_type == "Relu" and n.input[0] == pool.output[0])
+    # the old order: Conv -> Relu -> MaxPool
+    pool.input[0], relu.input[0] = relu.input[0], pool.input[0]
+    pool.output[0], relu.output[0] = relu.output[0], pool.output[0]
+    i, j = nodes.index(pool), nodes.index(relu)
+    nodes[i], nodes[j] = relu, pool
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    del model.graph.value_info[:]
+    old = tmp_path / "old.onnx"
+    onnx.save(model, str(old))
+    assert _op_chain(old)[:3] == ["Conv", "Relu", "MaxPool"]
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 1, 32, 96)).astype(np.float32)
+
+    def logits(m) -> np.ndarray:
+        data = m.SerializeToString() if not isinstance(m, Path) else str(m)
+        return ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+            None, {"images": x})[0]
+
+    before = logits(old)
+    swapped = onnx.load(str(old))
+    assert swap_first_pool(swapped) and not swap_first_pool(swapped)  # once, then done
+    assert _op_chain(swapped)[:3] == ["Conv", "MaxPool", "Relu"]
+    assert np.array_equal(logits(swapped), before)
+    assert np.allclose(before, logits(exported / "recognizer.onnx"), atol=1e-5)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_decoder_steps_compute_the_concatenating_fuse(training: bool) -> None:
+    """`detection.model.Up` equals upsample, concatenate, 1x1 conv, BatchNorm, ReLU (and
+    the separable conv) in both modes: the same weights load and train the same way."""
+    import torch.nn.functional as F
+
+    from ocrtool.detection.model import Up
+
+    torch.manual_seed(0)
+    up = Up(8, 4, 6)
+    for m in up.modules():  # BatchNorm statistics other than the defaults
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
+    up.train(training)
+    x, skip = torch.randn(2, 8, 5, 7), torch.randn(2, 4, 10, 14)
+    plain = up.fuse(torch.cat([F.interpolate(x, scale_factor=2.0, mode="bilinear",
+                                             align_corners=False), skip], dim=1))
+    assert torch.allclose(up(x, skip), plain, atol=1e-5)
+
+
+def test_recognizer_pools_before_its_first_relu_to_the_same_effect() -> None:
+    torch.manual_seed(0)
+    model = CRNN(CHARSET.num_classes, 1, 32).eval()
+    conv, bn, pool, relu = list(model.features)[:4]
+    assert isinstance(pool, torch.nn.MaxPool2d) and isinstance(relu, torch.nn.ReLU)
+    x = torch.randn(2, 1, 32, 40)
+    with torch.no_grad():
+        y = bn(conv(x))
+        assert torch.equal(relu(pool(y)), pool(torch.relu(y)))
+
+
+def test_int8_calibration_lines_are_spread_over_every_page() -> None:
+    """The first 400 lines were all from the first receipts of the calibration set."""
+    lines = [f"page{p}-line{k}" for p in range(5) for k in range(60)]
+    picked = evenly(lines, 40)
+    assert len(picked) == 40 and picked[0] == "page0-line0"
+    assert {line.split("-")[0] for line in picked} == {f"page{p}" for p in range(5)}
+    assert evenly(lines[:7], 40) == lines[:7] and evenly([], 3) == []

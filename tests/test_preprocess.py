@@ -1,11 +1,13 @@
-"""Cutting line crops (the context margin, word boxes mapped back through it) and the
-Reader's per-line clean-up."""
+"""Cutting line crops (the context margin, word boxes mapped back through it), the
+Reader's per-line clean-up, and the pixel and box statistics they use."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from ocrtool.enhance import pixel_median, pixel_percentiles
+from ocrtool.geometry import box_frame
 from ocrtool.layout.receipts import looks_like_a_speck, padded
 from ocrtool.recognition.assemble import span_quad
 from ocrtool.recognition.preprocess import CROP_CONTEXT, MIN_WIDTH, crop_line, resize_line
@@ -94,3 +96,30 @@ def test_lone_punctuation_cut_on_its_box_reads_as_itself(font):
         crops.append(np.array(img)[10 + top:10 + bottom, ink.min():ink.max() + 1])
     assert all(c.shape[1] * 32 / c.shape[0] < MIN_WIDTH for c in crops)
     assert [t for t, _ in Reader().recognize_text(crops)] == list(",.;:")
+
+
+def test_pixel_percentiles_are_numpys_to_the_last_bit():
+    """The histogram shortcut gives np.percentile's numbers (linear interpolation), on
+    every size from one pixel up and at every percent the code asks for."""
+    rng = np.random.default_rng(0)
+    percents = [0, 1, 2, 37.5, 50, 98, 99, 100]
+    for size in (1, 2, 3, 4, 7, 33, 1000, 4097):
+        for pixels in (rng.integers(0, 256, size, dtype=np.uint8),
+                       rng.integers(100, 104, size).astype(np.uint8)):  # many ties
+            assert pixel_percentiles(pixels, percents) == list(np.percentile(pixels, percents))
+            assert pixel_median(pixels) == np.median(pixels)
+    grey = rng.integers(0, 256, (12, 40), dtype=np.uint8)
+    assert pixel_percentiles(grey, [1, 99]) == list(np.percentile(grey, [1, 99]))
+    floats = rng.uniform(0, 1, 50)  # not pixels: numpy's own answer
+    assert pixel_percentiles(floats, [10]) == [np.percentile(floats, 10)]
+
+
+def test_a_box_frame_is_worked_out_once_and_shared_read_only():
+    quad = np.array([[10, 10], [90, 14], [89, 34], [9, 30]], np.float32)
+    first, again = box_frame(quad), box_frame(quad.copy())
+    assert again is first  # the same words are asked about several times a page
+    turned = box_frame(quad, np.array([0.0, 1.0], np.float32))
+    assert turned.length < turned.height  # an explicit direction is not the cached one
+    with pytest.raises(ValueError):
+        first.center[0] = 0.0
+    assert first.length == pytest.approx(80.1, abs=0.05) and first.height > 18

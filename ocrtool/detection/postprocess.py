@@ -77,9 +77,10 @@ def prepare_image(image: np.ndarray, params: DetectParams,
 
     `mean`, `std` and `stride` are the model's (its metadata; see detection/stage.py).
 
-    Contrast stretch and mean/std normalisation are one float lookup table applied after
-    resizing, written straight into the padded planar array: a few passes over the small
-    image instead of six over the large one.
+    Contrast stretch and mean/std normalisation are one float lookup table per channel
+    applied after resizing, each plane written straight into the padded planar array: a
+    few passes over the small image instead of six over the large one. (One three-channel
+    float table in a single `cv2.LUT` call took three times as long.)
     """
     h, w = image.shape[:2]
     scale = base_scale(h, w, params.canvas, params.min_side) * params.magnify
@@ -88,12 +89,11 @@ def prepare_image(image: np.ndarray, params: DetectParams,
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (nw, nh), interpolation=interp) if scale != 1 else image
     stretched = stretch_lut(image) / 255.0
-    lut = np.stack([(stretched - m) / s for m, s in zip(mean, std)], axis=1)
-    normalised = cv2.LUT(resized, lut.reshape(256, 1, 3).astype(np.float32))
     ph, pw = math.ceil(nh / stride) * stride, math.ceil(nw / stride) * stride
     x = np.zeros((1, 3, ph, pw), np.float32)
-    for c in range(3):
-        x[0, c, :nh, :nw] = normalised[..., c]
+    for c, plane in enumerate(cv2.split(resized)):
+        table = ((stretched - mean[c]) / std[c]).astype(np.float32)
+        x[0, c, :nh, :nw] = cv2.LUT(plane, table).reshape(nh, nw)
     return x, scale
 
 
@@ -157,12 +157,21 @@ def _midline_slope(s: np.ndarray, t: np.ndarray) -> float:
     mid = (top[filled] + bottom[filled]) / 2
     if len(xs) < 3:
         return 0.0
-    slope, icept = np.polyfit(xs, mid, 1)
+    slope, icept = _fit_line(xs, mid)
     resid = np.abs(mid - (slope * xs + icept))
     keep = resid <= max(np.median(resid) * 3, 0.5)
     if keep.sum() >= 3:
-        slope, _ = np.polyfit(xs[keep], mid[keep], 1)
+        slope, _ = _fit_line(xs[keep], mid[keep])
     return float(slope)
+
+
+def _fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope and intercept of y on x (distinct x): np.polyfit(x, y, 1)'s
+    line, in closed form, at a tenth of its cost (every word box of every page fits two)."""
+    mx, my = float(x.mean()), float(y.mean())
+    dx = x - mx
+    slope = float(dx @ (y - my)) / float(dx @ dx)
+    return slope, my - slope * mx
 
 
 def maps_to_words(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..enhance import pixel_percentiles
 from ..results import Line
 
 LEVEL = 0.1  # only rows this close to horizontal (|sin| of their direction) are searched
@@ -84,8 +85,7 @@ def line_ink_levels(gray: np.ndarray,
     patch = gray[max(y0, 0):max(y1, 1), max(x0, 0):max(x1, 1)]
     if patch.size == 0:
         return 255.0, 0.0
-    bg = float(np.median(patch))
-    lo, hi = (float(v) for v in np.percentile(patch, (2, 98)))
+    bg, lo, hi = pixel_percentiles(patch, (50, 2, 98))
     return bg, (lo if bg - lo >= hi - bg else hi)
 
 

@@ -178,6 +178,12 @@ def beam_decode(
         row = rows[t]
         p_blank = row[BLANK]
         cands = candidates[t]
+        if not cands:
+            # nothing worth extending with (most frames: a blank): every beam only
+            # takes this frame's blank or holds its last character, and none is pruned
+            beams = {prefix: [_lse(pb, pc) + p_blank, pc + row[prefix[-1]] if prefix
+                              else NEG_INF] for prefix, (pb, pc) in beams.items()}
+            continue
         nxt: dict[tuple[int, ...], list[float]] = {}
         totals = {prefix: _lse(pb, pc) for prefix, (pb, pc) in beams.items()}
         # extensions far less likely than the best beam's best continuation are skipped

@@ -24,8 +24,13 @@ class CRNN(nn.Module):
         super().__init__()
         c = [32 * width, 64 * width, 128 * width, 192 * width]
         self.features = nn.Sequential(
-            *_conv(1, c[0]),
-            nn.MaxPool2d(2, 2),  # 16 x W/2
+            # The first pool comes before its ReLU: the same function (max and ReLU
+            # commute), but ONNX Runtime then keeps convolution and pool in its blocked
+            # float layout instead of pooling the full-resolution maps in plain NCHW,
+            # which took a quarter of the int8 recognizer's time (`bench/onnx_ops.py`).
+            # Positions 2 and 3 have no weights: checkpoints load either way.
+            nn.Conv2d(1, c[0], 3, padding=1, bias=False), nn.BatchNorm2d(c[0]),
+            nn.MaxPool2d(2, 2), nn.ReLU(True),  # 16 x W/2
             *_conv(c[0], c[1]),
             nn.MaxPool2d(2, 2),  # 8 x W/4
             *_conv(c[1], c[2]),

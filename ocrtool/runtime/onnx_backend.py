@@ -50,6 +50,11 @@ def create_session(path: str | Path, device: str = "cpu", threads: int | None = 
     # Every page and crop batch has a new shape: a memory pattern is planned (and its
     # block kept) per shape, which only grows memory. See `_share_cpu_arena` for the rest.
     options.enable_mem_pattern = False
+    # ONNX Runtime's worker threads otherwise spin, waiting for the next call, while this
+    # process's Python stages (post-processing, layout, decoding) run between calls: on
+    # a 2-core machine they take the core Python needs. Without spinning a receipt read
+    # end to end in 8% less time (median over sroie_dev, three runs each, interleaved).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if _share_cpu_arena(ort):
         options.add_session_config_entry("session.use_env_allocators", "1")
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
