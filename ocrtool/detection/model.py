@@ -56,15 +56,21 @@ class Up(nn.Module):
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         conv, bn, relu = self.fuse[0]
         w_x, w_skip = conv.weight[:, :self.cin], conv.weight[:, self.cin:]
-        bias = None
-        if not self.training:  # BatchNorm folded into both halves, as an export folds it
+        if self.training:  # batch statistics: BatchNorm after the sum
+            y = bn(_upsampled_sum(x, skip, w_x, w_skip, None))
+        else:  # BatchNorm folded into both halves, as an export folds it into a conv
             scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            w_x, w_skip = w_x * scale[:, None, None, None], w_skip * scale[:, None, None, None]
-            bias = bn.bias - bn.running_mean * scale
-        y = F.interpolate(F.conv2d(x, w_x), scale_factor=2.0, mode="bilinear",
-                          align_corners=False) + F.conv2d(skip, w_skip, bias)
-        y = relu(y if bias is not None else bn(y))
-        return self.fuse[1](y)
+            per_out = scale[:, None, None, None]
+            y = _upsampled_sum(x, skip, w_x * per_out, w_skip * per_out,
+                               bn.bias - bn.running_mean * scale)
+        return self.fuse[1](relu(y))
+
+
+def _upsampled_sum(x: torch.Tensor, skip: torch.Tensor, w_x: torch.Tensor,
+                   w_skip: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """upsample(W_x x) + W_skip skip (+ bias): `Up`'s 1x1 convolution of the concatenation."""
+    return F.interpolate(F.conv2d(x, w_x), scale_factor=2.0, mode="bilinear",
+                         align_corners=False) + F.conv2d(skip, w_skip, bias)
 
 
 class CraftNet(nn.Module):

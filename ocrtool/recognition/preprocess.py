@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..enhance import stretch_contrast
+from ..enhance import pixel_median, stretch_contrast
 from ..geometry import crop_quad, expand_quad, quad_size
 
 # Defaults for weight files that predate these metadata keys; the recognition stage reads
@@ -89,8 +89,8 @@ def pad_to_width(line: np.ndarray, width: int) -> np.ndarray:
         return line
     left, right = missing // 2, missing - missing // 2
     height = line.shape[0]
-    return np.concatenate([np.full((height, left), np.median(line[:, :2]), np.uint8), line,
-                           np.full((height, right), np.median(line[:, -2:]), np.uint8)],
+    return np.concatenate([np.full((height, left), pixel_median(line[:, :2]), np.uint8), line,
+                           np.full((height, right), pixel_median(line[:, -2:]), np.uint8)],
                           axis=1)
 
 
@@ -119,7 +119,7 @@ def pad_batch(lines: Sequence[np.ndarray], multiple: int = FRAME_STRIDE) -> np.n
         w = line.shape[1]
         batch[i, 0, :, :w] = normalize(line)
         if w < width:
-            batch[i, 0, :, w:] = normalize(np.median(line[:, -2:]).astype(np.uint8))
+            batch[i, 0, :, w:] = normalize(np.uint8(pixel_median(line[:, -2:])))
     return batch
 
 
