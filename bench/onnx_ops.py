@@ -1,14 +1,14 @@
 """Where the ONNX models spend their time: per-node kernel times on real inputs.
 
 The detector and recognizer inputs the Reader feeds ONNX Runtime while reading a data
-set's first pages are captured, then each model file given runs them again (one thread,
-best of three) with ONNX Runtime's profiler on. Prints ms per page and the costliest
-nodes. Used to find the full-resolution max-pool of the int8 recognizer
-(`bench/pool_before_relu.py`) and the concatenations of the detector's decoder
-(`detection/model.Up`).
+set's first pages are captured, then each model file given runs them again (one thread
+unless `--threads`, best of three) with ONNX Runtime's profiler on. Prints ms per page
+and the costliest nodes. Used to find the full-resolution max-pool of the int8
+recognizer (`bench/pool_before_relu.py`) and the concatenations of the detector's
+decoder (`detection/model.Up`).
 
     python bench/onnx_ops.py --data ../shared/data/sroie_dev --pages 20
-    python bench/onnx_ops.py --recognizer old.int8.onnx --recognizer new.int8.onnx
+    python bench/onnx_ops.py --threads 2 --recognizer old.int8.onnx --recognizer new.int8.onnx
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ def capture_inputs(data: Path, pages: int, weights: str | None) -> dict[str, lis
     return seen
 
 
-def profile(path: str, inputs: list[np.ndarray], pages: int, top: int) -> None:
+def profile(path: str, inputs: list[np.ndarray], pages: int, top: int,
+            threads: int = 1) -> None:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.enable_mem_pattern = False
     options.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +69,7 @@ def profile(path: str, inputs: list[np.ndarray], pages: int, top: int) -> None:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
             per_node[f"{e['args']['op_name']:16s} {e['name'][:-len('_kernel_time')]}"] += e["dur"]
     total = sum(per_node.values()) or 1
-    print(f"{path}: {best / pages * 1000:.1f} ms per page (best of 3, one thread)")
+    print(f"{path}: {best / pages * 1000:.1f} ms per page (best of 3, {threads} thread(s))")
     for node, us in per_node.most_common(top):
         print(f"   {us / total:6.1%}  {node}")
 
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--recognizer", action="append", default=[],
                     help="recognizer .onnx to profile")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
     args = ap.parse_args()
     from ocrtool.runtime.base import weights_dir
 
@@ -90,9 +92,9 @@ def main() -> None:
     recognizers = args.recognizer or [str(shipped / "recognizer.int8.onnx")]
     inputs = capture_inputs(Path(args.data), args.pages, args.weights)
     for path in detectors:
-        profile(path, inputs["detector"], args.pages, args.top)
+        profile(path, inputs["detector"], args.pages, args.top, args.threads)
     for path in recognizers:
-        profile(path, inputs["recognizer"], args.pages, args.top)
+        profile(path, inputs["recognizer"], args.pages, args.top, args.threads)
 
 
 if __name__ == "__main__":
