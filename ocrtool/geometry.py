@@ -159,6 +159,7 @@ def _own_frame(points: bytes, shape: tuple[int, ...]) -> BoxFrame:
 
 
 def _frame_along(q: np.ndarray, u: np.ndarray) -> BoxFrame:
+    """Centre, and length along u and height across it, of a box's corners."""
     v = np.array([-u[1], u[0]], np.float32)
     pu, pv = q @ u, q @ v
     return BoxFrame(q.mean(axis=0), u, float(pu.max() - pu.min()), float(pv.max() - pv.min()))

@@ -31,14 +31,12 @@ def _sample_images(folder: Path) -> list[Path]:
 def calibration_images(folders: tuple[str, ...], count: int) -> list[Path]:
     """`count` images spread evenly over `folders` (a data set's images/ or any folder),
     so int8 ranges are measured on the kinds of page users read, not on five samples."""
+    from ..export import evenly  # onnx is imported only when exporting
+
     per_folder = [_sample_images(Path(f) / "images") or _sample_images(Path(f))
                   for f in folders]
     share = max(count // max(len(folders), 1), 1)
-    picked = []
-    for images in per_folder:
-        step = max(len(images) // share, 1)
-        picked += images[::step][:share]
-    return picked
+    return [image for images in per_folder for image in evenly(images, share)]
 
 
 @click.command("export-onnx")
