@@ -29,6 +29,16 @@ def order_clockwise(points: np.ndarray) -> np.ndarray:
     return np.roll(pts, -start, axis=0)
 
 
+def figure_quad(box) -> np.ndarray:
+    """A clockwise quad from a page's `figures` entry: `[x0, y0, x1, y1]` or four points.
+    Data sets mark figures whose inner text is not annotated this way (docbank)."""
+    pts = np.asarray(box, np.float32)
+    if pts.shape == (4,):
+        x0, y0, x1, y1 = pts
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+    return order_clockwise(pts.reshape(-1, 2)[:4])
+
+
 def quad_size(quad: np.ndarray) -> tuple[float, float]:
     """(width, height) of a clockwise quad: mean of opposite side lengths."""
     q = np.asarray(quad, dtype=np.float32)

@@ -144,6 +144,22 @@ def test_prediction_on_ignored_region_is_neither_hit_nor_false_positive(box):
         assert detail["ignored_regions"] == 1 and detail["gt_regions"] in (2, 4)
 
 
+def test_text_read_inside_a_figure_is_not_a_false_positive():
+    """Pages may list `figures` whose inner text (axis labels, legends) is not annotated
+    (docbank): text read there is neither a hit nor a false positive."""
+    legend = quad(120, 40, 190, 90)
+    label = quad(130, 60, 170, 75)
+    lines = perfect_lines() + [Line("axis", 0.9, label, [word("axis", label)])]
+    plain = gt_words()
+    with_figure = dict(plain, figures=[[120, 40, 190, 90]])
+    assert ev.evaluate_pages([plain], [page(lines)])["word_f1"] == pytest.approx(8 / 9)
+    report = ev.evaluate_pages([with_figure], [page(lines)])
+    assert report["word_f1"] == 1.0 and report["det_precision"] == 1.0
+    assert report["per_image"][0]["ignored_predictions"] == 1
+    four_points = dict(plain, figures=[legend])  # a figure given as four corners
+    assert ev.evaluate_pages([four_points], [page(lines)])["word_f1"] == 1.0
+
+
 def test_granularity_mismatch_keeps_text_scores_exact():
     world = quad(62, 10, 110, 30)  # IoU 0.48 with its line
     pred = page(words_as_lines(("bar", BAR), ("World", world), ("Hello", HELLO), ("foo", FOO)))

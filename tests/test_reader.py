@@ -9,9 +9,11 @@ import pytest
 from PIL import Image
 
 from ocrtool import Reader
-from ocrtool.detection.stage import DetectionStage
+from ocrtool.detection.postprocess import DetectParams
+from ocrtool.detection.stage import DetectionStage, small_text_canvas
 from ocrtool.evaluation import cer
 from ocrtool.imageio import load_image
+from ocrtool.layout.lines import DENSE_PAGE_WORDS
 from ocrtool.layout.receipts import GLYPH_CELL, attach_trailing_marks, padded, reads_as_glyph
 from ocrtool.results import Line, Word
 
@@ -139,6 +141,30 @@ def test_small_text_is_detected_again_at_a_larger_scale(blob_height, passes):
     assert len(fake.inputs) == passes and len(words) == 1
     if passes == 2:
         assert fake.inputs[1][0] > 1.5 * fake.inputs[0][0]
+
+
+@pytest.mark.parametrize("small_text_canvas, passes", [(1600, 1), (2600, 2)])
+def test_small_text_on_a_page_larger_than_the_canvas(small_text_canvas, passes):
+    """A 2200-pixel page meets the detector shrunk to the canvas (1600). Its small text
+    is looked at again only if the page may grow past the canvas: at the same scale the
+    second pass would find the same words."""
+    fake = _BlobDetector(3)
+    params = DetectParams(small_text_canvas=small_text_canvas)
+    DetectionStage(fake.detect, params=params)(np.full((2200, 1700, 3), 255, np.uint8))
+    assert len(fake.inputs) == passes
+    assert max(fake.inputs[0]) <= 1600
+    if passes == 2:
+        assert 2200 < max(fake.inputs[1]) <= small_text_canvas + 32
+
+
+@pytest.mark.parametrize("shape, words, expected", [
+    ((720, 1280), 10, 2600),  # a photo's small words may be magnified 2x
+    ((2200, 1700), 10, 2600),
+    ((2200, 1700), DENSE_PAGE_WORDS, 2200),  # a dense scan: no larger than its pixels
+    ((1527, 1080), DENSE_PAGE_WORDS, 1600),  # ... and never under the canvas
+])
+def test_how_far_the_small_text_look_may_grow_a_page(shape, words, expected):
+    assert small_text_canvas(shape, words, DetectParams()) == expected
 
 
 def test_word_and_line_points_run_clockwise_from_the_top_left(onnx_reader: Reader):

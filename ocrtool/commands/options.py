@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
+from ..detection.postprocess import DetectParams
 from ..languages import LANGUAGES
 
 _D = ReaderConfig()
@@ -76,7 +77,10 @@ _OPTIONS: list[Callable] = [
                       "are not text. 0 keeps every line [default: the language's, "
                       "higher for lines of one or two characters, see `ocrtool info`]."),
     click.option("--canvas", type=click.IntRange(64, 8000), default=_D.canvas,
-                 show_default=True, help="Longest side the detector sees."),
+                 show_default=True,
+                 help="Longest side the detector first sees (small text on a sparse page "
+                      f"is looked at again up to {DetectParams.small_text_canvas} px, or "
+                      "this if larger)."),
     click.option("--magnify", type=click.FloatRange(0.1, 8), default=_D.magnify,
                  show_default=True, help="Enlarge images first (small text on large scans)."),
     click.option("--threads", type=click.IntRange(1, 256), default=None,

@@ -16,9 +16,30 @@ import numpy as np
 from ..enhance import equalize_locally, mean_brightness
 from ..geometry import text_height
 from ..layout.lines import DENSE_PAGE_WORDS
-from .postprocess import MEAN, STD, STRIDE, DetectParams, maps_to_words, prepare_image
+from .postprocess import (
+    MEAN,
+    STD,
+    STRIDE,
+    DetectParams,
+    detector_scale,
+    maps_to_words,
+    prepare_image,
+)
 
 Forward = Callable[[np.ndarray], np.ndarray]
+# the small-text pass runs only if it sees the page at least this much larger
+SMALL_TEXT_GROWTH = 1.05
+
+
+def small_text_canvas(shape: tuple[int, ...], words: int, params: DetectParams) -> int:
+    """Longest side the small-text look may grow a page to: `small_text_canvas` for a
+    sparse page (a photo, a web graphic, whose small words need magnifying), at most the
+    page's own size for a dense one (a scan of a receipt or a paper, which holds no more
+    detail than its pixels; magnified receipts read worse), never under `canvas`."""
+    cap = params.small_text_canvas
+    if words >= DENSE_PAGE_WORDS:
+        cap = min(cap, max(shape[:2]))
+    return max(params.canvas, cap)
 
 
 @dataclass
@@ -61,13 +82,16 @@ class DetectionStage:
 
     def __call__(self, rgb: np.ndarray, params: DetectParams | None = None) -> Detection:
         """Words of a page. Small text is detected a second time at a larger scale
-        (`DetectParams.small_text`)."""
+        (`DetectParams.small_text`), unless the page cannot grow by SMALL_TEXT_GROWTH."""
         params = params or self.params
         found = self.detect_at(rgb, params)
         size = text_height(found.words) * found.scale
         if found.words and params.small_text and size < params.small_text:
-            bigger = replace(params, magnify=params.magnify * params.text_target / size)
-            found = self.detect_at(rgb, bigger)
+            canvas = small_text_canvas(rgb.shape[:2], len(found.words), params)
+            bigger = replace(params, magnify=params.magnify * params.text_target / size,
+                             canvas=canvas)
+            if detector_scale(*rgb.shape[:2], bigger) >= found.scale * SMALL_TEXT_GROWTH:
+                found = self.detect_at(rgb, bigger)
         return found
 
     def detect_at(self, rgb: np.ndarray, params: DetectParams) -> Detection:

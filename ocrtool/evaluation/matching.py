@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..geometry import figure_quad
 from .metrics import detection_precision, normalize_text, safe_div
 
 IOU_THRESHOLD = 0.5
@@ -163,11 +164,17 @@ def reading_order_text(regions: list[Region]) -> str:
 
 
 def gt_regions(row: dict) -> list[Region]:
-    """Regions of one ground-truth page row (shared JSON-lines format)."""
-    return [
+    """Regions of one ground-truth page row (shared JSON-lines format).
+
+    A page's `figures` (boxes whose inner text, axis labels and legends, is not
+    annotated) are ignored regions: text read there is neither a hit nor a false positive.
+    """
+    regions = [
         Region(polygon(r.get("points")), str(r.get("text", "")), bool(r.get("ignore", False)))
         for r in row.get("regions", [])
     ]
+    return regions + [Region(polygon(figure_quad(box)), "", True)
+                      for box in row.get("figures", [])]
 
 
 def prediction_regions(pred: dict | None, level: str) -> list[Region]:

@@ -89,7 +89,7 @@ _ALL_OPTIONS = (
     Option("min_char_confidence", "float",
            "drop detected lines read below this mean character probability (lines of one "
            "or two characters too; default: the language's)", low=0, high=1),
-    Option("canvas", "int", "longest side the detector sees", low=64, high=4000),
+    Option("canvas", "int", "longest side the detector first sees", low=64, high=4000),
     Option("magnify", "float", "enlarge the image first (small text)", low=0.1, high=8),
     Option("lang", "str", "language of the recognizer"),
     Option("rotate", "choice", "page rotation: found automatically, none, or given",

@@ -29,7 +29,7 @@ from ..detection.targets import (
     split_line_quad,
     split_word_quad,
 )
-from ..geometry import order_clockwise
+from ..geometry import figure_quad, order_clockwise
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import load_rgb, read_jsonl, training_rows, validation_rows
 from .pseudo_chars import LABELS_FILE, LabelFile, PageLabels, label_sets, save_labels
@@ -129,12 +129,7 @@ def real_page(root: Path, row: dict, pseudo_weight: float,
             words.append(np.asarray(chars, np.float32))
             weights.append(weight)
     # figures whose inner text is not annotated (docbank): neither text nor background
-    for box in row.get("figures", []):
-        pts = np.asarray(box, np.float32)
-        if pts.shape == (4,):  # [x0, y0, x1, y1]
-            x0, y0, x1, y1 = pts
-            pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
-        ignore.append(order_clockwise(pts.reshape(-1, 2)[:4]))
+    ignore += [figure_quad(box) for box in row.get("figures", [])]
     return Page(img, words, weights, ignore)
 
 
