@@ -110,7 +110,7 @@ def detector_scale(h: int, w: int, params: DetectParams) -> float:
     return min(scale, params.canvas / max(h, w), MAX_SIDE / max(h, w))
 
 
-def base_scale(h: int, w: int, canvas: int = 1600, min_side: int = 800) -> float:
+def base_scale(h: int, w: int, canvas: int, min_side: int) -> float:
     """Scale at which a page meets the detector: big scans shrink to the canvas, small
     web graphics grow (up to 2x) so their 10-pixel text is still found."""
     long_side = max(h, w, 1)
@@ -121,7 +121,7 @@ def base_scale(h: int, w: int, canvas: int = 1600, min_side: int = 800) -> float
 
 def training_scale(h: int, w: int) -> float:
     """The inference scale with default parameters: training crops are sampled around it."""
-    return base_scale(h, w)
+    return detector_scale(h, w, DetectParams())
 
 
 def _component_box(points: np.ndarray, grow: float, midline: float) -> np.ndarray:
