@@ -244,3 +244,54 @@ def test_faint_narrow_glyph_of_word_height_becomes_a_word():
     assert np.allclose((faint.min(axis=0), faint.max(axis=0)), ((20.5, 40.5), (22.5, 49.5)))
     off = maps_to_words(region, np.zeros_like(region), DetectParams(faint_glyph=1.0), 1.0)
     assert len(off[0]) == 3
+
+
+def _page_with_stack(bridge_width: int) -> np.ndarray:
+    """Three level words, 10 map pixels tall, and below them two short lines (10 px tall,
+    4 px apart) joined at one point by a bridge `bridge_width` pixels wide, as a comma
+    touching the line below joins them on a tightly printed receipt."""
+    region = np.zeros((80, 200), np.float32)
+    for x in (10, 70, 130):
+        region[5:15, x : x + 50] = 0.9
+    region[30:40, 40:80] = 0.9  # "(201283-M)"
+    region[44:54, 20:100] = 0.9  # "LOT LG 315, ..."
+    region[40:44, 60 : 60 + bridge_width] = 0.9
+    return region
+
+
+def test_two_lines_joined_by_a_thin_bridge_are_cut_apart():
+    region = _page_with_stack(bridge_width=3)
+    quads, scores = maps_to_words(region, np.zeros_like(region), DetectParams(expand=0.0), 1.0)
+    assert len(quads) == 5 and len(scores) == 5
+    stack = sorted((q / 2 for q in quads if q[:, 1].min() / 2 > 20), key=lambda q: q[:, 1].min())
+    tops, bottoms = [q[:, 1].min() for q in stack], [q[:, 1].max() for q in stack]
+    # the cut falls inside the bridge; each line keeps its own rows and its own width
+    assert np.isclose(tops[0], 30.5, atol=0.05) and 39.4 <= bottoms[0] < 44
+    assert 40 <= tops[1] <= 44.6 and np.isclose(bottoms[1], 53.5, atol=0.05)
+    assert np.ptp(stack[0][:, 0]) < 45 and np.ptp(stack[1][:, 0]) > 75
+    off = maps_to_words(region, np.zeros_like(region), DetectParams(stacked_lines=0), 1.0)
+    assert len(off[0]) == 4
+
+
+def test_a_tall_word_and_a_wide_join_are_not_cut():
+    region = _page_with_stack(bridge_width=30)  # no neck: half as wide as the upper line
+    assert len(maps_to_words(region, np.zeros_like(region), DetectParams(), 1.0)[0]) == 4
+    region = np.zeros((80, 200), np.float32)
+    for x in (10, 70, 130):
+        region[5:15, x : x + 50] = 0.9
+    region[30:60, 20:120] = 0.9  # a heading three times as tall: one word
+    assert len(maps_to_words(region, np.zeros_like(region), DetectParams(), 1.0)[0]) == 4
+
+
+def test_a_stack_taller_than_wide_is_cut_between_its_lines_not_its_letters():
+    region = np.zeros((100, 200), np.float32)
+    for x in (10, 70, 130):
+        region[5:15, x : x + 50] = 0.9
+    for y in (30, 44, 58):  # three 12-pixel-wide lines ("1", "22", "3") bridged on the left
+        region[y : y + 10, 50:62] = 0.9
+    region[40:44, 50:52] = 0.9
+    region[54:58, 50:52] = 0.9
+    quads, _ = maps_to_words(region, np.zeros_like(region), DetectParams(expand=0.0), 1.0)
+    stack = sorted((q / 2 for q in quads if q[:, 1].min() / 2 > 20), key=lambda q: q[:, 1].min())
+    assert len(stack) == 3
+    assert all(np.ptp(q[:, 0]) >= 11 and np.ptp(q[:, 1]) <= 14 for q in stack)

@@ -24,6 +24,9 @@ STD = (0.229, 0.224, 0.225)
 MAX_SIDE = 6000  # larger inputs are downscaled first, whatever the canvas asks for
 NARROW_GLYPH = 0.6  # a faint glyph is at most this wide for its height (_faint_glyphs)
 SATELLITE_WIDTH = 0.45  # widest mark (in word heights) that joins a word as a satellite
+# a stacked component is cut at a row of its own where it is at most this fraction as wide
+# as the narrower of the two lines it joins (_split_stacked)
+STACK_NECK = 0.45
 
 
 @dataclass
@@ -54,6 +57,10 @@ class DetectParams:
     # scores ~0.5-0.6 (the Reader keeps it only if it reads as a digit or a colon)
     faint_glyph: float = 0.5
     satellite_gap: float = 2.0  # its centre at most this many word heights past the word's end
+    # a component at least this many times as high as the page's median word is two lines
+    # joined by a thin bridge (a comma touching the line below on a tightly printed
+    # receipt) when its width profile has a neck (STACK_NECK): it is cut there; 0: off
+    stacked_lines: float = 1.7
     # pages whose median word box is shorter than `small_text` pixels at the detector's
     # input are detected again, scaled so that it becomes `text_target` (the size most
     # training text had): small receipt print and UI text are found far more reliably
@@ -215,12 +222,65 @@ def maps_to_words(
             continue
         words.append(pts)
         scores.append(peak)
+    if params.stacked_lines:
+        words, scores = _split_stacked(words, scores, params.stacked_lines)
     words, loose = _attach_satellites(words, [p for p, _ in weak], params.satellite_gap)
     glyphs = _faint_glyphs(words, [weak[i] for i in loose], params.faint_glyph)
     words += [p for p, _ in glyphs]
     scores += [s for _, s in glyphs]
     quads = [_component_box(pts, params.expand, params.midline) * to_image for pts in words]
     return quads, scores
+
+
+def _split_stacked(words: list[np.ndarray], scores: list[float],
+                   ratio: float) -> tuple[list[np.ndarray], list[float]]:
+    """Components `ratio` times the median word height or more across the page's lines,
+    cut where their width has a neck between two lines (`_neck`); each piece keeps the
+    component's peak. The cut runs along the page's own direction (the median of its
+    elongated components), never along a component's: a stack of short lines may be
+    taller than wide, and cut along its own long side it would be cut between letters."""
+    if len(words) < 3:
+        return words, scores
+    _, u, length, height = point_frames(words)
+    typical = float(np.median(height))
+    along = u[length >= 1.5 * height]
+    if not len(along):
+        return words, scores
+    along = np.where(along[:, :1] < 0, -along, along)  # all pointing right
+    angle = float(np.median(np.arctan2(along[:, 1], along[:, 0])))
+    across = np.array([-math.sin(angle), math.cos(angle)])
+    out, out_scores = [], []
+    for pts, score in zip(words, scores):
+        pieces = [pts]
+        if np.ptp(pts @ across) >= ratio * typical:
+            pieces = _cut_at_necks(pts, across, typical)
+        out += pieces
+        out_scores += [score] * len(pieces)
+    return out, out_scores
+
+
+def _cut_at_necks(pts: np.ndarray, across: np.ndarray, typical: float) -> list[np.ndarray]:
+    """A component's points cut across at every neck, pieces at least half a word high."""
+    t = pts @ across
+    rows = np.floor(t - t.min()).astype(np.int64)
+    width = np.bincount(rows).astype(np.float64)
+    cut = _neck(width, max(int(typical / 2), 1))
+    if cut is None:
+        return [pts]
+    return [*_cut_at_necks(pts[rows < cut], across, typical),
+            *_cut_at_necks(pts[rows >= cut], across, typical)]
+
+
+def _neck(width: np.ndarray, least: int) -> int | None:
+    """The row of a width profile to cut at: the narrowest row with at least `least` rows on
+    each side whose width is at most STACK_NECK of the widest row on either side; None when
+    no row is one."""
+    best, best_ratio = None, STACK_NECK
+    for row in range(least, len(width) - least + 1):  # least >= 1: both sides have rows
+        ratio = width[row] / min(width[:row].max(), width[row:].max())
+        if ratio <= best_ratio:
+            best, best_ratio = row, ratio
+    return best
 
 
 def _faint_glyphs(words: list[np.ndarray], weak: list[tuple[np.ndarray, float]],
