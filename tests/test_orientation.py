@@ -16,6 +16,9 @@ from ocrtool.cli import main
 from ocrtool.evaluation import word_f1
 from ocrtool.geometry import polygon_iou
 from ocrtool.orientation import (
+    SUPPORT_MIN,
+    FlipTest,
+    choose_rotation,
     page_skew,
     reading_turn,
     tilt_image,
@@ -207,3 +210,20 @@ def test_reading_turn_follows_the_lines():
     assert reading_turn([down, down, right]) == 270
     assert reading_turn([up]) == 90
     assert reading_turn([]) == 0
+
+
+def test_a_sparse_page_turns_only_on_clear_support_from_its_four_reads():
+    """Undecided first read (a photo): the four reads' flip tests must support another
+    turn by SUPPORT_MIN, or the confident characters decide (here equal: no turn)."""
+
+    def choose(support_at_90: float) -> int:
+        # every read holds the same single short line, and every flip test is undecided
+        # (too few characters) except in what its margin contributes to the vote
+        lines = [Line("ab", 0.3, [[0, 0], [20, 0], [20, 10], [0, 10]], [])]
+        tests = {r: FlipTest(-1.0, -1.0, 2) for r in (0, 90, 180, 270)}
+        tests[90] = FlipTest(-1.0 + support_at_90 / 2, -1.0, 2)  # margin = support
+        return choose_rotation(lambda r: lines, lambda r, n: tests[r % 360])
+
+    assert choose(1.0) == 0  # a weak vote (it turned pages until session 19): stays
+    assert choose(3.0) == 90
+    assert choose(1.5 * SUPPORT_MIN) == 90 and choose(0.75 * SUPPORT_MIN) == 0
