@@ -160,6 +160,24 @@ def test_text_read_inside_a_figure_is_not_a_false_positive():
     assert ev.evaluate_pages([four_points], [page(lines)])["word_f1"] == 1.0
 
 
+def test_recall_by_label_says_which_kind_of_text_is_missed():
+    """DocBank labels its tokens (paragraph, equation, ...): the report and the terminal
+    summary give the detection recall of each label; ignored regions do not count."""
+    labelled = gt_words()
+    for region, label in zip(labelled["regions"], ("paragraph", "paragraph", "equation",
+                                                   "equation", "equation")):
+        region["label"] = label
+    pred = page([Line("Hello World foo", 0.9, LINE1,
+                      [word("Hello", HELLO), word("World", WORLD), word("foo", FOO)])])
+    report = ev.evaluate_pages([labelled], [pred])
+    assert report["recall_by_label"] == {
+        "paragraph": {"hits": 2, "regions": 2, "recall": 1.0},
+        "equation": {"hits": 1, "regions": 2, "recall": 0.5}}
+    assert "  recall by label: paragraph 1.00 (2/2), equation 0.50 (1/2)" in \
+        ev.summary_lines(report)
+    assert "recall_by_label" not in ev.evaluate_pages([gt_words()], [pred])
+
+
 def test_granularity_mismatch_keeps_text_scores_exact():
     world = quad(62, 10, 110, 30)  # IoU 0.48 with its line
     pred = page(words_as_lines(("bar", BAR), ("World", world), ("Hello", HELLO), ("foo", FOO)))

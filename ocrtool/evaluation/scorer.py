@@ -111,7 +111,35 @@ def score_page(gt_row: dict, pred: dict | None, level: str) -> dict:
         "error": _error(pred),
         "gt_text": gt_text,
         "pred_text": pred_text,
+        "label_hits": label_hits(gt_row, det.pairs),
     }
+
+
+def label_hits(gt_row: dict, pairs: list[tuple[int, int]]) -> dict[str, list[int]]:
+    """{label: [regions found, regions]} over a page's non-ignored regions that carry a
+    `label` (DocBank's paragraph, equation, table, ...): which kinds of text the reading
+    misses. `pairs` index `gt_regions(gt_row)`, whose first entries are the row's regions."""
+    found = {g for g, _ in pairs}
+    out: dict[str, list[int]] = {}
+    for i, region in enumerate(gt_row.get("regions", [])):
+        if region.get("ignore") or "label" not in region:
+            continue
+        counts = out.setdefault(str(region["label"]), [0, 0])
+        counts[0] += i in found
+        counts[1] += 1
+    return out
+
+
+def recall_by_label(details: list[dict]) -> dict[str, dict]:
+    """Pages' `label_hits` summed: per label, regions found, regions and detection recall."""
+    totals: dict[str, list[int]] = {}
+    for d in details:
+        for label, (hit, n) in d["label_hits"].items():
+            t = totals.setdefault(label, [0, 0])
+            t[0] += hit
+            t[1] += n
+    return {label: {"hits": h, "regions": n, "recall": safe_div(h, n)}
+            for label, (h, n) in sorted(totals.items(), key=lambda kv: -kv[1][1])}
 
 
 def score_crop(gt_row: dict, pred: dict | None) -> dict:
@@ -183,7 +211,7 @@ def _common(details: list[dict], worst_keys: tuple[str, ...], worst: int) -> dic
     }
 
 
-_PAGE_DETAIL_DROP = ("gt_text", "pred_text")
+_PAGE_DETAIL_DROP = ("gt_text", "pred_text", "label_hits")
 
 
 def evaluate_pages(gt_rows: list[dict], pred_rows: list[dict], level: str = "auto",
@@ -212,6 +240,9 @@ def evaluate_pages(gt_rows: list[dict], pred_rows: list[dict], level: str = "aut
         "det_recall": recall,
         "det_hmean": hmean(precision, recall),
     }
+    by_label = recall_by_label(details)
+    if by_label:
+        report["recall_by_label"] = by_label
     report.update(_common(details, ("image", "cer_ci", "cer", "word_f1_ci", "det_hmean",
                                     "gt_text", "pred_text"), worst))
     report["per_image"] = [
@@ -261,6 +292,10 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  {k:<18}{report[k]:.4f}" for k in keys]
     spi = report["seconds_per_image"]
     lines.append(f"  {'seconds_per_image':<18}{'n/a' if spi is None else f'{spi:.4f}'}")
+    if report.get("recall_by_label"):
+        lines.append("  recall by label: " + ", ".join(
+            f"{label} {v['recall']:.2f} ({v['hits']}/{v['regions']})"
+            for label, v in report["recall_by_label"].items()))
     if report["missing_predictions"] or report["errors"]:
         lines.append(f"  missing predictions: {report['missing_predictions']}, "
                      f"errors: {report['errors']}")
