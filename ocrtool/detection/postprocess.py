@@ -222,9 +222,11 @@ def maps_to_words(
             continue
         words.append(pts)
         scores.append(peak)
+    frames = None  # point_frames(words), worked out once for the next two steps
     if params.stacked_lines:
-        words, scores = _split_stacked(words, scores, params.stacked_lines)
-    words, loose = _attach_satellites(words, [p for p, _ in weak], params.satellite_gap)
+        words, scores, frames = _split_stacked(words, scores, params.stacked_lines)
+    words, loose = _attach_satellites(words, [p for p, _ in weak], params.satellite_gap,
+                                      frames)
     glyphs = _faint_glyphs(words, [weak[i] for i in loose], params.faint_glyph)
     words += [p for p, _ in glyphs]
     scores += [s for _, s in glyphs]
@@ -232,20 +234,23 @@ def maps_to_words(
     return quads, scores
 
 
-def _split_stacked(words: list[np.ndarray], scores: list[float],
-                   ratio: float) -> tuple[list[np.ndarray], list[float]]:
+def _split_stacked(words: list[np.ndarray], scores: list[float], ratio: float,
+                   ) -> tuple[list[np.ndarray], list[float], tuple | None]:
     """Components `ratio` times the median word height or more across the page's lines,
     cut where their width has a neck between two lines (`_neck`); each piece keeps the
     component's peak. The cut runs along the page's own direction (the median of its
     elongated components), never along a component's: a stack of short lines may be
-    taller than wide, and cut along its own long side it would be cut between letters."""
+    taller than wide, and cut along its own long side it would be cut between letters.
+    Also the words' `point_frames` when nothing was cut (None otherwise), for the next
+    step to reuse."""
     if len(words) < 3:
-        return words, scores
-    _, u, length, height = point_frames(words)
+        return words, scores, None
+    frames = point_frames(words)
+    _, u, length, height = frames
     typical = float(np.median(height))
     along = u[length >= 1.5 * height]
     if not len(along):
-        return words, scores
+        return words, scores, frames
     along = np.where(along[:, :1] < 0, -along, along)  # all pointing right
     angle = float(np.median(np.arctan2(along[:, 1], along[:, 0])))
     across = np.array([-math.sin(angle), math.cos(angle)])
@@ -256,7 +261,7 @@ def _split_stacked(words: list[np.ndarray], scores: list[float],
             pieces = _cut_at_necks(pts, across, typical)
         out += pieces
         out_scores += [score] * len(pieces)
-    return out, out_scores
+    return out, out_scores, frames if len(out) == len(words) else None
 
 
 def _cut_at_necks(pts: np.ndarray, across: np.ndarray, typical: float) -> list[np.ndarray]:
@@ -299,14 +304,14 @@ def _faint_glyphs(words: list[np.ndarray], weak: list[tuple[np.ndarray, float]],
     return out
 
 
-def _attach_satellites(words: list[np.ndarray], weak: list[np.ndarray],
-                       max_gap: float) -> tuple[list[np.ndarray], list[int]]:
+def _attach_satellites(words: list[np.ndarray], weak: list[np.ndarray], max_gap: float,
+                       frames: tuple | None = None) -> tuple[list[np.ndarray], list[int]]:
     """Add each weak component to the word it sits beside (same row, its centre under
     `max_gap` word heights past either end); also the indices of the weak components
     beside no word."""
     if not weak or not words:
         return words, list(range(len(weak)))
-    centre, u, length, height = point_frames(words)
+    centre, u, length, height = frames if frames is not None else point_frames(words)
     v = np.stack([-u[:, 1], u[:, 0]], axis=1)
     extra: list[list[np.ndarray]] = [[] for _ in words]
     loose = []
