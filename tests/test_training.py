@@ -59,6 +59,39 @@ def test_recognizer_training_lowers_the_loss(tmp_path: Path) -> None:
     assert 0.0 <= metrics["mine/cer"] <= 1.5
 
 
+def test_with_a_weight_average_the_average_is_validated_shipped_and_resumed(
+        tmp_path: Path) -> None:
+    """--ema: the shipped weights are the moving average, which a decay near 1 keeps at
+    the starting model's, while the trained weights move; a resumed run takes it up."""
+    data = _crop_set(tmp_path / "mine")
+    torch.set_num_threads(1)
+
+    def run(name: str, steps: int, ema: float, init: str | None = None) -> list[str]:
+        logs: list[str] = []
+        train_recognizer(RecognizerConfig(
+            train_sets=[str(data)], val_sets=[str(data)], synth_fraction=0.0, batch_size=8,
+            steps=steps, lr=3e-3, hidden=32, workers=0, eval_every=10_000, ema=ema,
+            init=init, out_dir=str(tmp_path / name),
+            weights_out=str(tmp_path / f"{name}.pt"), cache_dir=str(tmp_path / "cache")),
+            log=logs.append)
+        return logs
+
+    run("start", 10, 0.0)
+    start = torch.load(tmp_path / "start.pt", weights_only=False)["model"]
+    run("avg", 20, 0.999999, init=str(tmp_path / "start.pt"))
+    shipped = torch.load(tmp_path / "avg.pt", weights_only=False)["model"]
+    ckpt = torch.load(tmp_path / "avg" / "last.ckpt", weights_only=False)
+    key = "head.weight"
+    assert torch.allclose(shipped[key], start[key], atol=1e-4)
+    assert not torch.allclose(ckpt["model"][key], start[key], atol=1e-3)  # it trained
+    assert torch.equal(ckpt["average"]["module." + key], shipped[key])
+    # resuming (more steps, same folder) continues the saved average, not a fresh copy
+    logs = run("avg", 30, 0.999999, init=str(tmp_path / "start.pt"))
+    assert any("resumed" in line for line in logs)
+    resumed = torch.load(tmp_path / "avg.pt", weights_only=False)["model"]
+    assert torch.allclose(resumed[key], start[key], atol=1e-4)
+
+
 def test_a_grown_charset_keeps_what_the_old_characters_learned():
     from ocrtool.languages import get_language
     from ocrtool.recognition.charset import Charset

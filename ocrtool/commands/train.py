@@ -56,6 +56,11 @@ def train() -> None:
                    "under --data-root as one crop (their texts joined by spaces), sampled "
                    "at WEIGHT; repeatable. Teaches the space between words in that set's "
                    "type; its held-out runs join the validation.")
+@click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
+              show_default=True, metavar="DECAY",
+              help="Validate and ship an exponential moving average of the weights, "
+                   "e.g. 0.998 (0: the weights as trained). Steadier than any one step "
+                   "in a short fine-tune.")
 def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 

@@ -21,8 +21,12 @@ def _atomic_save(obj: dict, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module, opt, step: int) -> None:
-    _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, path)
+def save_checkpoint(path: str | Path, model: torch.nn.Module, opt, step: int,
+                    average: torch.nn.Module | None = None) -> None:
+    state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step}
+    if average is not None:
+        state["average"] = average.state_dict()
+    _atomic_save(state, path)
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, opt=None) -> int:
@@ -31,6 +35,23 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, opt=None) -> int:
     if opt is not None and "opt" in state:
         opt.load_state_dict(state["opt"])
     return int(state.get("step", 0))
+
+
+def weight_average(model: torch.nn.Module, decay: float,
+                   checkpoint: str | Path | None = None) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of `model`'s weights and buffers (`decay` per step),
+    starting from its present weights, or resumed from `checkpoint`'s saved average."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False) \
+        if checkpoint is not None and Path(checkpoint).exists() else {}
+    if "average" in state:
+        average.load_state_dict(state["average"])
+    else:
+        average.update_parameters(model)  # the first update copies the weights
+    average.module.eval()
+    return average
 
 
 def save_weights(path: str | Path, model: torch.nn.Module, meta: dict) -> None:
@@ -73,7 +94,8 @@ class PeriodicCheckpoint:
         self.path, self.seconds = Path(path), minutes * 60
         self.last = time.time()
 
-    def maybe_save(self, model: torch.nn.Module, opt, step: int, force: bool = False) -> None:
+    def maybe_save(self, model: torch.nn.Module, opt, step: int, force: bool = False,
+                   average: torch.nn.Module | None = None) -> None:
         if force or time.time() - self.last > self.seconds:
-            save_checkpoint(self.path, model, opt, step)
+            save_checkpoint(self.path, model, opt, step, average)
             self.last = time.time()
