@@ -232,6 +232,40 @@ def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypat
     assert len(seen) == 1
 
 
+def test_face_variation_and_weight_average_options_reach_the_training(
+        tmp_path: Path, monkeypatch) -> None:
+    """--no-vary-faces and --ema reach the config, and the synthetic lines are then drawn
+    with the faces as designed (`render_line(vary_faces=False)`)."""
+    import random
+
+    from click.testing import CliRunner
+
+    import ocrtool.training.recognizer as training
+    from ocrtool.cli import main
+    from ocrtool.recognition.charset import Charset
+
+    seen = []
+    monkeypatch.setattr(training, "train_recognizer", lambda cfg, log: seen.append(cfg))
+    runner = CliRunner()
+    args = ["train", "recognizer", "--data-root", str(tmp_path)]
+    assert runner.invoke(main, args).exit_code == 0
+    assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998"]).exit_code == 0
+    assert (seen[0].vary_faces, seen[0].ema) == (True, 0.0)
+    assert (seen[1].vary_faces, seen[1].ema) == (False, 0.998)
+    bad = runner.invoke(main, [*args, "--ema", "1"])
+    assert bad.exit_code == 2 and "--ema" in bad.output
+
+    calls = []
+    real = training.render_line
+    monkeypatch.setattr(training, "render_line",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
+    for flag in (False, True):
+        cfg = RecognizerConfig(synth_fraction=1.0, vary_faces=flag)
+        lines = training.MixedLines(cfg, Charset(training.get_language("en").chars), [], [])
+        lines.sample(random.Random(0))
+    assert [k["vary_faces"] for k in calls] == [False, True]
+
+
 def _page_with_one_glyph():
     """A light page with one dark 20 x 30 block, boxed as a one-character word, and an
     ignored region boxed around a second block."""

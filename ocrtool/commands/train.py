@@ -61,6 +61,9 @@ def train() -> None:
               help="Validate and ship an exponential moving average of the weights, "
                    "e.g. 0.998 (0: the weights as trained). Steadier than any one step "
                    "in a short fine-tune.")
+@click.option("--vary-faces/--no-vary-faces", default=True, show_default=True,
+              help="Thicken, thin and stretch the synthetic lines' glyphs sometimes "
+                   "(unseen faces look like seen ones).")
 def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 

@@ -85,6 +85,8 @@ class RecognizerConfig:
     # than the gains being looked for (model card, sessions 12-17); the average of the
     # trajectory does not.
     ema: float = 0.0
+    # synthetic lines with their stroke weight and set width varied (`synth.lines.vary_face`)
+    vary_faces: bool = True
 
 
 def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -140,7 +142,7 @@ class MixedLines(torch.utils.data.IterableDataset):
     def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
             img, text = render_line(rng, self._synthetic_text(rng), self.fonts,
-                                    vary_faces=True)
+                                    vary_faces=self.cfg.vary_faces)
             return prepare_line(img), text, False
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
