@@ -310,3 +310,42 @@ def test_cli_runs_the_reader_without_pred(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "c.json").read_text())["word_accuracy"] == 1.0
     assert FakeReader.calls[-1][1] == {"recognize_only": True}
     assert FakeReader.calls[0][1] == {}
+
+
+def _report(rows: list[tuple[str, int, int, int]]) -> dict:
+    """A page report's per-image counts: (image, word true positives, truths, predictions)."""
+    return {"kind": "pages", "per_image": [
+        {"image": im, "word_tp": tp, "word_tp_ci": tp, "gt_words": gt, "pred_words": pr,
+         "hits": tp, "gt_regions": gt, "predictions": pr + 1, "ignored_predictions": 1}
+        for im, tp, gt, pr in rows]}
+
+
+def test_paired_bootstrap_scores_both_reports_and_the_difference_interval() -> None:
+    from ocrtool.evaluation.compare import paired_bootstrap
+
+    a = _report([("p1", 3, 4, 4), ("p2", 1, 2, 2), ("p3", 0, 2, 1)])
+    same = paired_bootstrap(a, a, "word_f1")
+    assert same["a"] == same["b"] == 2 * 4 / (8 + 7)
+    assert (same["diff"], same["low"], same["high"], same["b_ahead"]) == (0, 0, 0, 0.5)
+    # B finds one more word on every page (listed in another order): ahead in every draw
+    b = _report([("p3", 1, 2, 1), ("p1", 4, 4, 4), ("p2", 2, 2, 2)])
+    better = paired_bootstrap(a, b, "det_hmean", rounds=500)
+    assert better["b"] == 2 * 7 / (8 + 7) and better["diff"] == 2 * 3 / 15
+    assert better["low"] > 0 and better["b_ahead"] == 1.0
+    with pytest.raises(ValueError, match="same images"):
+        paired_bootstrap(a, _report([("p1", 3, 4, 4)]), "word_f1")
+
+
+def test_paired_bootstrap_on_crop_reports_compares_word_accuracy() -> None:
+    from ocrtool.evaluation.compare import paired_bootstrap
+
+    def crops(flags: list[bool]) -> dict:
+        return {"kind": "crops", "per_image": [
+            {"image": f"c{i}", "correct": f, "correct_ci": True} for i, f in enumerate(flags)]}
+
+    r = paired_bootstrap(crops([True, False, False, True]), crops([True, True, False, True]),
+                         "word_accuracy")
+    assert (r["a"], r["b"], r["diff"]) == (0.5, 0.75, 0.25)
+    assert 0.5 < r["b_ahead"] <= 1.0 and r["high"] > 0
+    ci = paired_bootstrap(crops([True, False]), crops([False, True]), "word_accuracy_ci")
+    assert ci["diff"] == 0 and ci["b_ahead"] == 0.5
