@@ -4,7 +4,8 @@
 # weights and both logs land in $OUT (the device tool brings that folder back).
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
 # DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
-# (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision).
+# (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision),
+# REC_ARGS="--ema 0.999" (validate and keep a moving average of the recognizer's weights).
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
