@@ -210,6 +210,41 @@ def test_word_run_crops_are_cut_from_the_pages_with_joined_labels(tmp_path: Path
     assert crop.shape[0] == 48 and crop.shape[1] > 3 * crop.shape[0]  # the whole run
 
 
+def test_page_sets_are_also_validated_on_boxes_cut_with_no_margin(tmp_path: Path) -> None:
+    """Page sets' boxes are validated as the Reader cuts them and exactly on the box
+    (`SET_tight`), both in the selection score; whole-image crop sets only as they are."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrtool.recognition.stage import RecognitionStage
+    from ocrtool.training.datasets import build_crop_set
+    from ocrtool.training.recognizer import score_stage, total_cer, validation_line
+
+    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
+    if not fonts:
+        pytest.skip("font DejaVuSans not installed")
+    font = ImageFont.truetype(fonts[0].path, 24)
+    pages = tmp_path / "pages"
+    (pages / "images").mkdir(parents=True)
+    img = Image.new("L", (300, 60), 235)
+    draw = ImageDraw.Draw(img)
+    draw.text((40, 15), "ab", font=font, fill=20)
+    row = {"image": "images/p.png", "width": 300, "height": 60,
+           "regions": [_box(*draw.textbbox((40, 15), "ab", font=font), "ab")]}
+    img.save(pages / "images" / "p.png")
+    (pages / "gt.jsonl").write_text(json.dumps(row) + "\n")
+    page_set, word_set = build_crop_set(pages), build_crop_set(_crop_set(tmp_path / "words"))
+    stage = RecognitionStage(lambda b: np.zeros((b.shape[0], b.shape[3] // 4, 4), np.float32),
+                             {"charset": {"chars": "abc"}})
+    standard, tight = (validation_line(stage, page_set, 0, t) for t in (False, True))
+    assert tight.shape[0] == standard.shape[0] and tight.shape[1] < standard.shape[1]
+    metrics = score_stage(stage, [page_set, word_set], tight=True)
+    sets = sorted({k.split("/")[0] for k in metrics})
+    assert sets == ["pages", "pages_tight", "words"]
+    assert metrics["pages_tight/cer"] == 1.0  # the stub model reads nothing
+    assert total_cer(metrics) == 3.0 and total_cer(metrics, tight=False) == 2.0
+    assert sorted({k.split("/")[0] for k in score_stage(stage, [page_set])}) == ["pages"]
+
+
 def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypatch):
     from click.testing import CliRunner
 

@@ -221,49 +221,66 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
     return (loss / target_lengths.to(loss.device).clamp(min=1)).mean()
 
 
+# suffix of the validation sets whose page boxes are cut with no margin (`score_stage`)
+TIGHT = "_tight"
+
+
 @torch.no_grad()
-def validation_line(stage, cs: CropSet, i: int) -> np.ndarray:
+def validation_line(stage, cs: CropSet, i: int, tight: bool = False) -> np.ndarray:
     """Crop `i` of `cs` as the Reader would feed it to the model: cut as the Reader cuts a
-    box (a whole image, as `--no-detect` reads it: as it is) and prepared as it prepares a
-    crop (gray, contrast stretched, at the input height)."""
-    keep = (0.0, 0.0) if cs.whole_images else CROP_CONTEXT
+    box (a whole image, as `--no-detect` reads it: as it is; with `tight`, exactly on the
+    box, as users and benchmarks hand over word crops) and prepared as it prepares a crop
+    (gray, contrast stretched, at the input height)."""
+    keep = (0.0, 0.0) if cs.whole_images or tight else CROP_CONTEXT
     return stage.prepare(strip_margin(cs.images[i], keep=keep))
 
 
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
              limit: int = 800, lang: str = DEFAULT_LANG) -> dict[str, float]:
-    """Greedy CER (case-insensitive for case-free sets) and word accuracy on exact boxes.
+    """Greedy CER (case-insensitive for case-free sets) and word accuracy, on the boxes cut
+    as the Reader cuts them and, for page sets, cut exactly on the box too (`SET_tight`).
 
-    The crops are batched, run and decoded by the recognition stage the Reader uses."""
+    The crops are batched, run and decoded by the recognition stage the Reader uses. Why
+    the tight crops: session 20's candidate read the page sets' crops with the Reader's
+    margin better than v0.6 and tight ones (and the detector's) worse; only the first was
+    validated, so the selection could not see it."""
     from ..recognition.stage import RecognitionStage
 
     model.eval()
     stage = RecognitionStage.from_module(model, recognizer_meta(charset, lang=lang), device,
                                          batch_size=64)
-    out = score_stage(stage, crop_sets, limit)
+    out = score_stage(stage, crop_sets, limit, tight=True)
     model.train()
     return out
 
 
-def score_stage(stage, crop_sets: list[CropSet], limit: int = 800) -> dict[str, float]:
-    """`validate`'s metrics for a ready recognition stage (its decoder settings as set)."""
-    from ..evaluation.metrics import edit_distance
-
+def score_stage(stage, crop_sets: list[CropSet], limit: int = 800,
+                tight: bool = False) -> dict[str, float]:
+    """`validate`'s metrics for a ready recognition stage (its decoder settings as set);
+    with `tight`, also those of the page sets' boxes cut with no margin (`SET_tight/...`)."""
     out = {}
     for cs in crop_sets:
         n = min(limit, len(cs.images))
         idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
-        lines = [validation_line(stage, cs, i) for i in idx]
         truths = [stage.charset.canonical(cs.texts[i]) for i in idx]
-        preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
-        errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
-        errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
-        total = sum(len(t) for t in truths)
-        out[f"{cs.name}/cer_ci"] = errs / max(total, 1)
-        out[f"{cs.name}/cer"] = errs_cs / max(total, 1)
-        out[f"{cs.name}/word_acc"] = float(np.mean([p == t for p, t in zip(preds, truths)]))
-        out[f"{cs.name}/cer_select"] = out[f"{cs.name}/cer_ci" if cs.case_insensitive
-                                          else f"{cs.name}/cer"]
+        for cut_tight in (False, True) if tight and not cs.whole_images else (False,):
+            lines = [validation_line(stage, cs, i, cut_tight) for i in idx]
+            preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
+            name = cs.name + (TIGHT if cut_tight else "")
+            out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
+    return out
+
+
+def _crop_scores(name: str, preds: list[str], truths: list[str],
+                 case_insensitive: bool) -> dict[str, float]:
+    from ..evaluation.metrics import edit_distance
+
+    errs = sum(edit_distance(p.upper(), t.upper()) for p, t in zip(preds, truths))
+    errs_cs = sum(edit_distance(p, t) for p, t in zip(preds, truths))
+    total = max(sum(len(t) for t in truths), 1)
+    out = {f"{name}/cer_ci": errs / total, f"{name}/cer": errs_cs / total,
+           f"{name}/word_acc": float(np.mean([p == t for p, t in zip(preds, truths)]))}
+    out[f"{name}/cer_select"] = out[f"{name}/cer_ci" if case_insensitive else f"{name}/cer"]
     return out
 
 
@@ -281,10 +298,12 @@ def progress(step: int, elapsed: float, steps: int, minutes: float) -> float:
     return min(frac, 1.0)
 
 
-def total_cer(metrics: dict[str, float]) -> float:
+def total_cer(metrics: dict[str, float], tight: bool = True) -> float:
     """Model selection score: summed CER over the validation sets, case-sensitive where
-    the labels keep case (a capital read for a lower-case letter is an error there)."""
-    return sum(v for k, v in metrics.items() if k.endswith("/cer_select"))
+    the labels keep case (a capital read for a lower-case letter is an error there); the
+    tight-cut page sets count too unless `tight` is False (the sum of sessions up to 20)."""
+    return sum(v for k, v in metrics.items() if k.endswith("/cer_select")
+               and (tight or not k.split("/")[0].endswith(TIGHT)))
 
 
 def lr_at(frac: float, step: int, base_lr: float, warmup: int = 300) -> float:
