@@ -245,6 +245,44 @@ def test_page_sets_are_also_validated_on_boxes_cut_with_no_margin(tmp_path: Path
     assert sorted({k.split("/")[0] for k in score_stage(stage, [page_set])}) == ["pages"]
 
 
+def test_end_to_end_page_validation_reads_only_the_held_out_pages(tmp_path: Path) -> None:
+    """--val-pages: the Reader (shipped detector, the recognizer being validated) reads the
+    held-out pages of a page set and is scored as `ocrtool eval` scores it. Of ten pages
+    the tenth is held out: it holds the words, the others are blank."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrtool.recognition.charset import Charset
+    from ocrtool.runtime.torch_backend import load_recognizer
+    from ocrtool.training.recognizer import validate_pages
+
+    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
+    if not fonts:
+        pytest.skip("font DejaVuSans not installed")
+    font = ImageFont.truetype(fonts[0].path, 32)
+    pages = tmp_path / "data" / "shop_train"
+    (pages / "images").mkdir(parents=True)
+    rows = []
+    for i in range(10):
+        img = Image.new("RGB", (420, 120), "white")
+        draw, regions, x = ImageDraw.Draw(img), [], 30
+        for word in ("TOTAL", "12.50") if i == 9 else ():
+            box = draw.textbbox((x, 40), word, font=font)
+            draw.text((x, 40), word, font=font, fill="black")
+            regions.append(_box(*box, word))
+            x = box[2] + 40
+        img.save(pages / "images" / f"p{i}.png")
+        rows.append({"image": f"images/p{i}.png", "width": 420, "height": 120,
+                     "regions": regions or [_box(0, 0, 1, 1, "x") | {"ignore": True}]})
+    (pages / "gt.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model, meta = load_recognizer(Path(__file__).parents[1] / "weights" / "recognizer.pt")
+    cfg = RecognizerConfig(data_root=str(tmp_path / "data"), val_pages=5,
+                           page_sets={"shop_train": "word", "absent_train": "word"})
+    torch.set_num_threads(1)
+    out = validate_pages(model, Charset.from_dict(meta["charset"]), cfg, "cpu")
+    assert out == {"shop_train/pages_word_f1_ci": 1.0, "shop_train/pages_det_hmean": 1.0}
+    assert model.training  # handed back in training mode
+
+
 def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypatch):
     from click.testing import CliRunner
 
@@ -284,9 +322,10 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     runner = CliRunner()
     args = ["train", "recognizer", "--data-root", str(tmp_path)]
     assert runner.invoke(main, args).exit_code == 0
-    assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998"]).exit_code == 0
-    assert (seen[0].vary_faces, seen[0].ema) == (True, 0.0)
-    assert (seen[1].vary_faces, seen[1].ema) == (False, 0.998)
+    assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998",
+                                "--val-pages", "5"]).exit_code == 0
+    assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages) == (True, 0.0, 0)
+    assert (seen[1].vary_faces, seen[1].ema, seen[1].val_pages) == (False, 0.998, 5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
 

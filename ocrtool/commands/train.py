@@ -61,6 +61,12 @@ def train() -> None:
               help="Validate and ship an exponential moving average of the weights, "
                    "e.g. 0.998 (0: the weights as trained). Steadier than any one step "
                    "in a short fine-tune.")
+@click.option("--val-pages", type=click.IntRange(min=0), default=0, show_default=True,
+              metavar="N",
+              help="Also read N held-out pages of each built-in page set end to end at "
+                   "every validation (the shipped detector and the Reader's whole path): "
+                   "word F1 (ci) and H-mean in the log and each validated model, not in "
+                   "the selection score.")
 @click.option("--vary-faces/--no-vary-faces", default=True, show_default=True,
               help="Thicken, thin and stretch the synthetic lines' glyphs sometimes "
                    "(unseen faces look like seen ones).")

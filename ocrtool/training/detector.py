@@ -302,23 +302,43 @@ def validate(model: CraftNet, data_root: str, limit: int, device: str,
     scored as `ocrtool eval` scores it. `recognizer` is a RecognitionStage (default: the
     shipped recognizer)."""
     from ..detection.stage import DetectionStage
-    from ..evaluation import evaluate_pages, load_ground_truth, predict_with_reader
     from ..reader import Reader
 
     model.eval()
     detection = DetectionStage.from_module(model, meta or detector_meta(), device)
     reader = Reader.from_stages(detection, recognizer or shipped_recognizer(device))
+    out = score_held_out_pages(reader, data_root, val_sets or DetectorConfig().val_sets,
+                               limit, ("det_precision", "det_recall", "det_hmean"))
+    model.train()
+    return out
+
+
+def score_held_out_pages(reader, data_root: str, val_sets: dict[str, str], limit: int,
+                         scores: tuple[str, ...], prefix: str = "") -> dict[str, float]:
+    """`ocrtool eval`'s `scores` for `reader` on at most `limit` held-out pages of each
+    training set in `val_sets` (name -> scoring level), as `{name}/{prefix}{score}`."""
+    from ..evaluation import evaluate_pages, load_ground_truth, predict_with_reader
+
     out = {}
-    for name, level in (val_sets or DetectorConfig().val_sets).items():
+    for name, level in val_sets.items():
         root = Path(data_root) / name
         if not root.exists():
             continue
         rows = validation_rows(load_ground_truth(root))[:limit]
         rep = evaluate_pages(rows, predict_with_reader(reader, root, rows), level=level)
-        for k in ("det_precision", "det_recall", "det_hmean"):
-            out[f"{name}/{k}"] = rep[k]
-    model.train()
+        out.update({f"{name}/{prefix}{k}": rep[k] for k in scores})
     return out
+
+
+def shipped_detector(device: str = "cpu"):
+    """The shipped detector as a detection stage (the Reader's default parameters)."""
+    from ..detection.stage import DetectionStage
+    from ..runtime.base import DETECTOR, model_path
+    from ..runtime.torch_backend import load_detector
+
+    model, meta = load_detector(model_path(DETECTOR, ".pt"))
+    model.to(device).eval()
+    return DetectionStage.from_module(model, meta, device)
 
 
 def detector_meta() -> dict:

@@ -87,6 +87,15 @@ class RecognizerConfig:
     ema: float = 0.0
     # synthetic lines with their stroke weight and set width varied (`synth.lines.vary_face`)
     vary_faces: bool = True
+    # also read this many held-out pages of each `page_sets` set end to end at every
+    # validation (the shipped detector, the Reader's whole path), reported and kept with
+    # each validated model, not in the selection score; 0 = off. Crops cut around
+    # ground-truth boxes do not show how a model reads the detector's (session 20).
+    val_pages: int = 0
+    page_sets: dict[str, str] = field(
+        default_factory=lambda: {"sroie_train": "line", "born_digital_train": "word",
+                                 "ic15_pages_train": "word", "ic03_pages_train": "word",
+                                 "docbank_pages_train": "word"})
 
 
 def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -254,6 +263,24 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
     return out
 
 
+def validate_pages(model: CRNN, charset: Charset, cfg: RecognizerConfig,
+                   device: str) -> dict[str, float]:
+    """Word F1 (ci) and detection H-mean of the Reader with this recognizer and the shipped
+    detector on `cfg.val_pages` held-out pages per page set (`SET/pages_...`)."""
+    from ..reader import Reader
+    from ..recognition.stage import RecognitionStage
+    from .detector import score_held_out_pages, shipped_detector
+
+    model.eval()
+    recognition = RecognitionStage.from_module(
+        model, recognizer_meta(charset, lang=cfg.lang), device)
+    reader = Reader.from_stages(shipped_detector(device), recognition)
+    out = score_held_out_pages(reader, cfg.data_root, cfg.page_sets, cfg.val_pages,
+                               ("word_f1_ci", "det_hmean"), prefix="pages_")
+    model.train()
+    return out
+
+
 def score_stage(stage, crop_sets: list[CropSet], limit: int = 800,
                 tight: bool = False) -> dict[str, float]:
     """`validate`'s metrics for a ready recognition stage (its decoder settings as set);
@@ -408,6 +435,13 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
                        keep_dir=out_dir / "validated")
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, recent = {}, []
+
+    def validation(module: CRNN) -> dict[str, float]:
+        out = validate(module, charset, val_sets, device, cfg.val_limit, cfg.lang)
+        if cfg.val_pages and cfg.lang == DEFAULT_LANG and not cfg.train_sets:
+            out.update(validate_pages(module, charset, cfg, device))
+        return out
+
     for images, targets, tlens, ilens, ci in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
         if frac >= 1.0:
@@ -435,10 +469,10 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
                 f"{(time.time() - t0) / 60:.1f} min")
             recent = []
         if step % cfg.eval_every == 0:
-            metrics = validate(shipped, charset, val_sets, device, cfg.val_limit, cfg.lang)
+            metrics = validation(shipped)
             best.update(shipped, step, metrics, total_cer(metrics))
         checkpoint.maybe_save(model, opt, step, average=ema)
     checkpoint.maybe_save(model, opt, step, force=True, average=ema)
-    metrics = validate(shipped, charset, val_sets, device, cfg.val_limit, cfg.lang)
+    metrics = validation(shipped)
     best.update(shipped, step, metrics, total_cer(metrics))
     return metrics
