@@ -5,7 +5,8 @@
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
 # DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
 # (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision),
-# REC_ARGS="--ema 0.999" (validate and keep a moving average of the recognizer's weights).
+# REC_ARGS="--ema 0.999 --val-pages 25" (validate and keep a moving average of the
+# recognizer's weights; read 25 held-out pages per page set end to end at each validation).
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
