@@ -13,24 +13,29 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# per-image counts whose sums make each corpus-level score: (numerator, denominator parts)
+
+def _words(row: dict) -> float:
+    return float(row["gt_words"] + row["pred_words"])
+
+
+def _regions(row: dict) -> float:
+    return float(row["gt_regions"] + row["predictions"] - row["ignored_predictions"])
+
+
+# score -> (its per-image true positives, its per-image truths plus counted predictions):
+# the corpus score is twice the summed true positives over the summed second
 PAGE_SCORES = {
-    "word_f1": ("word_tp", ("gt_words", "pred_words")),
-    "word_f1_ci": ("word_tp_ci", ("gt_words", "pred_words")),
-    "det_hmean": ("hits", ("gt_regions", "predictions", "-ignored_predictions")),
+    "word_f1": ("word_tp", _words),
+    "word_f1_ci": ("word_tp_ci", _words),
+    "det_hmean": ("hits", _regions),
 }
 CROP_SCORES = ("word_accuracy", "word_accuracy_ci")
 
 
 def _page_counts(rows: Sequence[dict], score: str) -> tuple[np.ndarray, np.ndarray]:
     """Per image: twice the true positives, and the number of truths plus predictions."""
-    hits, parts = PAGE_SCORES[score]
-    num = np.array([2.0 * r[hits] for r in rows])
-    den = np.zeros(len(rows))
-    for part in parts:
-        sign, key = (-1.0, part[1:]) if part.startswith("-") else (1.0, part)
-        den += sign * np.array([float(r[key]) for r in rows])
-    return num, den
+    hits, total = PAGE_SCORES[score]
+    return np.array([2.0 * r[hits] for r in rows]), np.array([total(r) for r in rows])
 
 
 def _crop_counts(rows: Sequence[dict], score: str) -> tuple[np.ndarray, np.ndarray]:
@@ -43,10 +48,10 @@ def paired_bootstrap(a: dict, b: dict, score: str, rounds: int = 2000,
     """Corpus `score` of reports `a` and `b` (`ocrtool eval --out`, same data), the
     difference b - a, its 95% bootstrap interval, and the share of draws with b ahead
     (ties count half)."""
-    rows_a, rows_b = _paired_rows(a, b)
-    counts = _crop_counts if score in CROP_SCORES else _page_counts
     if score not in CROP_SCORES and score not in PAGE_SCORES:
         raise ValueError(f"unknown score {score!r}: one of {[*PAGE_SCORES, *CROP_SCORES]}")
+    rows_a, rows_b = _paired_rows(a, b)
+    counts = _crop_counts if score in CROP_SCORES else _page_counts
     num_a, den_a = counts(rows_a, score)
     num_b, den_b = counts(rows_b, score)
     draws = np.random.default_rng(seed).integers(0, len(rows_a), (rounds, len(rows_a)))

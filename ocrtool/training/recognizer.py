@@ -263,10 +263,11 @@ def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: st
     return out
 
 
-def validate_pages(model: CRNN, charset: Charset, cfg: RecognizerConfig,
-                   device: str) -> dict[str, float]:
-    """Word F1 (ci) and detection H-mean of the Reader with this recognizer and the shipped
-    detector on `cfg.val_pages` held-out pages per page set (`SET/pages_...`)."""
+def validate_pages(model: CRNN, charset: Charset, cfg: RecognizerConfig, device: str,
+                   detection=None) -> dict[str, float]:
+    """Word F1 (ci) and detection H-mean of the Reader with this recognizer and
+    `detection` (default: the shipped detector, loaded) on `cfg.val_pages` held-out pages
+    per page set (`SET/pages_...`)."""
     from ..reader import Reader
     from ..recognition.stage import RecognitionStage
     from .detector import score_held_out_pages, shipped_detector
@@ -274,7 +275,7 @@ def validate_pages(model: CRNN, charset: Charset, cfg: RecognizerConfig,
     model.eval()
     recognition = RecognitionStage.from_module(
         model, recognizer_meta(charset, lang=cfg.lang), device)
-    reader = Reader.from_stages(shipped_detector(device), recognition)
+    reader = Reader.from_stages(detection or shipped_detector(device), recognition)
     out = score_held_out_pages(reader, cfg.data_root, cfg.page_sets, cfg.val_pages,
                                ("word_f1_ci", "det_hmean"), prefix="pages_")
     model.train()
@@ -436,10 +437,17 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, recent = {}, []
 
+    # the end-to-end pages are read with the shipped detector, loaded once for the run
+    detection = None
+    if cfg.val_pages and cfg.lang == DEFAULT_LANG and not cfg.train_sets:
+        from .detector import shipped_detector
+
+        detection = shipped_detector(device)
+
     def validation(module: CRNN) -> dict[str, float]:
         out = validate(module, charset, val_sets, device, cfg.val_limit, cfg.lang)
-        if cfg.val_pages and cfg.lang == DEFAULT_LANG and not cfg.train_sets:
-            out.update(validate_pages(module, charset, cfg, device))
+        if detection is not None:
+            out.update(validate_pages(module, charset, cfg, device, detection))
         return out
 
     for images, targets, tlens, ilens, ci in loader:
