@@ -78,7 +78,7 @@ def test_detection_reads_its_geometry_from_the_model_metadata():
     fake = _FakeDetector(map_stride=4)
     meta = {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "input_stride": 64,
             "output_stride": 4}
-    stage = DetectionStage(fake, meta, DetectParams(expand=0.0, small_text=0))
+    stage = DetectionStage(fake, meta, DetectParams(expand=0.0, small_text=0, zoom_out=0))
     page = np.full((1000, 700, 3), 255, np.uint8)
     found = stage(page)
     x = fake.inputs[0]
@@ -109,7 +109,7 @@ def _pairs_joined_by_faint_links(rows: int):
 
 
 def test_a_sparse_page_is_read_with_the_lower_sparse_threshold():
-    params = DetectParams(expand=0.0, small_text=0)
+    params = DetectParams(expand=0.0, small_text=0, zoom_out=0)
     page = np.full((1200, 800, 3), 255, np.uint8)
     sparse = DetectionStage(_pairs_joined_by_faint_links(1), {}, params)(page)
     assert len(sparse.words) == 1  # the faint link joins the two characters
@@ -153,21 +153,81 @@ def test_a_dark_sparse_page_is_also_detected_with_its_local_contrast_equalised()
         assert len(calls) == 1
 
 
+def _photo(text: str, size: int, xy: tuple[int, int], background: tuple, fill: tuple,
+           noise: float, light: np.ndarray | None = None) -> np.ndarray:
+    """A 1280 x 720 "photo": `text` in DejaVu Sans Bold on a flat background, plus an
+    optional light field and sensor noise."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (1280, 720), background)
+    face = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", size)
+    ImageDraw.Draw(img).text(xy, text, font=face, fill=fill)
+    pixels = np.array(img).astype(np.float32)
+    if light is not None:
+        pixels += light[..., None]
+    pixels += np.random.default_rng(0).normal(0, noise, pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
 def test_dim_text_on_a_dark_photo_is_read():
     # light grey words on a dark wall beside a bright lamp (a night photo): the lamp keeps
     # the global contrast stretch from lifting the words
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("RGB", (1280, 720), (50, 50, 50))
-    face = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 40)
-    ImageDraw.Draw(img).text((300, 300), "Coast Way", font=face, fill=(80, 80, 80))
-    pixels = np.array(img).astype(np.float32)
     yy, xx = np.mgrid[:720, :1280]
-    pixels += 255 * np.exp(-((xx - 1000) ** 2 + (yy - 150) ** 2) / (2 * 60 ** 2))[..., None]
-    pixels += np.random.default_rng(0).normal(0, 3, pixels.shape)
-    page = np.clip(pixels, 0, 255).astype(np.uint8)
+    lamp = 255 * np.exp(-((xx - 1000) ** 2 + (yy - 150) ** 2) / (2 * 60 ** 2))
+    page = _photo("Coast Way", 40, (300, 300), (50, 50, 50), (80, 80, 80), 3, lamp)
     assert DetectParams().dark_page > 0
     assert [ln.text for ln in Reader().read(page).lines] == ["Coast Way"]
+
+
+def _finds_a_word_only_when_zoomed_out(calls: list[np.ndarray]):
+    """A detector that sees one large word (page pixels x 200-500, y 300-360 of a
+    1280 x 896 page) only when the page is fed smaller than its own size, as a real
+    detector misses words too large for it."""
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch)
+        maps = np.zeros((1, 2, batch.shape[2] // 2, batch.shape[3] // 2), np.float32)
+        scale = batch.shape[3] / 1280
+        if scale < 0.9:
+            k = scale / 2  # page pixels -> map pixels
+            maps[0, 0, round(300 * k):round(360 * k), round(200 * k):round(500 * k)] = 0.9
+        return maps
+
+    return forward
+
+
+def test_a_sparse_photo_is_also_seen_zoomed_out_and_the_word_kept_in_page_pixels():
+    params = DetectParams(expand=0.0, small_text=0, dark_page=0)
+    photo = np.full((896, 1280, 3), 255, np.uint8)
+    calls: list[np.ndarray] = []
+    found = DetectionStage(_finds_a_word_only_when_zoomed_out(calls), {}, params)(photo)
+    assert [c.shape[3] for c in calls] == [1280, 896]  # the page, then 0.7 of it
+    assert len(found.words) == 1 and found.scale == pytest.approx(1.0)
+    box = found.words[0]
+    assert box[:, 0].min() == pytest.approx(200, abs=4)
+    assert box[:, 0].max() == pytest.approx(500, abs=4)
+    assert box[:, 1].min() == pytest.approx(300, abs=4)
+    assert box[:, 1].max() == pytest.approx(360, abs=4)
+    calls.clear()
+    off = DetectionStage(_finds_a_word_only_when_zoomed_out(calls), {},
+                         replace(params, zoom_out=0))(photo)
+    assert off.words == [] and len(calls) == 1
+    # a dense page (a receipt, a paper) and a page the detector enlarges (a small web
+    # graphic) are seen once
+    for page, words in ((photo, 50), (np.full((300, 500, 3), 255, np.uint8), 1)):
+        calls.clear()
+        DetectionStage(_recording_detector(calls, words), {}, params)(page)
+        assert len(calls) == 1
+
+
+def test_a_word_too_large_for_the_detector_is_read_on_a_photo():
+    # a shop sign filling the frame: its 280-pixel letters are beyond the sizes the
+    # detector finds at the photo's own scale, and within them at 0.7 of it
+    photo = _photo("OPEN", 280, (60, 150), (40, 90, 160), (250, 250, 250), 4)
+    reader = Reader()
+    assert [ln.text for ln in reader.read(photo).lines] == ["OPEN"]
+    reader.detection.params = replace(reader.detection.params, zoom_out=0)
+    assert [ln.text for ln in reader.read(photo).lines] != ["OPEN"]
 
 
 # ------------------------------------------------------------------------ recognition

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from ..enhance import equalize_locally, mean_brightness
@@ -100,9 +101,16 @@ class DetectionStage:
         lower `sparse_low_text` threshold, which finds faint scene words; dense pages
         (receipts, documents) keep `low_text`, under which their lines stay apart. A
         sparse page that is also dark (`DetectParams.dark_page`) first gets a second
-        detector pass with its local contrast equalised; the maps keep the higher score."""
+        detector pass with its local contrast equalised; the maps keep the higher score.
+        Before that, a sparse page the detector does not enlarge is also seen zoomed out
+        (`DetectParams.zoom_out`, `zoomed_out_maps`), the maps again keeping the higher
+        score."""
         maps, scale = self.maps(rgb, params)
         found = self.words(maps, scale, params)
+        if params.zoom_out and len(found.words) < DENSE_PAGE_WORDS and \
+                max(rgb.shape[:2]) >= params.min_side:
+            maps = np.maximum(maps, self.zoomed_out_maps(rgb, params, maps.shape, scale))
+            found = self.words(maps, scale, params)
         if params.dark_page and len(found.words) < DENSE_PAGE_WORDS and \
                 mean_brightness(rgb) < params.dark_page:
             lifted, _ = self.maps(equalize_locally(rgb), params)
@@ -123,6 +131,22 @@ class DetectionStage:
         """(2, h, w) region and affinity maps of a page, and the scale it was fed at."""
         batch, scale = self.prepare(rgb, params)
         return self.forward(batch)[0], scale
+
+    def zoomed_out_maps(self, rgb: np.ndarray, params: DetectParams,
+                        shape: tuple[int, ...], scale: float) -> np.ndarray:
+        """The page's maps at `zoom_out` of the look's scale, grown back onto the look's
+        map grid (`shape`, the page fed at `scale`): words too large for the detector at
+        the look's scale come out at a size it finds."""
+        zoomed = replace(params, magnify=params.magnify * params.zoom_out)
+        small, small_scale = self.maps(rgb, zoomed)
+        grow = scale / small_scale
+        grown = [cv2.resize(m, None, fx=grow, fy=grow, interpolation=cv2.INTER_LINEAR)
+                 for m in small]
+        out = np.zeros(shape, np.float32)
+        h, w = min(shape[1], grown[0].shape[0]), min(shape[2], grown[0].shape[1])
+        for out_map, grown_map in zip(out, grown):
+            out_map[:h, :w] = grown_map[:h, :w]
+        return out
 
     def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
         """Maps -> word boxes (what threshold tuning repeats on cached maps)."""
