@@ -120,6 +120,28 @@ def test_formats(fmt, check):
     assert result.exit_code == 0 and check(result.output)
 
 
+@pytest.mark.parametrize("name,check", [
+    ("r.jsonl", lambda b: same_text(LINE, json.loads(b.decode())["text"])),
+    ("r.json", lambda b: same_text(LINE, json.loads(b.decode())["text"])),
+    ("r.tsv", lambda b: b.decode().startswith("image\t")),
+    ("r.alto.xml", lambda b: b"<alto" in b),
+    ("r.pdf", lambda b: b.startswith(b"%PDF")),
+    ("r.out", lambda b: same_text(LINE, b.decode())),  # no format's extension: text
+])
+def test_the_output_files_extension_chooses_the_format(tmp_path: Path, name, check):
+    out = tmp_path / name
+    result = run("read", "--no-detect", "-q", "-o", str(out), str(LINE))
+    assert result.exit_code == 0 and check(out.read_bytes())
+
+
+def test_an_explicit_format_wins_over_the_output_files_extension(tmp_path: Path):
+    out = tmp_path / "r.json"
+    result = run("read", "--no-detect", "-q", "-f", "text", "-o", str(out), str(LINE))
+    assert result.exit_code == 0 and same_text(LINE, out.read_text(encoding="utf-8"))
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out.read_text(encoding="utf-8"))
+
+
 def test_annotate_writes_image(tmp_path: Path):
     result = run("read", "--annotate", str(tmp_path), str(LINE))
     assert result.exit_code == 0

@@ -22,7 +22,7 @@ from ..batch import (
     write_file_result,
 )
 from ..cli import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, EXIT_OK
-from ..formats import PICTURE_FORMATS, get_format, output_path
+from ..formats import PICTURE_FORMATS, format_for_output, get_format, output_path
 from ..formats.annotate import ANNOTATED_SUFFIX, annotated_path
 from ..imageio import iter_image_files
 from ..io_utils import display_name, one_line_name
@@ -55,9 +55,11 @@ def _check_pages(ctx, param, value):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-f", "--format", "fmt",
               type=click.Choice(["text", "json", "tsv", "hocr", "alto", "pdf", "parquet"]),
-              default="text", show_default=True,
+              default=None,
               help="Output format (json = JSON Lines; pdf = searchable PDF, needs -o FILE "
-                   "or --output-dir; parquet only with --ray).")
+                   "or --output-dir; parquet only with --ray). Default: the one -o FILE's "
+                   "extension names (.txt, .json/.jsonl, .tsv, .hocr, .alto.xml, .pdf), "
+                   "else text.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write all results to this file instead of stdout.")
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -90,6 +92,7 @@ def _check_pages(ctx, param, value):
 def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_detect, lines,
          workers, resume, quiet, ray_address, actors, **opts) -> None:
     """Read text from images and folders of images."""
+    fmt = fmt or format_for_output(output) or "text"
     opts["words"] = not lines
     if ray_address is not None or actors is not None or fmt == "parquet":
         _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions,

@@ -20,8 +20,8 @@ from ..results import PageResult
 from . import alto, hocr, jsonl, text, tsv
 from . import pdf as searchable_pdf
 
-__all__ = ["FORMATS", "PICTURE_FORMATS", "Format", "render", "render_pages", "render_stream",
-           "output_path", "write_atomic"]
+__all__ = ["FORMATS", "PICTURE_FORMATS", "Format", "format_for_output", "render",
+           "render_pages", "render_stream", "output_path", "write_atomic"]
 
 
 def _nothing() -> str:
@@ -55,6 +55,24 @@ FORMATS: dict[str, Format] = {
 # Binary formats made from the page pictures as well as the results: not in FORMATS (whose
 # writers return text); the CLI writes them with their own module. name -> extension.
 PICTURE_FORMATS: dict[str, str] = {"pdf": searchable_pdf.EXTENSION}
+
+
+def format_for_output(path: str | os.PathLike | None) -> str | None:
+    """The format an output file's name asks for ("out.jsonl" -> "json", "book.pdf" ->
+    "pdf", "scan.alto.xml" -> "alto"), by the formats' own extensions; None for another
+    name (the caller's default applies). A user who writes `-o results.json` expects
+    JSON in it, not plain text."""
+    if path is None:
+        return None
+    name = Path(path).name.lower()
+    suffixes = [(ext, f.name) for f in FORMATS.values()
+                for ext in (f.extension, f.stream_extension)]
+    suffixes += [(ext, name_) for name_, ext in PICTURE_FORMATS.items()]
+    # the longest matching extension wins (".alto.xml" before a shorter one)
+    for ext, fmt in sorted(suffixes, key=lambda item: -len(item[0])):
+        if name.endswith(ext) and len(name) > len(ext):
+            return fmt
+    return None
 
 
 def get_format(fmt: str) -> Format:
