@@ -140,12 +140,11 @@ class DetectionStage:
         zoomed = replace(params, magnify=params.magnify * params.zoom_out)
         small, small_scale = self.maps(rgb, zoomed)
         grow = scale / small_scale
-        grown = [cv2.resize(m, None, fx=grow, fy=grow, interpolation=cv2.INTER_LINEAR)
-                 for m in small]
+        grown = np.stack([cv2.resize(m, None, fx=grow, fy=grow,
+                                     interpolation=cv2.INTER_LINEAR) for m in small])
         out = np.zeros(shape, np.float32)
-        h, w = min(shape[1], grown[0].shape[0]), min(shape[2], grown[0].shape[1])
-        for out_map, grown_map in zip(out, grown):
-            out_map[:h, :w] = grown_map[:h, :w]
+        h, w = min(shape[1], grown.shape[1]), min(shape[2], grown.shape[2])
+        out[:, :h, :w] = grown[:, :h, :w]
         return out
 
     def words(self, maps: np.ndarray, scale: float, params: DetectParams) -> Detection:
