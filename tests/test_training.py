@@ -92,6 +92,62 @@ def test_with_a_weight_average_the_average_is_validated_shipped_and_resumed(
     assert torch.allclose(resumed[key], start[key], atol=1e-4)
 
 
+def test_distillation_loss_is_the_teachers_kl_on_anchored_frames_only():
+    from ocrtool.training.recognizer import distillation_loss
+
+    teacher = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [9.0, 0.0, 0.0]]] * 2)
+    lengths, labels = torch.tensor([2, 2]), torch.tensor([1, 1])
+    both = torch.tensor([True, True])
+    assert distillation_loss(teacher, teacher, lengths, labels, both).item() == pytest.approx(0)
+    flat = torch.zeros_like(teacher)
+    # by hand: sum over the first two frames of KL(softmax(teacher) || uniform)
+    q = teacher[0, :2].softmax(-1)
+    kl = (q * (q.log() - torch.log(torch.tensor(1 / 3)))).sum().item()
+    assert distillation_loss(flat, teacher, lengths, labels, both).item() == pytest.approx(kl)
+    # a line outside the mask adds nothing, but counts in the batch mean
+    one = torch.tensor([True, False])
+    assert distillation_loss(flat, teacher, lengths, labels, one).item() == pytest.approx(kl / 2)
+    # per label, like the CTC loss
+    assert distillation_loss(flat, teacher, lengths, labels * 2, both).item() == \
+        pytest.approx(kl / 2)
+
+
+def test_distillation_keeps_the_model_near_its_teacher(tmp_path: Path) -> None:
+    """--distill: trained on the same crops with the teacher's pull on them, the model's
+    outputs stay closer to the teacher's than the same run's without it."""
+    from ocrtool.runtime.torch_backend import load_recognizer
+    from ocrtool.training.recognizer import TeacherMismatch, distillation_loss, load_teacher
+
+    data = _crop_set(tmp_path / "mine")
+    torch.set_num_threads(1)
+
+    def run(name: str, steps: int, init: str | None = None, distill: str | None = None):
+        train_recognizer(RecognizerConfig(
+            train_sets=[str(data)], val_sets=[str(data)], synth_fraction=0.0, batch_size=8,
+            steps=steps, lr=3e-3, hidden=32, workers=0, eval_every=10_000, init=init,
+            distill=distill, distill_weight=20.0, distill_sets=("mine",),
+            out_dir=str(tmp_path / name), weights_out=str(tmp_path / f"{name}.pt"),
+            cache_dir=str(tmp_path / "cache")), log=lambda m: None)
+        return load_recognizer(str(tmp_path / f"{name}.pt"))[0].eval()
+
+    teacher_path = str(tmp_path / "teacher.pt")
+    teacher = run("teacher", 10)
+    free = run("free", 30, init=teacher_path)
+    pulled = run("pulled", 30, init=teacher_path, distill=teacher_path)
+    images = torch.rand(4, 1, 32, 96)
+    lengths, labels, mask = torch.full((4,), 24), torch.ones(4), torch.ones(4, dtype=torch.bool)
+    with torch.no_grad():
+        target = teacher(images)
+        gap_free = distillation_loss(free(images), target, lengths, labels, mask).item()
+        gap_pulled = distillation_loss(pulled(images), target, lengths, labels, mask).item()
+    assert gap_pulled < 0.5 * gap_free, (gap_pulled, gap_free)
+    # a teacher must have the model's charset, row for row
+    from ocrtool.recognition.charset import Charset
+
+    with pytest.raises(TeacherMismatch, match="charset"):
+        load_teacher(teacher_path, Charset("abc"), "cpu")
+
+
 def test_a_grown_charset_keeps_what_the_old_characters_learned():
     from ocrtool.languages import get_language
     from ocrtool.recognition.charset import Charset
@@ -322,10 +378,15 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     runner = CliRunner()
     args = ["train", "recognizer", "--data-root", str(tmp_path)]
     assert runner.invoke(main, args).exit_code == 0
+    teacher = tmp_path / "teacher.pt"
+    teacher.write_bytes(b"")
     assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998",
-                                "--val-pages", "5"]).exit_code == 0
-    assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages) == (True, 0.0, 0)
+                                "--val-pages", "5", "--distill", str(teacher),
+                                "--distill-weight", "0.5"]).exit_code == 0
+    assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
+        (True, 0.0, 0, None)
     assert (seen[1].vary_faces, seen[1].ema, seen[1].val_pages) == (False, 0.998, 5)
+    assert (seen[1].distill, seen[1].distill_weight) == (str(teacher), 0.5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
 
@@ -401,3 +462,25 @@ def test_rotation_is_off_unless_asked_and_reaches_the_config(tmp_path: Path, mon
     assert (seen[0].rotate_fraction, seen[0].max_rotation) == (0.3, 20.0)
     bad = CliRunner().invoke(main, [*args, "--rotate-fraction", "1.5"])
     assert bad.exit_code == 2 and "--rotate-fraction" in bad.output
+
+
+def test_a_teacher_with_another_charset_is_a_one_line_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ocrtool.cli import main
+    from ocrtool.recognition.charset import Charset
+    from ocrtool.recognition.model import CRNN
+    from ocrtool.training.recognizer import recognizer_meta
+
+    data = _crop_set(tmp_path / "mine")
+    small = Charset("abc")
+    teacher = tmp_path / "teacher.pt"
+    torch.save({"model": CRNN(small.num_classes, hidden=32).state_dict(),
+                "meta": recognizer_meta(small, hidden=32)}, teacher)
+    result = CliRunner().invoke(main, [
+        "train", "recognizer", "--train-set", str(data), "--val-set", str(data),
+        "--distill", str(teacher), "--steps", "1", "--out-dir", str(tmp_path / "run"),
+        "--weights-out", str(tmp_path / "r.pt")])
+    assert result.exit_code == 1, result.output
+    assert "charset differs" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.pt").exists()

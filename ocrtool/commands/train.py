@@ -70,6 +70,12 @@ def train() -> None:
 @click.option("--vary-faces/--no-vary-faces", default=True, show_default=True,
               help="Thicken, thin and stretch the synthetic lines' glyphs sometimes "
                    "(unseen faces look like seen ones).")
+@click.option("--distill", type=click.Path(exists=True, dir_okay=False), metavar="WEIGHTS",
+              help="Teacher weights (e.g. weights/recognizer.pt): on synthetic lines and "
+                   "printed sets the model is also pulled toward the teacher's reading, "
+                   "so a fine-tune on scene text keeps print as the teacher reads it.")
+@click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
+              show_default=True, help="Weight of the pull toward the --distill teacher.")
 def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 
@@ -78,7 +84,7 @@ def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     --val-set my/dev --minutes 20 --lr 3e-4 --out-dir runs/mine --weights-out my/recognizer.pt
     """
     _require_torch()
-    from ..training.recognizer import RecognizerConfig, train_recognizer
+    from ..training.recognizer import RecognizerConfig, TeacherMismatch, train_recognizer
 
     if kw["lang"] != DEFAULT_LANG and not val_sets:  # no real sets to carve it from
         raise click.UsageError(
@@ -94,8 +100,12 @@ def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
                            **_set_weights(mix, kw["data_root"], "--mix")}
     if word_runs:
         kw["word_run_sets"] = _set_weights(word_runs, kw["data_root"], "--word-runs")
-    train_recognizer(RecognizerConfig(train_sets=list(train_sets), val_sets=list(val_sets),
-                                      **kw), log=lambda m: click.echo(m))
+    try:
+        train_recognizer(RecognizerConfig(train_sets=list(train_sets),
+                                          val_sets=list(val_sets), **kw),
+                         log=lambda m: click.echo(m))
+    except TeacherMismatch as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str, float]:

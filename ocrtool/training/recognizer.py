@@ -96,6 +96,15 @@ class RecognizerConfig:
         default_factory=lambda: {"sroie_train": "line", "born_digital_train": "word",
                                  "ic15_pages_train": "word", "ic03_pages_train": "word",
                                  "docbank_pages_train": "word"})
+    # a teacher's weights (e.g. the shipped recognizer): on the synthetic lines and the
+    # `distill_sets` crops, the model is also pulled toward the teacher's per-frame
+    # distributions (`distillation_loss`, weighted by `distill_weight`). Every fine-tune
+    # since session 10 drifted toward capitals on print while it learned scene text;
+    # this keeps print read as the teacher reads it and leaves the other sets free.
+    distill: str | None = None
+    distill_weight: float = 1.0
+    distill_sets: tuple[str, ...] = ("sroie_train", "docbank_pages_train", "uw3_lines_train",
+                                     "fr_typewritten_lines_train")
 
 
 def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -138,7 +147,8 @@ def prepare_line(img: np.ndarray) -> np.ndarray:
 
 
 class MixedLines(torch.utils.data.IterableDataset):
-    """Endless stream of width-bucketed batches: (images, targets, lengths, case flags)."""
+    """Endless stream of width-bucketed batches: (images, targets, lengths, frames, case
+    flags, teacher-anchored flags)."""
 
     def __init__(self, cfg: RecognizerConfig, charset: Charset, crop_sets: list[CropSet],
                  weights: list[float], start_step: int = 0) -> None:
@@ -148,15 +158,17 @@ class MixedLines(torch.utils.data.IterableDataset):
         self.language = get_language(cfg.lang)
         self.fonts = hangul_fonts() if self.language.script == "hangul" else discover_fonts()
 
-    def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool]:
+    def sample(self, rng: random.Random) -> tuple[np.ndarray, str, bool, bool]:
+        """A prepared line, its text, whether its label ignores case, and whether it is
+        anchored to the teacher (synthetic lines and `distill_sets` crops)."""
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
             img, text = render_line(rng, self._synthetic_text(rng), self.fonts,
                                     vary_faces=self.cfg.vary_faces)
-            return prepare_line(img), text, False
+            return prepare_line(img), text, False, True
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
         return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), cs.texts[i], \
-            cs.case_insensitive
+            cs.case_insensitive, cs.name in self.cfg.distill_sets
 
     def _synthetic_text(self, rng: random.Random) -> str:
         """Random text; with --extra-chars, a third of it has a few letters swapped for
@@ -184,10 +196,10 @@ class MixedLines(torch.utils.data.IterableDataset):
         while True:
             pool = []
             while len(pool) < 4 * bs:
-                line, text, ci = self.sample(rng)
+                line, text, ci, anchored = self.sample(rng)
                 labels = self.charset.encode(text)
                 if labels and ctc_fits(labels, line.shape[1] // FRAME_STRIDE):
-                    pool.append((line, labels, ci))
+                    pool.append((line, labels, ci, anchored))
             pool.sort(key=lambda s: s[0].shape[1])
             chunks = [pool[i : i + bs] for i in range(0, len(pool), bs)]
             rng.shuffle(chunks)
@@ -199,6 +211,7 @@ class MixedLines(torch.utils.data.IterableDataset):
                     torch.tensor([len(c[1]) for c in chunk], dtype=torch.long),
                     torch.tensor([c[0].shape[1] // FRAME_STRIDE for c in chunk], dtype=torch.long),
                     torch.tensor([c[2] for c in chunk], dtype=torch.bool),
+                    torch.tensor([c[3] for c in chunk], dtype=torch.bool),
                 )
 
 
@@ -228,6 +241,37 @@ def ctc_loss(logits: torch.Tensor, targets, target_lengths, input_lengths, ci_ma
         blank=0, reduction="none", zero_infinity=True,
     )
     return (loss / target_lengths.to(loss.device).clamp(min=1)).mean()
+
+
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor,
+                      input_lengths: torch.Tensor, target_lengths: torch.Tensor,
+                      mask: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || model) summed over each line's frames, per label like `ctc_loss`, on
+    the lines in `mask` (averaged over the whole batch: the anchored share sets its weight)."""
+    log_p = logits.float().log_softmax(-1)
+    log_q = teacher_logits.float().log_softmax(-1)
+    kl = (log_q.exp() * (log_q - log_p)).sum(-1)  # (B, T)
+    frames = torch.arange(kl.shape[1], device=kl.device)[None, :] < input_lengths[:, None]
+    per_line = (kl * frames).sum(1) / target_lengths.to(kl.device).clamp(min=1)
+    return (per_line * mask.to(kl.device)).sum() / max(len(per_line), 1)
+
+
+class TeacherMismatch(ValueError):
+    """The --distill teacher cannot teach this model (another charset)."""
+
+
+def load_teacher(path: str, charset: Charset, device: str) -> CRNN:
+    """A frozen recognizer with this run's charset (its outputs must line up row by row)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    meta = state.get("meta", {})
+    chars = meta.get("charset", {}).get("chars")
+    if chars != charset.chars:
+        raise TeacherMismatch(f"{path}: the teacher's charset differs from the model's "
+                              "(--extra-chars or another language): it cannot --distill it")
+    teacher = CRNN(charset.num_classes, width=meta.get("width", 1),
+                   hidden=meta.get("hidden", 128))
+    teacher.load_state_dict(state["model"])
+    return teacher.to(device).eval().requires_grad_(False)
 
 
 # suffix of the validation sets whose page boxes are cut with no margin (`score_stage`)
@@ -407,6 +451,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     same_lang = init_meta.get("lang", DEFAULT_LANG) == language.code
     charset = training_charset(language, init_chars if same_lang else None, cfg.extra_chars)
     model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
+    teacher = load_teacher(cfg.distill, charset, device) if cfg.distill else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out_dir = Path(cfg.out_dir)
     step = 0
@@ -450,7 +495,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
             out.update(validate_pages(module, charset, cfg, device, detection))
         return out
 
-    for images, targets, tlens, ilens, ci in loader:
+    for images, targets, tlens, ilens, ci, anchored in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
         if frac >= 1.0:
             break
@@ -460,8 +505,13 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         images = images.to(device, non_blocking=True)
         with torch.autocast(device_type=device, enabled=use_amp):
             logits = model(images)
-        loss = ctc_loss(logits, targets, tlens, ilens.clamp(max=logits.shape[1]), ci.to(device),
-                        charset)
+        ilens = ilens.clamp(max=logits.shape[1])
+        loss = ctc_loss(logits, targets, tlens, ilens, ci.to(device), charset)
+        if teacher is not None and anchored.any():
+            with torch.no_grad(), torch.autocast(device_type=device, enabled=use_amp):
+                teacher_logits = teacher(images)
+            loss = loss + cfg.distill_weight * distillation_loss(
+                logits, teacher_logits, ilens.to(device), tlens, anchored)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
