@@ -165,10 +165,22 @@ def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str,
 @click.option("--weak-set", "weak_sets", multiple=True, metavar="SET",
               help="With --weak-supervision: only these sets' words are split by the model, "
                    "repeatable [default: every word-boxed set].")
-def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], **kw) -> None:
+@click.option("--distill", type=click.Path(exists=True, dir_okay=False), metavar="WEIGHTS",
+              help="Teacher weights (e.g. weights/detector.pt): on synthetic pages and the "
+                   "--distill-set pages the model is also pulled toward the teacher's maps, "
+                   "so a fine-tune on one kind of page keeps the others as the teacher "
+                   "finds them.")
+@click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
+              show_default=True, help="Weight of the pull toward the --distill teacher.")
+@click.option("--distill-set", "distill_sets", multiple=True, metavar="SET",
+              help="With --distill: the sets pulled toward the teacher, repeatable "
+                   "[default: every built-in set but born_digital_train].")
+def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tuple[str, ...],
+             **kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
     _require_torch()
     from ..training.detector import DetectorConfig, train_detector
+    from ..training.recognizer import TeacherMismatch
 
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     if mix:
@@ -177,7 +189,12 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], **kw) -> None:
         kw["val_sets"] = {name: "auto" for name in kw["real_sets"]}
     if weak_sets:
         kw["weak_sets"] = {name: 0 for name in weak_sets}
-    train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
+    if distill_sets:
+        kw["distill_sets"] = distill_sets
+    try:
+        train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
+    except TeacherMismatch as e:
+        raise click.ClickException(str(e)) from None
 
 
 @train.command()

@@ -33,7 +33,9 @@ from ..geometry import figure_quad, order_clockwise
 from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
 from .datasets import load_rgb, read_jsonl, training_rows, validation_rows
 from .pseudo_chars import LABELS_FILE, LabelFile, PageLabels, label_sets, save_labels
-from .recognizer import lr_at, progress
+from .recognizer import TeacherMismatch, lr_at, progress
+
+SYNTHETIC = "synthetic"  # the source of rendered pages
 
 
 @dataclass
@@ -85,6 +87,16 @@ class DetectorConfig:
     weak_sets: dict[str, int] = field(
         default_factory=lambda: {"born_digital_train": 0, "ic15_pages_train": 0,
                                  "ic03_pages_train": 0, "docbank_pages_train": 0})
+    # a teacher's weights (e.g. the shipped detector): on synthetic pages and the
+    # `distill_sets` pages the model is also pulled toward the teacher's maps
+    # (`distillation_loss`, weighted by `distill_weight`); the other sets learn from their
+    # boxes alone. Every fine-tune of v0.3 gained on web graphics and lost on scene photos
+    # (model card): this is the way to learn one set without drifting on the rest. By
+    # default web graphics learn freely and the rest (receipts, photos, papers) is held.
+    distill: str | None = None
+    distill_weight: float = 1.0
+    distill_sets: tuple[str, ...] = ("sroie_train", "ic15_pages_train", "ic03_pages_train",
+                                     "docbank_pages_train")
 
 
 @dataclass
@@ -93,6 +105,7 @@ class Page:
     words: list[np.ndarray]  # per word: (n_chars, 4, 2) character quads
     weights: list[float]
     ignore: list[np.ndarray]  # ignored polygons
+    source: str = SYNTHETIC  # the set it comes from
 
 
 def real_page(root: Path, row: dict, pseudo_weight: float,
@@ -164,7 +177,7 @@ def rotate_page(page: Page, degrees: float) -> Page:
             .reshape(pts.shape)
 
     return Page(image, [turn(wq) for wq in page.words], page.weights,
-                [turn(q) for q in page.ignore])
+                [turn(q) for q in page.ignore], page.source)
 
 
 def sample_crop(rng: random.Random, page: Page, size: int):
@@ -250,8 +263,12 @@ class PageCrops(torch.utils.data.IterableDataset):
             model_chars = self.labels.page(root.name, row["image"]) if self.labels else None
             page = real_page(root, row, self.cfg.pseudo_weight, model_chars)
             self._boxes[key] = (page.words, page.weights, page.ignore)
-            return page
-        return Page(load_rgb(root / row["image"]), *self._boxes[key])
+        return Page(load_rgb(root / row["image"]), *self._boxes[key], source=root.name)
+
+    def anchored(self, page: Page) -> bool:
+        """Whether `distill` pulls this page toward the teacher: synthetic pages and the
+        `distill_sets` pages."""
+        return page.source == SYNTHETIC or page.source in self.cfg.distill_sets
 
     def turned(self, rng: random.Random, page: Page) -> Page:
         """`rotate_fraction` of the pages turned by a random angle (`rotate_page`)."""
@@ -265,14 +282,15 @@ class PageCrops(torch.utils.data.IterableDataset):
         mean = np.array(MEAN, np.float32)
         std = np.array(STD, np.float32)
         while True:
-            items = [sample_crop(rng, self.turned(rng, self.page(rng)), self.cfg.crop)
-                     for _ in range(self.cfg.batch_size)]
+            pages = [self.turned(rng, self.page(rng)) for _ in range(self.cfg.batch_size)]
+            items = [sample_crop(rng, page, self.cfg.crop) for page in pages]
             x = np.stack([(i[0].astype(np.float32) / 255 - mean) / std for i in items])
             yield (
                 torch.from_numpy(x.transpose(0, 3, 1, 2).copy()),
                 torch.from_numpy(np.stack([i[1] for i in items])),
                 torch.from_numpy(np.stack([i[2] for i in items])),
                 torch.from_numpy(np.stack([i[3] for i in items])),
+                torch.tensor([self.anchored(page) for page in pages]),
             )
 
 
@@ -291,6 +309,32 @@ def ohem_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
         hard = neg_loss.topk(k).values.mean() if k > 0 else total
         total = total + (loss[i][pos].mean() if n_pos else 0.0) + hard
     return total / b
+
+
+def distillation_loss(pred: torch.Tensor, teacher_pred: torch.Tensor,
+                      mask: torch.Tensor) -> torch.Tensor:
+    """`ohem_mse` of the region and affinity maps against the teacher's, as if its maps
+    were the labels, on the crops in `mask` (averaged over the whole batch: the anchored
+    share sets its weight). The teacher's text pixels and the model's hardest false
+    alarms carry it, not the empty background."""
+    if not mask.any():
+        return pred.new_zeros(())
+    p, t = pred[mask], teacher_pred[mask]
+    ones = torch.ones_like(p[:, 0])
+    share = float(mask.sum()) / len(mask)
+    return share * (ohem_mse(p[:, 0], t[:, 0], ones) + ohem_mse(p[:, 1], t[:, 1], ones))
+
+
+def load_teacher(path: str, device: str) -> CraftNet:
+    """A frozen detector to distill from."""
+    from ..runtime.torch_backend import load_detector
+
+    try:
+        teacher, _ = load_detector(Path(path))
+    except (KeyError, RuntimeError, TypeError) as e:  # another model's weights
+        raise TeacherMismatch(f"{path}: not a detector's weights, it cannot --distill "
+                              f"this detector ({type(e).__name__})") from None
+    return teacher.to(device).eval().requires_grad_(False)
 
 
 def validate(model: CraftNet, data_root: str, limit: int, device: str,
@@ -383,6 +427,7 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
         model.load_state_dict(torch.load(cfg.init, map_location="cpu",
                                          weights_only=False)["model"])
         log(f"initialised from {cfg.init}")
+    teacher = load_teacher(cfg.distill, device) if cfg.distill else None
     if cfg.weak_supervision:  # before the loader's worker starts reading the labels
         relabel_words(model, cfg, device, log)
     loader = torch.utils.data.DataLoader(PageCrops(cfg), batch_size=None,
@@ -395,17 +440,23 @@ def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
     metrics, running = {}, 0.0
     model.train()
-    for x, region, affinity, weight in loader:
+    for x, region, affinity, weight, anchored in loader:
         frac = progress(step, time.time() - t0, cfg.steps, cfg.minutes)
         if frac >= 1.0:
             break
         lr = lr_at(frac, step, cfg.lr, warmup=100)
         for g in opt.param_groups:
             g["lr"] = lr
-        pred = model(x.to(device))
+        x = x.to(device)
+        pred = model(x)
         weight = weight.to(device)
         loss = ohem_mse(pred[:, 0], region.to(device), weight) + ohem_mse(
             pred[:, 1], affinity.to(device), weight)
+        if teacher is not None and anchored.any():
+            with torch.no_grad():
+                teacher_pred = teacher(x)
+            loss = loss + cfg.distill_weight * distillation_loss(
+                pred, teacher_pred, anchored.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -257,7 +257,7 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 
 class TeacherMismatch(ValueError):
-    """The --distill teacher cannot teach this model (another charset)."""
+    """The --distill teacher cannot teach this model (another charset, another model)."""
 
 
 def load_teacher(path: str, charset: Charset, device: str) -> CRNN:
