@@ -73,7 +73,8 @@ def error_line(e: BaseException) -> str:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ocrtool")
 def main() -> None:
-    """Offline OCR: read text from images with a CRAFT-like detector and a CRNN recognizer."""
+    """Offline OCR: read text from images and PDFs with a CRAFT-like detector and a CRNN
+    recognizer."""
 
 
 if __name__ == "__main__":

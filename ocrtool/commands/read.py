@@ -91,7 +91,7 @@ def _check_pages(ctx, param, value):
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_detect, lines,
          workers, resume, quiet, ray_address, actors, **opts) -> None:
-    """Read text from images and folders of images."""
+    """Read text from images, PDFs and folders of them (PDF pages: --pages)."""
     fmt = fmt or format_for_output(output) or "text"
     opts["words"] = not lines
     if ray_address is not None or actors is not None or fmt == "parquet":
