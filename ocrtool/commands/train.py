@@ -179,8 +179,8 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tup
              **kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
     _require_torch()
+    from ..training.checkpoints import TeacherMismatch
     from ..training.detector import DetectorConfig, train_detector
-    from ..training.recognizer import TeacherMismatch
 
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     if mix:

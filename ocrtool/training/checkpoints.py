@@ -13,6 +13,10 @@ from pathlib import Path
 import torch
 
 
+class TeacherMismatch(ValueError):
+    """The --distill teacher cannot teach this model (another charset, another model)."""
+
+
 def _atomic_save(obj: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

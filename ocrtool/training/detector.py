@@ -6,7 +6,8 @@ regions marked ignore are masked out of the loss. With `weak_supervision`, the w
 the word-boxed sets are split by the model being trained instead (CRAFT's weak
 supervision, training/pseudo_chars.py), weighted by how well its split agrees with the
 text. The loss is CRAFT's: per-pixel MSE with online hard-negative mining at 1 positive :
-3 negatives.
+3 negatives. With `distill`, a teacher's maps are a second target on the pages it should
+keep (`distillation_loss`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from ..detection.targets import (
     split_word_quad,
 )
 from ..geometry import figure_quad, order_clockwise
-from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint
+from .checkpoints import BestWeights, PeriodicCheckpoint, TeacherMismatch, load_checkpoint
 from .datasets import load_rgb, read_jsonl, training_rows, validation_rows
 from .pseudo_chars import LABELS_FILE, LabelFile, PageLabels, label_sets, save_labels
-from .recognizer import TeacherMismatch, lr_at, progress
+from .recognizer import lr_at, progress
 
 SYNTHETIC = "synthetic"  # the source of rendered pages
 

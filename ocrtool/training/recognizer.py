@@ -27,7 +27,13 @@ from ..synth.fonts import discover_fonts, hangul_fonts
 from ..synth.korean import korean_text
 from ..synth.lines import render_line
 from ..synth.text import foreign_text, random_text
-from .checkpoints import BestWeights, PeriodicCheckpoint, load_checkpoint, weight_average
+from .checkpoints import (
+    BestWeights,
+    PeriodicCheckpoint,
+    TeacherMismatch,
+    load_checkpoint,
+    weight_average,
+)
 from .datasets import CROP_MARGIN, CropSet, cached_crop_set, split_validation, strip_margin
 
 MAX_TRAIN_WIDTH = 640
@@ -254,10 +260,6 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor,
     frames = torch.arange(kl.shape[1], device=kl.device)[None, :] < input_lengths[:, None]
     per_line = (kl * frames).sum(1) / target_lengths.to(kl.device).clamp(min=1)
     return (per_line * mask.to(kl.device)).sum() / max(len(per_line), 1)
-
-
-class TeacherMismatch(ValueError):
-    """The --distill teacher cannot teach this model (another charset, another model)."""
 
 
 def load_teacher(path: str, charset: Charset, device: str) -> CRNN:
