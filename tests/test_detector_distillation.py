@@ -147,5 +147,8 @@ def test_distill_options_reach_the_config_and_a_wrong_teacher_is_one_line(
     assert ok.exit_code == 0, ok.output
     cfg = seen[0]
     assert (cfg.distill, cfg.distill_weight, cfg.distill_sets) == (str(teacher), 0.5, ("mine",))
+    typo = CliRunner().invoke(main, [*args, "--distill-set", "mien"])
+    assert typo.exit_code == 2 and "mien: not among the sets trained on (mine)" in typo.output
+    assert len(seen) == 1
     assert DetectorConfig().distill is None
     assert "born_digital_train" not in DetectorConfig().distill_sets

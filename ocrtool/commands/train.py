@@ -190,6 +190,11 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tup
     if weak_sets:
         kw["weak_sets"] = {name: 0 for name in weak_sets}
     if distill_sets:
+        trained = kw.get("real_sets") or DetectorConfig().real_sets
+        unknown = [name for name in distill_sets if name not in trained]
+        if unknown:
+            raise click.BadParameter(f"{', '.join(unknown)}: not among the sets trained on "
+                                     f"({', '.join(trained)})", param_hint="--distill-set")
         kw["distill_sets"] = distill_sets
     try:
         train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
