@@ -442,6 +442,16 @@ def test_newline_in_a_name_is_escaped_in_the_error_line(tmp_path: Path):
     assert result.stderr.count("\n") == 1 and "bad\\nname.png" in result.stderr
 
 
+def test_an_error_line_names_the_file_once_and_the_results_keep_it(tmp_path: Path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    result = run("read", "-f", "json", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr == f"ocrtool: {bad}: not an image, or an unsupported image format\n"
+    record = json.loads(result.stdout)
+    assert record["error"] == f"not an image, or an unsupported image format: {bad}"
+
+
 def test_symlink_loop_is_called_a_loop(tmp_path: Path):
     (tmp_path / "loop.png").symlink_to("loop.png")
     (tmp_path / "gone.png").symlink_to("missing.png")

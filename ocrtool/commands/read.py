@@ -38,6 +38,12 @@ def _reader_kwargs(o: dict) -> dict:
             "pages": o["pages"], "dpi": o["dpi"], "use_text_layer": o["use_text_layer"]}
 
 
+def _error_line(name: str, error: str) -> str:
+    """`ocrtool: NAME: WHY` for a file that failed. The error kept in the results ends
+    with the file's name (it must stand alone there); the line names it once."""
+    return f"ocrtool: {name}: {error.removesuffix(f': {name}')}"
+
+
 def _check_pages(ctx, param, value):
     """--pages is checked before anything is read, with the range that is wrong."""
     if value is None:
@@ -142,7 +148,7 @@ def read(paths, fmt, output, output_dir, annotate, recursive, extensions, no_det
             failed = pages[0].error is not None  # a file fails as a whole: one error result
             if failed:
                 errors += 1
-                click.echo(f"ocrtool: {one_line_name(path)}: {pages[0].error}", err=True)
+                click.echo(_error_line(one_line_name(path), pages[0].error), err=True)
             if pictures:
                 pictures.add(path, pages, output_path(path, root, output_dir, fmt)
                              if output_dir else None)
@@ -250,7 +256,7 @@ def _read_on_ray(paths, fmt, output, output_dir, annotate, recursive, extensions
         done[0] += 1
         if pages[0].error is not None:
             done[1] += 1
-            click.echo(f"ocrtool: {pages[0].image}: {pages[0].error}", err=True)
+            click.echo(_error_line(pages[0].image, pages[0].error), err=True)
 
     try:
         summary = read_many(paths, output_dir, reader_kwargs, address or None,
