@@ -79,6 +79,7 @@ def test_pages_are_anchored_by_the_set_they_come_from(tmp_path: Path) -> None:
     free = PageCrops(replace(cfg, distill_sets=("sroie_train",)))
     page = held.page(random.Random(0))
     assert page.source == "mine" and held.anchored(page) and not free.anchored(page)
+    assert held.page(random.Random(0)).source == "mine"  # again, boxes from the cache
     # rendered pages are always held; a turned page keeps its source
     rendered = Page(page.image, page.words, page.weights, page.ignore)
     assert rendered.source == SYNTHETIC and free.anchored(rendered)

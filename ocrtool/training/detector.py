@@ -144,7 +144,7 @@ def real_page(root: Path, row: dict, pseudo_weight: float,
             weights.append(weight)
     # figures whose inner text is not annotated (docbank): neither text nor background
     ignore += [figure_quad(box) for box in row.get("figures", [])]
-    return Page(img, words, weights, ignore)
+    return Page(img, words, weights, ignore, source=root.name)
 
 
 def synth_page(rng: random.Random) -> Page:
@@ -264,6 +264,7 @@ class PageCrops(torch.utils.data.IterableDataset):
             model_chars = self.labels.page(root.name, row["image"]) if self.labels else None
             page = real_page(root, row, self.cfg.pseudo_weight, model_chars)
             self._boxes[key] = (page.words, page.weights, page.ignore)
+            return page
         return Page(load_rgb(root / row["image"]), *self._boxes[key], source=root.name)
 
     def anchored(self, page: Page) -> bool:
