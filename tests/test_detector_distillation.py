@@ -13,6 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from fonts import dejavu_sans  # noqa: E402
+
 from ocrtool.training.detector import (  # noqa: E402
     SYNTHETIC,
     DetectorConfig,
@@ -30,14 +32,9 @@ DETECTOR = ROOT / "weights" / "detector.pt"
 def _page_set(root: Path, pages: int = 10, shift: int = 0) -> Path:
     """A word-boxed page set: each page a printed word with its box (moved `shift` pixels
     to the right, onto blank paper: labels that contradict what a detector sees)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    from ocrtool.synth.fonts import discover_fonts
-
-    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
-    if not fonts:
-        pytest.skip("font DejaVuSans not installed")
-    font = ImageFont.truetype(fonts[0].path, 32)
+    font = dejavu_sans(32)
     (root / "images").mkdir(parents=True)
     rows = []
     for i in range(pages):

@@ -12,7 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ocrtool.synth.fonts import discover_fonts  # noqa: E402
+from fonts import dejavu_sans  # noqa: E402
+
 from ocrtool.training.recognizer import RecognizerConfig, train_recognizer  # noqa: E402
 
 WORDS = ["total", "cash", "12.50", "milk", "bread", "tax", "change", "9.99"]
@@ -20,12 +21,9 @@ WORDS = ["total", "cash", "12.50", "milk", "bread", "tax", "change", "9.99"]
 
 def _crop_set(folder: Path) -> Path:
     """A crop set in the shared JSON-lines format: one printed word per image."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
-    if not fonts:
-        pytest.skip("font DejaVuSans not installed")
-    font = ImageFont.truetype(fonts[0].path, 26)
+    font = dejavu_sans(26)
     (folder / "images").mkdir(parents=True)
     rows = []
     for i, word in enumerate(WORDS):
@@ -240,14 +238,11 @@ def test_word_runs_join_neighbours_on_a_line_and_nothing_else():
 
 
 def test_word_run_crops_are_cut_from_the_pages_with_joined_labels(tmp_path: Path):
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     from ocrtool.training.datasets import build_crop_set
 
-    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
-    if not fonts:
-        pytest.skip("font DejaVuSans not installed")
-    font = ImageFont.truetype(fonts[0].path, 24)
+    font = dejavu_sans(24)
     (tmp_path / "images").mkdir()
     img = Image.new("L", (400, 60), 235)
     draw, regions, x = ImageDraw.Draw(img), [], 10
@@ -269,16 +264,13 @@ def test_word_run_crops_are_cut_from_the_pages_with_joined_labels(tmp_path: Path
 def test_page_sets_are_also_validated_on_boxes_cut_with_no_margin(tmp_path: Path) -> None:
     """Page sets' boxes are validated as the Reader cuts them and exactly on the box
     (`SET_tight`), both in the selection score; whole-image crop sets only as they are."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     from ocrtool.recognition.stage import RecognitionStage
     from ocrtool.training.datasets import build_crop_set
     from ocrtool.training.recognizer import score_stage, total_cer, validation_line
 
-    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
-    if not fonts:
-        pytest.skip("font DejaVuSans not installed")
-    font = ImageFont.truetype(fonts[0].path, 24)
+    font = dejavu_sans(24)
     pages = tmp_path / "pages"
     (pages / "images").mkdir(parents=True)
     img = Image.new("L", (300, 60), 235)
@@ -305,16 +297,13 @@ def test_end_to_end_page_validation_reads_only_the_held_out_pages(tmp_path: Path
     """--val-pages: the Reader (shipped detector, the recognizer being validated) reads the
     held-out pages of a page set and is scored as `ocrtool eval` scores it. Of ten pages
     the tenth is held out: it holds the words, the others are blank."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     from ocrtool.recognition.charset import Charset
     from ocrtool.runtime.torch_backend import load_recognizer
     from ocrtool.training.recognizer import validate_pages
 
-    fonts = [f for f in discover_fonts() if f.name == "DejaVuSans"]
-    if not fonts:
-        pytest.skip("font DejaVuSans not installed")
-    font = ImageFont.truetype(fonts[0].path, 32)
+    font = dejavu_sans(32)
     pages = tmp_path / "data" / "shop_train"
     (pages / "images").mkdir(parents=True)
     rows = []
