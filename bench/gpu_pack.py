@@ -1,22 +1,31 @@
 """Pack training data small enough to travel to a lent GPU machine, and unpack it there.
 
 Only the working tree (64 MiB with carried folders) reaches the device machine; the shared
-data (~160 MB of scans) and the fonts stay behind. `pack` writes `.gpu/` (git-ignored):
+data (~300 MB of scans) and the fonts stay behind. `pack` writes `.gpu/` (git-ignored):
 
 - recognizer crops as WebP (the crop cache's 48-px crops; lossy compression is one more
-  augmentation) for every training set, a subset of SROIE lines, and the dev crops;
-- detector pages (WebP, grayscale SROIE scans downscaled) with their regions rescaled;
-- a subset of the fonts and the synthetic text's word list (the device has no wordfreq);
+  augmentation) for every set of the recognizer's built-in mix (`RecognizerConfig
+  .real_sets`), SROIE and DocBank subsampled by whole pages so that the held-out tenth
+  (`datasets.held_out`) stays the validation there too;
+- a subset of the fonts, the synthetic text's English word list (the device has no
+  wordfreq) and the top of the Latin-language word lists (`OCRTOOL_CORPORA`);
 - the rapidfuzz wheel for the device's Python (its only missing dependency).
 
+Detector pages are not packed since session 24: the recognizer limits most of issue 16's
+targets, and the tracked tree leaves no room for both (DocBank and scene pages are large).
+
 `unpack` (on the device) rebuilds the crop caches, installs the fonts under ~/.fonts and a
-stand-in `wordfreq` module, so `ocrtool train ... --data-root .gpu/data` runs unchanged.
+stand-in `wordfreq` module, so `ocrtool train recognizer --data-root .gpu/data` runs
+unchanged.
 
     python bench/gpu_pack.py pack            # here
     python bench/gpu_pack.py unpack          # there, before training
 
-Mind the limit: the tracked files (22 MiB in November 2026) plus `.gpu/` (40.8 MiB) must
-stay under the device tool's 64 MiB; lower CROP_SETS["sroie_train"] when the tree grows.
+Mind the limit: the tracked files (56 MB in December 2026, 43 MB of it weights and
+language models that training does not read) plus `.gpu/` (about 45 MB) exceed the device
+tool's 64 MiB. `python bench/gpu_pack.py travel-light` stops tracking those files in the
+index only (and ignores them locally) so they stay behind; `python bench/gpu_pack.py
+travel-restore` puts them back. Run the device call between the two.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import os
 import pickle
 import random
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -35,53 +45,54 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocrtool.training.datasets import CropSet, cached_crop_set, read_jsonl  # noqa: E402
+from ocrtool.synth.text import LATIN_LANGUAGES  # noqa: E402
+from ocrtool.training.datasets import CropSet, cached_crop_set  # noqa: E402
+from ocrtool.training.recognizer import RecognizerConfig  # noqa: E402
 
 OUT = Path(".gpu")
 SHARED = Path("../shared/data")
-CROP_SETS = {"sroie_train": 10000, "born_digital_train": None, "ic15_words_train": None,
-             "iiit5k_train": None, "sroie_dev": 800, "born_digital_dev": None}
-PAGE_SETS = {"sroie_train": (260, 0.75), "born_digital_train": (None, 1.0),
-             "sroie_dev": (30, 0.75), "born_digital_dev": (30, 1.0)}
-FONT_MAX_BYTES = 170_000
-WEBP_QUALITY = 72
+# pages kept of the largest sets (None: all); every set of the built-in mix travels
+PAGE_LIMITS = {"sroie_train": 150, "docbank_pages_train": 30}
+FONT_MAX_BYTES = 1_000_000  # all of this machine's 69 faces (6 MB as xz)
+WEBP_QUALITY = 65
+CORPUS_WORDS = 30000  # synth.text reads this many words of each language's list
+# tracked files that training on the device never reads (travel-light leaves them here)
+STAY_BEHIND = ["weights/recognizer_ko.pt", "weights/recognizer_ko.onnx",
+               "weights/recognizer_ko.int8.onnx", "weights/recognizer.onnx",
+               "weights/recognizer.int8.onnx", "weights/detector.onnx",
+               "bench/candidates", "ocrtool/data/korean_jamo_lm.json.gz",
+               "ocrtool/data/korean_words.txt.gz", "docs"]
 
 
-def pack_crops(name: str, limit: int | None, rng: random.Random) -> None:
+def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> int:
+    """The set's cached crops as WebP, the pages kept whole; returns bytes written."""
     cs = cached_crop_set(SHARED / name)
-    idx = list(range(len(cs.images)))
-    if limit and limit < len(idx):
-        idx = sorted(rng.sample(idx, limit)) if not name.endswith("_dev") else idx[:limit]
+    pages = cs.pages or list(range(len(cs.images)))
+    keep_pages = set(pages)
+    if page_limit and page_limit < len(keep_pages):
+        keep_pages = set(rng.sample(sorted(keep_pages), page_limit))
+    idx = [i for i, p in enumerate(pages) if p in keep_pages]
     blobs = [cv2.imencode(".webp", cs.images[i], [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])[1]
              .tobytes() for i in idx]
     packed = {"name": name, "ci": cs.case_insensitive, "webp": blobs,
-              "texts": [cs.texts[i] for i in idx]}
+              "texts": [cs.texts[i] for i in idx],
+              "pages": [cs.pages[i] for i in idx] if cs.pages else [],
+              "whole_images": cs.whole_images}
     (OUT / "crops").mkdir(parents=True, exist_ok=True)
     with open(OUT / "crops" / f"{name}.pkl", "wb") as f:
         pickle.dump(packed, f, protocol=pickle.HIGHEST_PROTOCOL)
+    print(f"{name}: {len(idx)} crops of {len(cs.images)}, {sum(map(len, blobs)) / 1e6:.1f} MB")
+    return sum(map(len, blobs))
 
 
-def pack_pages(name: str, limit: int | None, scale: float, rng: random.Random) -> None:
-    rows = read_jsonl(SHARED / name / "gt.jsonl")
-    if limit and limit < len(rows):
-        rows = rows[:limit] if name.endswith("_dev") else rng.sample(rows, limit)
-    dst = OUT / "data" / name
-    (dst / "images").mkdir(parents=True, exist_ok=True)
-    out_rows = []
-    for row in rows:
-        img = cv2.imread(str(SHARED / name / row["image"]), cv2.IMREAD_COLOR)
-        if name.startswith("sroie"):  # grey scans: one channel is a third of the bytes
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        if scale != 1.0:
-            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rel = f"images/{Path(row['image']).stem}.webp"
-        cv2.imwrite(str(dst / rel), img, [cv2.IMWRITE_WEBP_QUALITY, 60])
-        regions = [{**r, "points": (np.asarray(r["points"], float) * scale).tolist()}
-                   for r in row["regions"]]
-        out_rows.append({"image": rel, "width": img.shape[1], "height": img.shape[0],
-                         "regions": regions})
-    with open(dst / "gt.jsonl", "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in out_rows)
+def pack_corpora() -> None:
+    """The top CORPUS_WORDS of each Latin language's word list (synth.foreign_text)."""
+    dst = OUT / "corpora"
+    dst.mkdir(parents=True, exist_ok=True)
+    for lang in LATIN_LANGUAGES:
+        with open(SHARED / "text_corpora" / f"{lang}.wordlist", encoding="utf-8") as f:
+            lines = [line for line, _ in zip(f, range(CORPUS_WORDS))]
+        (dst / f"{lang}.wordlist").write_text("".join(lines), encoding="utf-8")
 
 
 def pack_fonts_and_words() -> None:
@@ -115,7 +126,8 @@ def unpack() -> None:
             packed = pickle.load(f)
         images = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_GRAYSCALE)
                   for b in packed["webp"]]
-        cs = CropSet(images, packed["texts"], packed["ci"], packed["name"], source="")
+        cs = CropSet(images, packed["texts"], packed["ci"], packed["name"], source="",
+                     pages=packed["pages"], whole_images=packed["whole_images"])
         Path("cache").mkdir(exist_ok=True)
         with open(Path("cache") / f"crops_{packed['name']}.pkl", "wb") as f:
             pickle.dump(cs, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -134,8 +146,6 @@ def unpack() -> None:
 
 def download_wheels() -> None:
     """rapidfuzz (the only dependency the device's image lacks) for its Python 3.12."""
-    import subprocess
-
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                     "--only-binary=:all:", "--python-version", "3.12", "--implementation",
                     "cp", "--platform", "manylinux_2_28_x86_64", "--platform",
@@ -144,16 +154,33 @@ def download_wheels() -> None:
 
 def pack() -> None:
     rng = random.Random(0)
-    OUT.mkdir(exist_ok=True)
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir()
     download_wheels()
-    for name, limit in CROP_SETS.items():
-        pack_crops(name, limit, rng)
-    for name, (limit, scale) in PAGE_SETS.items():
-        pack_pages(name, limit, scale, rng)
+    for name in RecognizerConfig().real_sets:
+        pack_crops(name, PAGE_LIMITS.get(name), rng)
+    pack_corpora()
     pack_fonts_and_words()
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"{OUT}: {total / 1e6:.1f} MB")
 
 
+def travel_light() -> None:
+    """Untrack STAY_BEHIND in the index (the files stay on disk) and ignore them locally."""
+    subprocess.run(["git", "rm", "-r", "-q", "--cached", *STAY_BEHIND], check=True)
+    with open(".git/info/exclude", "a") as f:
+        f.writelines(f"/{p}\n" for p in STAY_BEHIND)
+
+
+def travel_restore() -> None:
+    """Undo travel_light: the index as HEAD has it, the local ignores removed."""
+    subprocess.run(["git", "reset", "-q", "--", *STAY_BEHIND], check=True)
+    exclude = Path(".git/info/exclude")
+    drop = {f"/{p}" for p in STAY_BEHIND}
+    exclude.write_text("".join(line + "\n" for line in exclude.read_text().splitlines()
+                               if line not in drop))
+
+
 if __name__ == "__main__":
-    {"pack": pack, "unpack": unpack}[sys.argv[1]]()
+    {"pack": pack, "unpack": unpack, "travel-light": travel_light,
+     "travel-restore": travel_restore}[sys.argv[1]]()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (see bench/gpu_pack.py): unpack .gpu/, then train the
-# recognizer and the detector side by side on the one GPU for $MINUTES each. The best
-# weights and both logs land in $OUT (the device tool brings that folder back).
+# recognizer (TRAIN="recognizer detector": and the detector, side by side on the one GPU;
+# since session 24 the pack holds no detector pages, so the detector would see synthetic
+# pages only) for $MINUTES. The best weights, the last validated models (the device tool
+# brings back 8 files: pick among them end to end, here) and the logs land in $OUT.
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
 # DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
 # (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision),
@@ -18,21 +20,23 @@ DET_INIT=${DET_INIT:-weights/detector.pt}
 mkdir -p "$OUT" runs/gpu_detector
 python3 -c "import rapidfuzz" 2>/dev/null || \
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/whl/*.whl
-export PYTHONPATH=$PWD:$PWD/.gpu/site:/tmp/site PYTHONUNBUFFERED=1
+export PYTHONPATH=$PWD:$PWD/.gpu/site:/tmp/site PYTHONUNBUFFERED=1 OCRTOOL_CORPORA=$PWD/.gpu/corpora
 python3 bench/gpu_pack.py unpack
 # the detector trainer resumes from last.ckpt: seed one with the starting weights
 python3 -c "import torch; s = torch.load('$DET_INIT', map_location='cpu', weights_only=False); \
 torch.save({'model': s['model'], 'step': 0}, 'runs/gpu_detector/last.ckpt')"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-[[ " ${TRAIN:-recognizer detector} " == *" recognizer "* ]] && \
+[[ " ${TRAIN:-recognizer} " == *" recognizer "* ]] && \
 python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
   --minutes "$MINUTES" --batch-size "${REC_BATCH:-256}" --lr "${REC_LR:-1e-3}" \
-  --workers "${REC_WORKERS:-9}" --out-dir runs/gpu_recognizer \
+  --workers "${REC_WORKERS:-15}" --eval-every "${EVAL_EVERY:-1000}" --out-dir runs/gpu_recognizer \
   --weights-out "$OUT/recognizer_best.pt" ${REC_ARGS:-} > "$OUT/recognizer.log" 2>&1 &
-[[ " ${TRAIN:-recognizer detector} " == *" detector "* ]] && \
+[[ " ${TRAIN:-recognizer} " == *" detector "* ]] && \
 python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES" \
   --batch-size "${DET_BATCH:-16}" --lr "${DET_LR:-1e-3}" --workers "${DET_WORKERS:-6}" \
   --out-dir runs/gpu_detector --weights-out "$OUT/detector_best.pt" ${DET_ARGS:-} \
   > "$OUT/detector.log" 2>&1 &
 wait
+# the last validated recognizers (their log lines say which step scored what)
+ls -t runs/gpu_recognizer/validated/*.pt 2>/dev/null | head -n "${KEEP:-5}" | xargs -r cp -t "$OUT"
 tail -n 4 "$OUT"/*.log

@@ -352,8 +352,8 @@ def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypat
 
 def test_face_variation_and_weight_average_options_reach_the_training(
         tmp_path: Path, monkeypatch) -> None:
-    """--no-vary-faces and --ema reach the config, and the synthetic lines are then drawn
-    with the faces as designed (`render_line(vary_faces=False)`)."""
+    """--no-vary-faces, --ema and --eval-every reach the config, and the synthetic lines
+    are then drawn with the faces as designed (`render_line(vary_faces=False)`)."""
     import random
 
     from click.testing import CliRunner
@@ -371,13 +371,17 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     teacher.write_bytes(b"")
     assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998",
                                 "--val-pages", "5", "--distill", str(teacher),
-                                "--distill-weight", "0.5"]).exit_code == 0
+                                "--distill-weight", "0.5", "--eval-every", "700"]).exit_code == 0
     assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
         (True, 0.0, 0, None)
+    assert seen[0].eval_every == training.RecognizerConfig().eval_every
     assert (seen[1].vary_faces, seen[1].ema, seen[1].val_pages) == (False, 0.998, 5)
+    assert seen[1].eval_every == 700
     assert (seen[1].distill, seen[1].distill_weight) == (str(teacher), 0.5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
+    bad = runner.invoke(main, [*args, "--eval-every", "0"])
+    assert bad.exit_code == 2 and "--eval-every" in bad.output
 
     calls = []
     real = training.render_line

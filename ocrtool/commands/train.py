@@ -67,6 +67,9 @@ def train() -> None:
                    "every validation (the shipped detector and the Reader's whole path): "
                    "word F1 (ci) and H-mean in the log and each validated model, not in "
                    "the selection score.")
+@click.option("--eval-every", type=click.IntRange(min=1), default=None, metavar="STEPS",
+              help="Validate (and keep the model as OUT_DIR/validated/step_N.pt) every "
+                   "STEPS steps [default: the config's, see training/recognizer.py].")
 @click.option("--vary-faces/--no-vary-faces", default=True, show_default=True,
               help="Thicken, thin and stretch the synthetic lines' glyphs sometimes "
                    "(unseen faces look like seen ones).")
