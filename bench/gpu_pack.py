@@ -170,6 +170,8 @@ def travel_light() -> None:
     subprocess.run(["git", "rm", "-r", "-q", "--cached", *STAY_BEHIND], check=True)
     with open(".git/info/exclude", "a") as f:
         f.writelines(f"/{p}\n" for p in STAY_BEHIND)
+    print("the index now drops those files (they stay on disk): run `python "
+          "bench/gpu_pack.py travel-restore` after the device call and before any commit")
 
 
 def travel_restore() -> None:
