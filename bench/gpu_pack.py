@@ -7,6 +7,10 @@ data (~300 MB of scans) and the fonts stay behind. `pack` writes `.gpu/` (git-ig
   augmentation) for every set of the recognizer's built-in mix (`RecognizerConfig
   .real_sets`), SROIE and DocBank subsampled by whole pages so that the held-out tenth
   (`datasets.held_out`) stays the validation there too;
+- the first VAL_PAGES held-out pages of each page set (original image files; gt.jsonl
+  keeps every row's place, so the same pages are held out), so `--val-pages` reads them
+  end to end on the device with the shipped detector: session 24 chose a step by crops
+  alone, and it lost scene words end to end;
 - a subset of the fonts, the synthetic text's English word list (the device has no
   wordfreq) and the top of the Latin-language word lists (`OCRTOOL_CORPORA`);
 - the rapidfuzz wheel for the device's Python (its only missing dependency).
@@ -22,10 +26,11 @@ unchanged.
     python bench/gpu_pack.py unpack          # there, before training
 
 Mind the limit: the tracked files (56 MB in December 2026, 43 MB of it weights and
-language models that training does not read) plus `.gpu/` (about 45 MB) exceed the device
-tool's 64 MiB. `python bench/gpu_pack.py travel-light` stops tracking those files in the
-index only (and ignores them locally) so they stay behind; `python bench/gpu_pack.py
-travel-restore` puts them back. Run the device call between the two.
+language models that training does not read) plus `.gpu/` (51.2 MB) exceed the
+device tool's 64 MiB (67.1 MB); lower PAGE_LIMITS when the tree grows. `python
+bench/gpu_pack.py travel-light` stops tracking those files in the index only (and
+ignores them locally) so they stay behind, 12.8 + 51.2 MB travel; `python
+bench/gpu_pack.py travel-restore` puts them back. Run the device call between the two.
 """
 
 from __future__ import annotations
@@ -46,13 +51,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocrtool.synth.text import LATIN_LANGUAGES  # noqa: E402
-from ocrtool.training.datasets import CropSet, cached_crop_set  # noqa: E402
+from ocrtool.training.datasets import (  # noqa: E402
+    CropSet,
+    cached_crop_set,
+    read_jsonl,
+    validation_rows,
+)
 from ocrtool.training.recognizer import RecognizerConfig  # noqa: E402
 
 OUT = Path(".gpu")
 SHARED = Path("../shared/data")
 # pages kept of the largest sets (None: all); every set of the built-in mix travels
-PAGE_LIMITS = {"sroie_train": 150, "docbank_pages_train": 30}
+PAGE_LIMITS = {"sroie_train": 100, "docbank_pages_train": 26}
+VAL_PAGES = 25  # held-out pages per page set that travel (gpu_train.sh: --val-pages 25)
 FONT_MAX_BYTES = 1_000_000  # all of this machine's 69 faces (6 MB as xz)
 WEBP_QUALITY = 65
 CORPUS_WORDS = 30000  # synth.text reads this many words of each language's list
@@ -83,6 +94,28 @@ def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> int:
         pickle.dump(packed, f, protocol=pickle.HIGHEST_PROTOCOL)
     print(f"{name}: {len(idx)} crops of {len(cs.images)}, {sum(map(len, blobs)) / 1e6:.1f} MB")
     return sum(map(len, blobs))
+
+
+def pack_val_pages(name: str) -> int:
+    """The images of the set's first VAL_PAGES held-out pages, as they are (their file
+    bytes: the same pages as here, not recompressed), and a gt.jsonl with every row in
+    its place, so that the same pages are held out, but only those rows' regions."""
+    rows = read_jsonl(SHARED / name / "gt.jsonl")
+    packed = {id(r) for r in validation_rows(rows)[:VAL_PAGES]}
+    dst = OUT / "data" / name
+    dst.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(dst / "gt.jsonl", "w", encoding="utf-8") as f:
+        for row in rows:
+            if id(row) not in packed:
+                f.write(json.dumps({"image": row["image"], "not_packed": True}) + "\n")
+                continue
+            f.write(json.dumps(row) + "\n")
+            (dst / row["image"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SHARED / name / row["image"], dst / row["image"])
+            size += (dst / row["image"]).stat().st_size
+    print(f"{name}: {len(packed)} held-out pages, {size / 1e6:.1f} MB")
+    return size
 
 
 def pack_corpora() -> None:
@@ -157,8 +190,11 @@ def pack() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     download_wheels()
-    for name in RecognizerConfig().real_sets:
+    cfg = RecognizerConfig()
+    for name in cfg.real_sets:
         pack_crops(name, PAGE_LIMITS.get(name), rng)
+    for name in cfg.page_sets:
+        pack_val_pages(name)
     pack_corpora()
     pack_fonts_and_words()
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())

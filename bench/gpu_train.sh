@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (see bench/gpu_pack.py): unpack .gpu/, then train the
-# recognizer (TRAIN="recognizer detector": and the detector, side by side on the one GPU;
-# since session 24 the pack holds no detector pages, so the detector would see synthetic
-# pages only) for $MINUTES. The best weights, the last validated models (the device tool
-# brings back 8 files: pick among them end to end, here) and the logs land in $OUT.
+# recognizer for $MINUTES (TRAIN="recognizer detector" also trains the detector beside
+# it, but since session 24 the pack holds only the held-out pages of the page sets: the
+# detector needs a pack with its training pages first). The best weights, the last
+# validated models (the device tool brings back 8 files) and the logs land in $OUT.
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
+# VAL_PAGES (default 25, all gpu_pack.py packs) held-out pages per page set are also read
+# end to end at each validation (--val-pages): choose the step by those, not by crops.
 # The time budget alone ends the run (--steps is set out of reach: session 24's H200 ran
 # 16 steps/s at batch 256, and the config's 6000 steps ended it after 6 of 8 minutes).
 # DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
@@ -31,7 +33,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 [[ " ${TRAIN:-recognizer} " == *" recognizer "* ]] && \
 python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
   --minutes "$MINUTES" --steps 1000000 --batch-size "${REC_BATCH:-256}" --lr "${REC_LR:-1e-3}" \
-  --workers "${REC_WORKERS:-15}" --eval-every "${EVAL_EVERY:-1000}" --out-dir runs/gpu_recognizer \
+  --workers "${REC_WORKERS:-15}" --eval-every "${EVAL_EVERY:-1000}" \
+  --val-pages "${VAL_PAGES:-25}" --out-dir runs/gpu_recognizer \
   --weights-out "$OUT/recognizer_best.pt" ${REC_ARGS:-} > "$OUT/recognizer.log" 2>&1 &
 [[ " ${TRAIN:-recognizer} " == *" detector "* ]] && \
 python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES" \
