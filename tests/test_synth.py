@@ -173,6 +173,24 @@ def test_render_line_is_deterministic():
     assert ta == tb and a.dtype == np.uint8 and np.array_equal(a, b)
 
 
+def test_receipt_lines_come_mostly_in_capitals_but_also_in_lower_and_title_case():
+    """Receipt words in lower and title case too ("Thank you", "Subtotal"), so the model
+    does not learn that a receipt word is always written in capitals."""
+    from ocrtool.synth.text import RECEIPT_MIXED_CASE, RECEIPT_WORDS, receipt_line
+
+    rng = random.Random(0)
+    lines = [receipt_line(rng) for _ in range(2000)]
+    letters = ["".join(c for c in line if c.isalpha()) for line in lines]
+    capitals = sum(w.isupper() for w in letters if w)
+    # (a few more lines than RECEIPT_MIXED_CASE hold a lower-case letter: "2 x 4.60")
+    assert 1 - RECEIPT_MIXED_CASE - 0.1 < capitals / len(lines) < 1 - RECEIPT_MIXED_CASE
+    receipt_words = {w.lower() for w in RECEIPT_WORDS}
+    cased = [line for line in lines if any(c.islower() for c in line)
+             and line.split()[0].lower() in receipt_words]
+    assert any(line.split()[0].istitle() for line in cased)
+    assert any(line.split()[0].islower() for line in cased)
+
+
 class _Always(random.Random):
     """A random source whose draws take the first branch every time (random() is 0)."""
 
