@@ -11,7 +11,7 @@ data (~300 MB of scans) and the fonts stay behind. `pack` writes `.gpu/` (git-ig
   keeps every row's place, so the same pages are held out), so `--val-pages` reads them
   end to end on the device with the shipped detector: session 24 chose a step by crops
   alone, and it lost scene words end to end;
-- a subset of the fonts, the synthetic text's English word list (the device has no
+- the fonts (those under FONT_MAX_BYTES), the synthetic text's English word list (the device has no
   wordfreq) and the top of the Latin-language word lists (`OCRTOOL_CORPORA`);
 - the rapidfuzz wheel for the device's Python (its only missing dependency).
 
@@ -75,8 +75,8 @@ STAY_BEHIND = ["weights/recognizer_ko.pt", "weights/recognizer_ko.onnx",
                "ocrtool/data/korean_words.txt.gz", "docs"]
 
 
-def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> int:
-    """The set's cached crops as WebP, the pages kept whole; returns bytes written."""
+def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> None:
+    """The set's cached crops as WebP, `page_limit` pages of them kept whole."""
     cs = cached_crop_set(SHARED / name)
     pages = cs.pages or list(range(len(cs.images)))
     keep_pages = set(pages)
@@ -93,10 +93,9 @@ def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> int:
     with open(OUT / "crops" / f"{name}.pkl", "wb") as f:
         pickle.dump(packed, f, protocol=pickle.HIGHEST_PROTOCOL)
     print(f"{name}: {len(idx)} crops of {len(cs.images)}, {sum(map(len, blobs)) / 1e6:.1f} MB")
-    return sum(map(len, blobs))
 
 
-def pack_val_pages(name: str) -> int:
+def pack_val_pages(name: str) -> None:
     """The images of the set's first VAL_PAGES held-out pages, as they are (their file
     bytes: the same pages as here, not recompressed), and a gt.jsonl with every row in
     its place, so that the same pages are held out, but only those rows' regions."""
@@ -115,7 +114,6 @@ def pack_val_pages(name: str) -> int:
             shutil.copy(SHARED / name / row["image"], dst / row["image"])
             size += (dst / row["image"]).stat().st_size
     print(f"{name}: {len(packed)} held-out pages, {size / 1e6:.1f} MB")
-    return size
 
 
 def pack_corpora() -> None:

@@ -11,8 +11,7 @@
 # 16 steps/s at batch 256, and the config's 6000 steps ended it after 6 of 8 minutes).
 # DET_ARGS / REC_ARGS add options, e.g. DET_ARGS="--weak-supervision --relabel-every 500"
 # (the detector splits real word boxes by its own region peaks: CRAFT's weak supervision),
-# REC_ARGS="--ema 0.999 --val-pages 25" (validate and keep a moving average of the
-# recognizer's weights; read 25 held-out pages per page set end to end at each validation).
+# REC_ARGS="--ema 0.999" (validate and ship a moving average of the recognizer's weights).
 # REC_ARGS="--distill weights/recognizer.pt" / DET_ARGS="--distill weights/detector.pt"
 # keep what the shipped model does well while the run learns (the teacher's reading on
 # print, its maps on receipts, photos and papers; README "Training").
