@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (see bench/gpu_pack.py): unpack .gpu/, then train the
-# recognizer for $MINUTES (TRAIN="recognizer detector" also trains the detector beside
-# it, but since session 24 the pack holds only the held-out pages of the page sets: the
-# detector needs a pack with its training pages first). The best weights, the last
-# validated models (the device tool brings back 8 files) and the logs land in $OUT.
+# recognizer for $MINUTES, or with TRAIN=detector the detector (its pages travel in a
+# pack of their own: `gpu_pack.py pack-detector`; the two packs do not fit together).
+# The best weights, the last validated recognizers (the device tool brings back 8
+# files) and the logs land in $OUT.
 #   device run (carry .gpu): MINUTES=8 bash bench/gpu_train.sh
+#   detector (after pack-detector): TRAIN=detector MINUTES=8 DET_BATCH=32 DET_WORKERS=14 \
+#     DET_ARGS="--eval-every 2000 --val-limit 15" bash bench/gpu_train.sh  (validation blocks
+#     training: ~40 s per look at 15 pages a set on a CPU core; choose by its ic15 H-mean)
 # VAL_PAGES (default 25, all gpu_pack.py packs) held-out pages per page set are also read
 # end to end at each validation (--val-pages): choose the step by those, not by crops.
 # The time budget alone ends the run (--steps is set out of reach: session 24's H200 ran
@@ -42,5 +45,6 @@ python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES"
   > "$OUT/detector.log" 2>&1 &
 wait
 # the last validated recognizers (their log lines say which step scored what)
-ls -t runs/gpu_recognizer/validated/*.pt 2>/dev/null | head -n "${KEEP:-5}" | xargs -r cp -t "$OUT"
+ls -t runs/gpu_recognizer/validated/*.pt 2>/dev/null | head -n "${KEEP:-5}" | xargs -r cp -t "$OUT" \
+  || true  # none when only the detector trained
 tail -n 4 "$OUT"/*.log

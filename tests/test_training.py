@@ -215,6 +215,12 @@ def test_the_detector_validates_on_pages_it_never_trains_on() -> None:
     assert len(train) + len(val) == len(rows)
     cfg = DetectorConfig()
     assert all(name.endswith("_train") for name in (*cfg.val_sets, *cfg.real_sets))
+    # a set packed for a GPU machine keeps every row's place; rows left behind are skipped
+    packed = [dict(r, not_packed=True) if i in (3, 19, 29) else r for i, r in enumerate(rows)]
+    assert [r["image"] for r in training_rows(packed)] == \
+        [r["image"] for r in train if r["image"] != "3.png"]
+    assert [r["image"] for r in validation_rows(packed)] == \
+        [r["image"] for r in val if r["image"] not in ("19.png", "29.png")]
 
 
 def _box(x0: float, y0: float, x1: float, y1: float, text: str) -> dict:

@@ -95,13 +95,16 @@ def held_out(page: int, every: int = VAL_EVERY) -> bool:
 
 
 def training_rows(rows: list[dict]) -> list[dict]:
-    """The pages (gt.jsonl rows) of a training set that are trained on."""
-    return [r for i, r in enumerate(rows) if not held_out(i)]
+    """The pages (gt.jsonl rows) of a training set that are trained on. Rows marked
+    `not_packed` hold a page's place in a set packed for a GPU machine (bench/gpu_pack.py)
+    without its image, and are skipped."""
+    return [r for i, r in enumerate(rows) if not held_out(i) and not r.get("not_packed")]
 
 
 def validation_rows(rows: list[dict]) -> list[dict]:
-    """The held-out pages of a training set: for validation, thresholds and calibration."""
-    return [r for i, r in enumerate(rows) if held_out(i)]
+    """The held-out pages of a training set: for validation, thresholds and calibration
+    (`not_packed` rows skipped, as in `training_rows`)."""
+    return [r for i, r in enumerate(rows) if held_out(i) and not r.get("not_packed")]
 
 
 def split_validation(cs: CropSet, every: int = VAL_EVERY) -> tuple[CropSet, CropSet]:
