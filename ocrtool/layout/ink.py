@@ -14,6 +14,7 @@ ascenders and descenders included, as text layers do; only its length is trimmed
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import cv2
@@ -43,7 +44,18 @@ def inked(patch: np.ndarray) -> np.ndarray | None:
     patch = np.ascontiguousarray(patch)
     border = np.concatenate([patch[0], patch[-1], patch[:, 0], patch[:, -1]])
     threshold, _ = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return patch > threshold if np.median(border) <= threshold else patch <= threshold
+    return patch > threshold if median(border) <= threshold else patch <= threshold
+
+
+def median(values: np.ndarray) -> float:
+    """`np.median` of a 1-D array, exactly, without its overhead (it runs for every word
+    of a page, several times)."""
+    n = values.size
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    part = np.partition(values, (k - 1, k))
+    return (float(part[k - 1]) + float(part[k])) / 2
 
 
 def column_share(ink: np.ndarray) -> np.ndarray:
@@ -155,13 +167,14 @@ def ink_spans_on_line(patch: np.ndarray, spans: np.ndarray, bands: np.ndarray,
     own (a button's colours differ from the next word's)."""
     rows, n = patch.shape
     out = spans.copy()
-    for i, ((first, last), (top, bottom), pad) in enumerate(zip(spans, bands, pads)):
-        c0, c1 = max(int(np.floor(first * n)), 0), min(int(np.ceil(last * n)), n)
-        r0, r1 = max(int(np.floor(top * rows)), 0), min(int(np.ceil(bottom * rows)), rows)
+    for i, ((first, last), (top, bottom), pad) in enumerate(
+            zip(spans.tolist(), bands.tolist(), pads.tolist())):
+        c0, c1 = max(math.floor(first * n), 0), min(math.ceil(last * n), n)
+        r0, r1 = max(math.floor(top * rows), 0), min(math.ceil(bottom * rows), rows)
         ink = inked(patch[r0:r1, c0:c1])
         found = None if ink is None else inked_extent(column_share(ink), pad, c1 - c0)
         if found is not None and found[1] - found[0] >= MIN_SPAN:
-            out[i] = c0 / n + np.asarray(found) * (c1 - c0) / n
+            out[i] = (c0 + found[0] * (c1 - c0)) / n, (c0 + found[1] * (c1 - c0)) / n
     return out
 
 
@@ -182,7 +195,7 @@ def words_trimmed_to_ink(line: Line, gray: np.ndarray, across: bool = True) -> L
     ink = inked(patch)
     if ink is not None:
         cuts = gap_cuts(spans, column_share(ink) <= INK_SHARE,
-                        GAP_REACH * float(np.median(heights)) * px)
+                        GAP_REACH * median(heights) * px)
         spans = np.stack([cuts[:-1], cuts[1:]], axis=1)
         spans = ink_spans_on_line(patch, spans, across_line(line.points, quads),
                                   INK_PAD * heights * px)
