@@ -136,3 +136,15 @@ def test_words_are_cut_apart_in_the_blank_gap_even_where_their_ctc_spans_overlap
     assert cuts.tolist() == pytest.approx([0.0, 0.43, 1.0])
     touching = np.zeros(100, bool)  # no blank column: the middle of the spans' gap
     assert gap_cuts(np.array([[0.2, 0.5], [0.42, 0.8]]), touching, 10)[1] == pytest.approx(0.46)
+
+
+def test_words_listed_out_of_order_still_get_their_own_ink():
+    page = np.full((100, 120), 255, np.uint8)
+    page[40:60, 20:50] = 0
+    page[40:60, 70:100] = 0
+    right = [[80, 0], [90, 0], [90, 100], [80, 100]]
+    left = [[30, 0], [40, 0], [40, 100], [30, 100]]
+    line = Line("cd ab", 0.9, BOX, [Word("cd", 0.9, right), Word("ab", 0.9, left)])
+    cd, ab = (np.asarray(w.points) for w in words_trimmed_to_ink(line, page).words)
+    assert cd[:, 0].min() == pytest.approx(68.5, abs=1.0)
+    assert ab[:, 0].max() == pytest.approx(51.5, abs=1.0)

@@ -194,9 +194,11 @@ def words_trimmed_to_ink(line: Line, gray: np.ndarray, across: bool = True) -> L
     px = patch.shape[1] / max(quad_size(line.points)[0], 1.0)  # crop columns per page pixel
     ink = inked(patch)
     if ink is not None:
-        cuts = gap_cuts(spans, column_share(ink) <= INK_SHARE,
+        order = np.argsort(spans[:, 0], kind="stable")  # words as they stand along the line
+        cuts = gap_cuts(spans[order], column_share(ink) <= INK_SHARE,
                         GAP_REACH * median(heights) * px)
-        spans = np.stack([cuts[:-1], cuts[1:]], axis=1)
+        spans = np.empty_like(spans)
+        spans[order] = np.stack([cuts[:-1], cuts[1:]], axis=1)
         spans = ink_spans_on_line(patch, spans, across_line(line.points, quads),
                                   INK_PAD * heights * px)
     moved = moved_along(quads, line.points, spans, now).astype(np.float32)
