@@ -91,18 +91,19 @@ def within_band(quad, top: float, bottom: float) -> np.ndarray:
                     np.float32)
 
 
-def along_line(line_quad, quads: np.ndarray) -> np.ndarray:
-    """(first, last) of each quad's corners along a line box's first edge, as fractions of
-    the line's length: (n, 4, 2) quads -> (n, 2)."""
+def extent_on_line(line_quad, quads: np.ndarray, corner: int = 1) -> np.ndarray:
+    """(first, last) of each quad's corners along the line box's edge from its first
+    corner to `corner` (1: along the line, its length; 3: across it, its height), as
+    fractions of that edge: (n, 4, 2) quads -> (n, 2)."""
     q = np.asarray(line_quad, np.float64)
-    u = q[1] - q[0]
-    f = (quads - q[0]) @ u / max(float(u @ u), 1e-9)
+    e = q[corner] - q[0]
+    f = (quads - q[0]) @ e / max(float(e @ e), 1e-9)
     return np.stack([f.min(axis=1), f.max(axis=1)], axis=1)
 
 
 def moved_along(quads: np.ndarray, line_quad, spans: np.ndarray, now: np.ndarray) -> np.ndarray:
     """The (clockwise) word quads with their ends moved from `now` to `spans` (fractions
-    of their line's length, as `along_line` gives them), their extent across the line
+    of their line's length, as `extent_on_line` gives them), their extent across the line
     kept."""
     q = np.asarray(line_quad, np.float64)
     u = q[1] - q[0]
@@ -149,15 +150,6 @@ def trimmed_across(word: Word, gray: np.ndarray) -> Word:
     return word if band is None else replace(word, points=within_band(word.points, *band).tolist())
 
 
-def across_line(line_quad, quads: np.ndarray) -> np.ndarray:
-    """(top, bottom) of each quad's corners across a line box (along its left edge), as
-    fractions of the line's height: (n, 4, 2) quads -> (n, 2)."""
-    q = np.asarray(line_quad, np.float64)
-    v = q[3] - q[0]
-    f = (quads - q[0]) @ v / max(float(v @ v), 1e-9)
-    return np.stack([f.min(axis=1), f.max(axis=1)], axis=1)
-
-
 def ink_spans_on_line(patch: np.ndarray, spans: np.ndarray, bands: np.ndarray,
                       pads: np.ndarray) -> np.ndarray:
     """Each word's span along its line (fractions of the length of the line's crop
@@ -188,7 +180,7 @@ def words_trimmed_to_ink(line: Line, gray: np.ndarray, across: bool = True) -> L
         return line
     patch = crop_quad(gray, np.asarray(line.points, np.float32))
     quads = np.asarray([w.points for w in words], np.float64)
-    spans = now = along_line(line.points, quads)
+    spans = now = extent_on_line(line.points, quads)
     heights = (np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
                + np.linalg.norm(quads[:, 2] - quads[:, 1], axis=1)) / 2
     px = patch.shape[1] / max(quad_size(line.points)[0], 1.0)  # crop columns per page pixel
@@ -199,7 +191,7 @@ def words_trimmed_to_ink(line: Line, gray: np.ndarray, across: bool = True) -> L
                         GAP_REACH * median(heights) * px)
         spans = np.empty_like(spans)
         spans[order] = np.stack([cuts[:-1], cuts[1:]], axis=1)
-        spans = ink_spans_on_line(patch, spans, across_line(line.points, quads),
+        spans = ink_spans_on_line(patch, spans, extent_on_line(line.points, quads, 3),
                                   INK_PAD * heights * px)
     moved = moved_along(quads, line.points, spans, now).astype(np.float32)
     return replace(line, words=[replace(w, points=q.tolist()) for w, q in zip(words, moved)])
