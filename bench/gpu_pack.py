@@ -63,7 +63,6 @@ from ocrtool.training.datasets import (  # noqa: E402
     cached_crop_set,
     held_out,
     read_jsonl,
-    validation_rows,
 )
 from ocrtool.training.detector import DetectorConfig  # noqa: E402
 from ocrtool.training.recognizer import RecognizerConfig  # noqa: E402
@@ -107,36 +106,17 @@ def pack_crops(name: str, page_limit: int | None, rng: random.Random) -> None:
     print(f"{name}: {len(idx)} crops of {len(cs.images)}, {sum(map(len, blobs)) / 1e6:.1f} MB")
 
 
-def pack_val_pages(name: str) -> None:
-    """The images of the set's first VAL_PAGES held-out pages, as they are (their file
-    bytes: the same pages as here, not recompressed), and a gt.jsonl with every row in
-    its place, so that the same pages are held out, but only those rows' regions."""
-    rows = read_jsonl(SHARED / name / "gt.jsonl")
-    packed = {id(r) for r in validation_rows(rows)[:VAL_PAGES]}
-    dst = OUT / "data" / name
-    dst.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with open(dst / "gt.jsonl", "w", encoding="utf-8") as f:
-        for row in rows:
-            if id(row) not in packed:
-                f.write(json.dumps({"image": row["image"], "not_packed": True}) + "\n")
-                continue
-            f.write(json.dumps(row) + "\n")
-            (dst / row["image"]).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SHARED / name / row["image"], dst / row["image"])
-            size += (dst / row["image"]).stat().st_size
-    print(f"{name}: {len(packed)} held-out pages, {size / 1e6:.1f} MB")
-
-
-def pack_detector_pages(name: str, page_limit: int | None, rng: random.Random) -> None:
-    """The set's pages (training pages subsampled to `page_limit`, the first VAL_PAGES
-    held-out ones) as WebP files, PNG kept where it is smaller (DocBank's 4 grey levels),
-    and a gt.jsonl with every row in its place: a row not packed is a stub the trainers
-    skip, so the same pages stay held out."""
+def pack_pages(name: str, train_pages: int | None, rng: random.Random,
+               recompress: bool) -> None:
+    """The set's first VAL_PAGES held-out pages and `train_pages` of its training pages
+    (None: all), and a gt.jsonl with every row in its place: a row not packed is a stub
+    the trainers skip, so the same pages stay held out. With `recompress`, a page travels
+    as WebP where that is smaller (photos, scans, web graphics; DocBank's 4-grey PNGs are
+    smaller as they are); without, as its own file bytes (the same pages as here)."""
     rows = read_jsonl(SHARED / name / "gt.jsonl")
     train = [i for i in range(len(rows)) if not held_out(i)]
-    if page_limit and page_limit < len(train):
-        train = rng.sample(train, page_limit)
+    if train_pages is not None and train_pages < len(train):
+        train = rng.sample(train, train_pages)
     val = [i for i in range(len(rows)) if held_out(i)][:VAL_PAGES]
     keep = set(train) | set(val)
     dst = OUT / "data" / name
@@ -148,13 +128,12 @@ def pack_detector_pages(name: str, page_limit: int | None, rng: random.Random) -
                 f.write(json.dumps({"image": row["image"], "not_packed": True}) + "\n")
                 continue
             src = SHARED / name / row["image"]
-            blob = cv2.imencode(".webp", cv2.imread(str(src), cv2.IMREAD_UNCHANGED),
-                                [cv2.IMWRITE_WEBP_QUALITY, PAGE_WEBP_QUALITY])[1].tobytes()
-            image = row["image"]
-            if len(blob) < src.stat().st_size:  # photos, scans, web graphics
-                image = str(Path(image).with_suffix(".webp"))
-            else:  # DocBank's 4-grey PNGs are smaller as they are
-                blob = src.read_bytes()
+            image, blob = row["image"], src.read_bytes()
+            if recompress:
+                webp = cv2.imencode(".webp", cv2.imread(str(src), cv2.IMREAD_UNCHANGED),
+                                    [cv2.IMWRITE_WEBP_QUALITY, PAGE_WEBP_QUALITY])[1].tobytes()
+                if len(webp) < len(blob):
+                    image, blob = str(Path(image).with_suffix(".webp")), webp
             (dst / image).parent.mkdir(parents=True, exist_ok=True)
             (dst / image).write_bytes(blob)
             size += len(blob)
@@ -229,33 +208,36 @@ def download_wheels() -> None:
                     "manylinux_2_17_x86_64", "-d", str(OUT / "whl"), "rapidfuzz"], check=True)
 
 
-def pack() -> None:
+def fresh_pack(fill) -> None:
+    """`.gpu/` emptied, then the wheel, `fill(rng)`'s data, the word lists and the fonts."""
     rng = random.Random(0)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     download_wheels()
-    cfg = RecognizerConfig()
-    for name in cfg.real_sets:
-        pack_crops(name, PAGE_LIMITS.get(name), rng)
-    for name in cfg.page_sets:
-        pack_val_pages(name)
+    fill(rng)
     pack_corpora()
     pack_fonts_and_words()
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"{OUT}: {total / 1e6:.1f} MB")
+
+
+def pack() -> None:
+    """The recognizer's crops and the held-out pages its validation reads end to end."""
+    def fill(rng: random.Random) -> None:
+        cfg = RecognizerConfig()
+        for name in cfg.real_sets:
+            pack_crops(name, PAGE_LIMITS.get(name), rng)
+        for name in cfg.page_sets:
+            pack_pages(name, 0, rng, recompress=False)
+    fresh_pack(fill)
 
 
 def pack_detector() -> None:
-    rng = random.Random(0)
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir()
-    download_wheels()
-    for name in DetectorConfig().real_sets:
-        pack_detector_pages(name, DET_PAGE_LIMITS.get(name), rng)
-    pack_corpora()
-    pack_fonts_and_words()
-    total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
-    print(f"{OUT}: {total / 1e6:.1f} MB")
+    """The detector's training and held-out pages."""
+    def fill(rng: random.Random) -> None:
+        for name in DetectorConfig().real_sets:
+            pack_pages(name, DET_PAGE_LIMITS.get(name), rng, recompress=True)
+    fresh_pack(fill)
 
 
 def travel_light() -> None:
