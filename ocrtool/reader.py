@@ -24,14 +24,14 @@ from .detection.postprocess import DetectParams
 from .detection.stage import DetectionStage
 from .imageio import iter_pages, load_image
 from .languages import SHORT_LINE_CHARS, get_language
-from .layout import finish, lay_out, trim_words_to_ink
+from .layout import PageLayout, finish, grown_line_ends, lay_out, trim_words_to_ink
 from .layout.colons import colon_candidates, insert_after
 from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
 from .recognition.assemble import read_lines, read_words
 from .recognition.decoding import Decoded
-from .recognition.lexicon import read_word_file
+from .recognition.lexicon import EDGE_PUNCT, read_word_file
 from .recognition.preprocess import to_gray
 from .recognition.stage import RecognitionStage
 from .results import Line, PageResult
@@ -188,8 +188,36 @@ class Reader:
         layout = lay_out(found.words, found.scores, self.params.text_threshold)
         read = read_words if self.config.read_by == "words" else read_lines
         lines = read(self.recognition, rgb, layout.lines, layout.words, layout.blocks)
+        if read is read_lines:
+            lines = self._with_ends_on_ink(rgb, layout, lines)
         return finish(layout, lines, self.params.line_pad, w, h,
                       find_marks=lambda kept: self._with_spaced_colons(rgb, kept))
+
+    def _with_ends_on_ink(self, rgb: np.ndarray, layout: PageLayout,
+                          lines: list[Line]) -> list[Line]:
+        """`lines` with the legible ones whose boxes stopped short of a glyph read again
+        on boxes grown over it (`layout.grown_line_ends`), the new reading kept where the
+        line then holds more words of the language's word list ("reative" ->
+        "Creative"); without a word list nothing is grown. Illegible lines (texture,
+        scenery) are left as read, to be dropped as before. On the training pages not
+        held out, word F1 (ci) born_digital 0.8500 -> 0.8503, ic15 0.4217 -> 0.4245,
+        ic03 0.6524 -> 0.6563; kept whatever the new reading, ic15's word-box H-mean fell
+        0.006 (junk beside lines read in), model card."""
+        repair = self.recognition.lexicon_repair
+        if repair is None:
+            return lines
+        legible = [i for i, ln in enumerate(lines)
+                   if ln.char_confidence >= self.min_char_confidence]
+        grown = grown_line_ends(layout, to_gray(rgb), legible)
+        if not grown:
+            return lines
+        again = read_lines(self.recognition, rgb, [q for _, q, _ in grown],
+                           [w for _, _, w in grown], [layout.blocks[i] for i, _, _ in grown])
+        out = list(lines)
+        for (i, _, _), line in zip(grown, again):
+            if listed_words(line.text, repair.lexicon) > listed_words(out[i].text, repair.lexicon):
+                out[i] = line
+        return out
 
     def _with_spaced_colons(self, rgb: np.ndarray, lines: list[Line]) -> list[Line]:
         """`lines` with the spaced colons the detector missed (`layout.colons`): each
@@ -225,6 +253,11 @@ class Reader:
 def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:
     """Word boxes cut down to their ink on the upright page (`layout.trim_words_to_ink`)."""
     return trim_words_to_ink(lines, to_gray(upright))
+
+
+def listed_words(text: str, lexicon) -> int:
+    """How many of a line's words (edge punctuation stripped) the word list holds."""
+    return sum(w.strip(EDGE_PUNCT) in lexicon for w in text.split())
 
 
 def legible_lines(lines: list[Line], min_char_confidence: float,

@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..geometry import oriented_box
 from ..results import Line
-from .ink import words_trimmed_to_ink
-from .lines import band_box, group_lines, line_boxes
+from .ends import along_unit, grown_along, line_end_growth
+from .ink import extent_on_line, words_trimmed_to_ink
+from .lines import DENSE_PAGE_WORDS, band_box, group_lines, line_boxes
 from .order import reading_order
 from .receipts import attach_trailing_marks, looks_like_a_speck, padded, reads_as_glyph
 
@@ -47,6 +49,30 @@ def lay_out(words: Sequence[np.ndarray], scores: Sequence[float],
                       [[words[j] for j in groups[i]] for i in order],
                       [blocks[i] for i in order],
                       [faint[groups[i][0]] for i in order])
+
+
+def grown_line_ends(layout: PageLayout, gray: np.ndarray,
+                    chosen: Sequence[int]) -> list[tuple[int, np.ndarray, list[np.ndarray]]]:
+    """(index, box, word boxes) of the `chosen` lines whose boxes grow at their ends over
+    the glyphs the detector cut off (`ends.py`), the first and last word's box with them.
+    Only on a sparse page (a web graphic, a photo: fewer than DENSE_PAGE_WORDS words):
+    on a receipt or a paper the next ink along a line is another field or column."""
+    if sum(len(w) for w in layout.words) >= DENSE_PAGE_WORDS:
+        return []
+    out = []
+    for i in chosen:
+        quad, quads = layout.lines[i], list(layout.words[i])
+        lead, tail = line_end_growth(gray, quad)
+        if not (lead or tail):
+            continue
+        if quads:  # word boxes may start at any corner: fitted along the line first
+            ext = extent_on_line(quad, np.asarray(quads, np.float64))
+            first, last = int(np.argmin(ext[:, 0])), int(np.argmax(ext[:, 1]))
+            u = along_unit(quad)
+            quads[first] = grown_along(oriented_box(quads[first], u), lead, 0.0)
+            quads[last] = grown_along(oriented_box(quads[last], u), 0.0, tail)
+        out.append((i, grown_along(quad, lead, tail), quads))
+    return out
 
 
 # A page with at least this many lines is running text (a page of a paper, a book, a
