@@ -195,16 +195,16 @@ class Reader:
 
     def _with_ends_on_ink(self, rgb: np.ndarray, layout: PageLayout,
                           lines: list[Line]) -> list[Line]:
-        """`lines` with the legible ones whose boxes stopped short of a glyph read again
-        on boxes grown over it (`layout.grown_line_ends`), the new reading kept where the
-        line then holds more words of the language's word list ("reative" ->
-        "Creative"); without a word list nothing is grown. Illegible lines (texture,
+        """On a sparse page, `lines` with the legible ones whose boxes stopped short of a
+        glyph read again on boxes grown over it (`layout.grown_line_ends`), the new
+        reading kept where the line then holds more words of the language's word list
+        ("reative" -> "Creative"); without a word list nothing is grown. Illegible lines (texture,
         scenery) are left as read, to be dropped as before. On the training pages not
         held out, word F1 (ci) born_digital 0.8500 -> 0.8503, ic15 0.4217 -> 0.4245,
         ic03 0.6524 -> 0.6563; kept whatever the new reading, ic15's word-box H-mean fell
         0.006 (junk beside lines read in), model card."""
         repair = self.recognition.lexicon_repair
-        if repair is None:
+        if repair is None or not layout.is_sparse:
             return lines
         legible = [i for i, ln in enumerate(lines)
                    if ln.char_confidence >= self.min_char_confidence]

@@ -63,12 +63,12 @@ def test_growing_moves_only_the_ends_along_the_text():
     assert grown.tolist() == [[90, 40], [305, 40], [305, 70], [90, 70]]
 
 
-def test_dense_pages_are_not_grown():
+def test_only_sparse_pages_grow_and_their_end_words_grow_with_the_line():
     gray = page_with_glyphs([(84, 42, 98, 68), *LETTERS])
     words = [[LINE]] * 40  # a receipt's worth of words
-    layout = PageLayout([LINE] * 40, words, [0] * 40, [False] * 40)
-    assert grown_line_ends(layout, gray, range(40)) == []
+    assert not PageLayout([LINE] * 40, words, [0] * 40, [False] * 40).is_sparse
     sparse = PageLayout([LINE], [[LINE]], [0], [False])
+    assert sparse.is_sparse
     ((i, quad, (word,)),) = grown_line_ends(sparse, gray, [0])
     assert i == 0 and quad[0][0] == pytest.approx(84, abs=1.5)
     assert word[0][0] == pytest.approx(84, abs=1.5)

@@ -32,6 +32,11 @@ class PageLayout:
     blocks: list[int]
     faint: list[bool]
 
+    @property
+    def is_sparse(self) -> bool:
+        """Fewer than DENSE_PAGE_WORDS words: a web graphic, a photo, a sign."""
+        return sum(len(w) for w in self.words) < DENSE_PAGE_WORDS
+
 
 def lay_out(words: Sequence[np.ndarray], scores: Sequence[float],
             faint_below: float) -> PageLayout:
@@ -55,10 +60,8 @@ def grown_line_ends(layout: PageLayout, gray: np.ndarray,
                     chosen: Sequence[int]) -> list[tuple[int, np.ndarray, list[np.ndarray]]]:
     """(index, box, word boxes) of the `chosen` lines whose boxes grow at their ends over
     the glyphs the detector cut off (`ends.py`), the first and last word's box with them.
-    Only on a sparse page (a web graphic, a photo: fewer than DENSE_PAGE_WORDS words):
-    on a receipt or a paper the next ink along a line is another field or column."""
-    if sum(len(w) for w in layout.words) >= DENSE_PAGE_WORDS:
-        return []
+    For sparse pages (`PageLayout.is_sparse`): on a receipt or a paper the next ink along
+    a line is another field or column."""
     out = []
     for i in chosen:
         quad, quads = layout.lines[i], list(layout.words[i])
