@@ -31,7 +31,7 @@ from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
 from .recognition.assemble import read_lines, read_words
 from .recognition.decoding import Decoded
-from .recognition.lexicon import EDGE_PUNCT, read_word_file
+from .recognition.lexicon import listed_words, read_word_file
 from .recognition.preprocess import to_gray
 from .recognition.stage import RecognitionStage
 from .results import Line, PageResult
@@ -198,8 +198,8 @@ class Reader:
         """On a sparse page, `lines` with the legible ones whose boxes stopped short of a
         glyph read again on boxes grown over it (`layout.grown_line_ends`), the new
         reading kept where the line then holds more words of the language's word list
-        ("reative" -> "Creative"); without a word list nothing is grown. Illegible lines (texture,
-        scenery) are left as read, to be dropped as before. On the training pages not
+        ("reative" -> "Creative"); without a word list nothing is grown. Illegible lines
+        (texture, scenery) are left as read, to be dropped as before. On the training pages not
         held out, word F1 (ci) born_digital 0.8500 -> 0.8503, ic15 0.4217 -> 0.4245,
         ic03 0.6524 -> 0.6563; kept whatever the new reading, ic15's word-box H-mean fell
         0.006 (junk beside lines read in), model card."""
@@ -253,11 +253,6 @@ class Reader:
 def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:
     """Word boxes cut down to their ink on the upright page (`layout.trim_words_to_ink`)."""
     return trim_words_to_ink(lines, to_gray(upright))
-
-
-def listed_words(text: str, lexicon) -> int:
-    """How many of a line's words (edge punctuation stripped) the word list holds."""
-    return sum(w.strip(EDGE_PUNCT) in lexicon for w in text.split())
 
 
 def legible_lines(lines: list[Line], min_char_confidence: float,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import crop_quad, expand_quad, quad_size
-from .ink import inked
+from .ink import column_share, inked
 
 # Chosen on the training pages that are not held out (model card, session 26)
 END_REACH = 1.0  # of the line's height: how far past an end a cut-off glyph may reach
@@ -61,7 +61,7 @@ def line_end_growth(gray: np.ndarray, quad) -> tuple[float, float]:
     if ink is None:
         return 0.0, 0.0
     px = patch.shape[1] / max(quad_size(strip)[0], 1.0)  # strip columns per page pixel
-    cols = np.count_nonzero(ink, axis=0) / ink.shape[0] > END_SHARE
+    cols = column_share(ink) > END_SHARE
     first = int(round((reach + gap + 1) * px))
     last = min(int(round((reach + gap + 1 + length) * px)) - 1, len(cols) - 1)
     gap_cols, reach_cols = max(int(round(gap * px)), 1), int(round(reach * px))

@@ -39,6 +39,12 @@ MIN_PART = 2  # the shortest word a word run together is split into
 EDGE_PUNCT = "\"'()[]{}.,:;!?«»“”‘’„‚¿¡*-–—"
 
 
+def listed_words(text: str, lexicon: Lexicon) -> int:
+    """How many of a line's words (edge punctuation stripped) the word list holds: what a
+    second reading of a line must raise to replace the first (`Reader._with_ends_on_ink`)."""
+    return sum(w.strip(EDGE_PUNCT) in lexicon for w in text.split())
+
+
 class Lexicon:
     """A set of case-folded words (wordfreq's form: "straße" is "strasse"), searchable by
     edit distance.
