@@ -17,7 +17,8 @@
 # REC_ARGS="--ema 0.999" (validate and ship a moving average of the recognizer's weights).
 # REC_ARGS="--distill weights/recognizer.pt" / DET_ARGS="--distill weights/detector.pt"
 # keep what the shipped model does well while the run learns (the teacher's reading on
-# print, its maps on receipts, photos and papers; README "Training").
+# print, its maps on receipts, photos and papers; README "Training"). DET_ARGS="--widen
+# 1.5" trains a detector 1.5 times as wide that starts from the shipped one's maps.
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
@@ -28,9 +29,6 @@ python3 -c "import rapidfuzz" 2>/dev/null || \
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/whl/*.whl
 export PYTHONPATH=$PWD:$PWD/.gpu/site:/tmp/site PYTHONUNBUFFERED=1 OCRTOOL_CORPORA=$PWD/.gpu/corpora
 python3 bench/gpu_pack.py unpack
-# the detector trainer resumes from last.ckpt: seed one with the starting weights
-python3 -c "import torch; s = torch.load('$DET_INIT', map_location='cpu', weights_only=False); \
-torch.save({'model': s['model'], 'step': 0}, 'runs/gpu_detector/last.ckpt')"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 [[ " ${TRAIN:-recognizer} " == *" recognizer "* ]] && \
 python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
@@ -39,8 +37,8 @@ python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT"
   --val-pages "${VAL_PAGES:-25}" --out-dir runs/gpu_recognizer \
   --weights-out "$OUT/recognizer_best.pt" ${REC_ARGS:-} > "$OUT/recognizer.log" 2>&1 &
 [[ " ${TRAIN:-recognizer} " == *" detector "* ]] && \
-python3 -m ocrtool.cli train detector --data-root .gpu/data --minutes "$MINUTES" \
-  --batch-size "${DET_BATCH:-16}" --lr "${DET_LR:-1e-3}" --workers "${DET_WORKERS:-6}" \
+python3 -m ocrtool.cli train detector --data-root .gpu/data --init "$DET_INIT" \
+  --minutes "$MINUTES" --batch-size "${DET_BATCH:-16}" --lr "${DET_LR:-1e-3}" --workers "${DET_WORKERS:-6}" \
   --out-dir runs/gpu_detector --weights-out "$OUT/detector_best.pt" ${DET_ARGS:-} \
   > "$OUT/detector.log" 2>&1 &
 wait

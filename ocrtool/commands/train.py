@@ -146,6 +146,10 @@ def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str,
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--init", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (e.g. weights/detector.pt) [default: fresh].")
+@click.option("--widen", type=click.FloatRange(min=1.0, max=4.0), default=None,
+              help="With --init: every layer that many times wider, starting out computing "
+                   "exactly what --init computes (more capacity, nothing learned lost) "
+                   "[default: 1, as it is].")
 @click.option("--eval-every", type=int, default=None,
               help="Validate every N steps [default: the config's].")
 @click.option("--val-limit", type=int, default=None,
@@ -186,6 +190,8 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tup
     from ..training.detector import DetectorConfig, train_detector
 
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
+    if kw.get("widen", 1.0) != 1.0 and not kw.get("init"):
+        raise click.BadParameter("widens the --init weights: give --init", param_hint="--widen")
     if mix:
         kw["real_sets"] = _set_weights(mix, kw["data_root"], "--mix")
         # validate on the held-out tenth of the sets trained on, at their own level

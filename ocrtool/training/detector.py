@@ -30,6 +30,7 @@ from ..detection.targets import (
     split_line_quad,
     split_word_quad,
 )
+from ..detection.widen import CraftArch, widen
 from ..geometry import figure_quad, order_clockwise
 from .checkpoints import BestWeights, PeriodicCheckpoint, TeacherMismatch, load_checkpoint
 from .datasets import load_rgb, read_jsonl, training_rows, validation_rows
@@ -56,6 +57,9 @@ class DetectorConfig:
         default_factory=lambda: {"sroie_train": "line", "born_digital_train": "word",
                                  "ic15_pages_train": "word", "docbank_pages_train": "word"})
     init: str | None = None  # weights to start from (a fresh run otherwise)
+    # with `init`: every width of its network times this before training (`detection.
+    # widen`: the wider net starts out computing what `init` computes); 1: as it is
+    widen: float = 1.0
     synth_fraction: float = 0.25
     crop: int = 384
     batch_size: int = 8
@@ -387,9 +391,11 @@ def shipped_detector(device: str = "cpu"):
     return DetectionStage.from_module(model, meta, device)
 
 
-def detector_meta() -> dict:
-    """The metadata a detector's weights carry: what the detection stage reads."""
-    return {"arch": "craftnet", "arch_args": {}, "normalize": "rgb (x/255-mean)/std",
+def detector_meta(arch: CraftArch | None = None) -> dict:
+    """The metadata a detector's weights carry: what the detection stage reads, and the
+    network's shape for the loaders."""
+    args = {} if arch is None or arch == CraftArch() else arch.as_args()
+    return {"arch": "craftnet", "arch_args": args, "normalize": "rgb (x/255-mean)/std",
             "mean": list(MEAN), "std": list(STD), "input_stride": STRIDE, "output_stride": 2}
 
 
@@ -415,27 +421,41 @@ def relabel_words(model: CraftNet, cfg: DetectorConfig, device: str, log=print) 
     model.train()
 
 
+def initial_detector(cfg: DetectorConfig, log=print) -> tuple[CraftNet, CraftArch]:
+    """The network training starts from: fresh, `cfg.init`'s weights, or those widened by
+    `cfg.widen` (the same shape again on resume, which then loads its checkpoint)."""
+    from ..runtime.torch_backend import load_detector
+
+    if not cfg.init:
+        return CraftNet(), CraftArch()
+    model, meta = load_detector(cfg.init)
+    arch = CraftArch.from_args(meta.get("arch_args"))
+    log(f"initialised from {cfg.init}")
+    if cfg.widen != 1.0:
+        arch = arch.scaled(cfg.widen)
+        model = widen(model, arch)
+        log(f"widened {cfg.widen}x: widths {arch.widths}, up widths {arch.up_widths}")
+    return model, arch
+
+
 def train_detector(cfg: DetectorConfig, log=print) -> dict[str, float]:
     torch.manual_seed(cfg.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = CraftNet().to(device)
+    model, arch = initial_detector(cfg, log)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out_dir = Path(cfg.out_dir)
     step = 0
     if (out_dir / "last.ckpt").exists():
         step = load_checkpoint(out_dir / "last.ckpt", model, opt)
         log(f"resumed at step {step}")
-    elif cfg.init:
-        model.load_state_dict(torch.load(cfg.init, map_location="cpu",
-                                         weights_only=False)["model"])
-        log(f"initialised from {cfg.init}")
     teacher = load_teacher(cfg.distill, device) if cfg.distill else None
     if cfg.weak_supervision:  # before the loader's worker starts reading the labels
         relabel_words(model, cfg, device, log)
     loader = torch.utils.data.DataLoader(PageCrops(cfg), batch_size=None,
                                          num_workers=cfg.workers,
                                          persistent_workers=cfg.workers > 0)
-    meta = detector_meta()
+    meta = detector_meta(arch)
     t0 = time.time()
     best = BestWeights(cfg.weights_out, meta, higher_is_better=True, log=log,
                        keep_dir=out_dir / "validated")
