@@ -69,3 +69,19 @@ def test_widen_needs_init():
     result = CliRunner().invoke(main, ["train", "detector", "--widen", "1.5"])
     assert result.exit_code == 2
     assert "give --init" in result.output
+
+
+def test_a_widened_detector_exports_to_onnx_with_the_same_maps(shipped, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from ocrtool.export import export_detector
+
+    arch = CraftArch().scaled(1.5)
+    torch.save({"model": widen(shipped, arch).state_dict(), "meta": detector_meta(arch)},
+               tmp_path / "detector.pt")
+    export_detector(tmp_path / "detector.pt", tmp_path / "detector.onnx")
+    session = ort.InferenceSession(str(tmp_path / "detector.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    x = torch.rand(1, 3, 64, 128, generator=torch.Generator().manual_seed(2))
+    (maps,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(maps), shipped(x), atol=1e-5, rtol=0)
