@@ -21,6 +21,7 @@ from torch import nn
 from .model import CraftNet, Up
 
 _DEFAULT = CraftNet.__init__.__defaults__  # (widths, depths, up_widths)
+_UP_FUSE_CONV = ".fuse.0.0"  # Up.fuse = (conv_bn(concatenation), separable): its conv
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def _input_spans(conv_name: str, old_modules: dict, wide: CraftNet
                  ) -> list[tuple[int, int, int]]:
     """(old start, new start, length) of each block of input channels the convolution
     reads: one block, except `Up`'s fusing convolution, which reads [upsampled x, skip]."""
-    parent = conv_name.rsplit(".fuse.0.0", 1)[0]
-    if conv_name.endswith(".fuse.0.0") and isinstance(old_modules[parent], Up):
+    parent = conv_name.removesuffix(_UP_FUSE_CONV)
+    if parent != conv_name and isinstance(old_modules[parent], Up):
         old_up, new_up = old_modules[parent], wide.get_submodule(parent)
         old_in = old_up.fuse[0][0].in_channels
         return [(0, 0, old_up.cin), (old_up.cin, new_up.cin, old_in - old_up.cin)]
