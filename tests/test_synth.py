@@ -191,6 +191,26 @@ def test_receipt_lines_come_mostly_in_capitals_but_also_in_lower_and_title_case(
     assert any(line.split()[0].islower() for line in cased)
 
 
+def test_typeset_text_sets_apostrophes_quotes_and_ranges_as_print_does():
+    """Running text with ’ (never '), quotes, en-dash ranges and references; the default
+    charset holds every mark."""
+    from ocrtool.languages import get_language
+    from ocrtool.synth.text import TYPESET_MARKS, number_range, reference, typeset_text
+
+    rng = random.Random(0)
+    lines = [typeset_text(rng) for _ in range(500)]
+    assert set(TYPESET_MARKS) <= set(get_language("en").chars)
+    assert not any("'" in line for line in lines)
+    assert sum(any(c in TYPESET_MARKS for c in line) for line in lines) > 0.6 * len(lines)
+    for mark in TYPESET_MARKS:
+        assert any(mark in line for line in lines), mark
+    ranges = [number_range(rng) for _ in range(50)]
+    assert all("–" in r and "-" not in r for r in ranges)
+    pieces = [reference(rng) for _ in range(50)]
+    assert any(p.endswith(".") and "–" in p for p in pieces)  # journal, volume, pages, year
+    assert any(p.endswith(",") and ". " in p for p in pieces)  # initials and surnames
+
+
 class _Always(random.Random):
     """A random source whose draws take the first branch every time (random() is 0)."""
 

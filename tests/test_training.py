@@ -146,6 +146,28 @@ def test_distillation_keeps_the_model_near_its_teacher(tmp_path: Path) -> None:
         load_teacher(teacher_path, Charset("abc"), "cpu")
 
 
+def test_frozen_parts_keep_their_weights_and_statistics(tmp_path: Path) -> None:
+    """--freeze features rnn: a fine-tune moves the output layer and nothing else, not
+    even the BatchNorm running statistics of the frozen convolutions."""
+    from ocrtool.runtime.torch_backend import load_recognizer
+
+    data = _crop_set(tmp_path / "mine")
+    torch.set_num_threads(1)
+
+    def run(name: str, steps: int, **kw):
+        train_recognizer(RecognizerConfig(
+            train_sets=[str(data)], val_sets=[str(data)], synth_fraction=0.0, batch_size=8,
+            steps=steps, lr=3e-3, hidden=32, workers=0, eval_every=5,
+            out_dir=str(tmp_path / name), weights_out=str(tmp_path / f"{name}.pt"),
+            cache_dir=str(tmp_path / "cache"), **kw), log=lambda m: None)
+        return load_recognizer(str(tmp_path / f"{name}.pt"))[0].state_dict()
+
+    start = run("start", 5)
+    tuned = run("tuned", 12, init=str(tmp_path / "start.pt"), freeze=("features", "rnn"))
+    moved = {k for k in start if not torch.equal(start[k], tuned[k])}
+    assert moved == {"head.weight", "head.bias"}
+
+
 def test_a_grown_charset_keeps_what_the_old_characters_learned():
     from ocrtool.languages import get_language
     from ocrtool.recognition.charset import Charset
@@ -180,6 +202,25 @@ def test_extra_characters_appear_in_the_synthetic_lines():
     rng = random.Random(0)
     texts = [lines.sample(rng)[1] for _ in range(60)]
     assert sum(any(c in t for c in "äöß") for t in texts) >= 6
+
+
+def test_typeset_lines_are_drawn_and_learn_from_their_labels_not_the_teacher():
+    """Book and paper print (’ “ ” – —) is part of the synthetic lines, and those lines are
+    not anchored to a teacher, which reads the marks as their ASCII look-alikes."""
+    import random
+
+    from ocrtool.languages import get_language
+    from ocrtool.synth.text import TYPESET_MARKS
+    from ocrtool.training.recognizer import TYPESET_TEXT, MixedLines, training_charset
+
+    cfg = RecognizerConfig(synth_fraction=1.0)
+    lines = MixedLines(cfg, training_charset(get_language("en")), [], [])
+    rng = random.Random(0)
+    samples = [lines.sample(rng) for _ in range(400)]
+    marked = [any(c in TYPESET_MARKS for c in text) for _, text, _, _ in samples]
+    anchored = [a for *_, a in samples]
+    assert TYPESET_TEXT / 2 * len(samples) <= sum(marked) <= 3 * TYPESET_TEXT * len(samples)
+    assert anchored == [not m for m in marked]
 
 
 def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> None:
@@ -358,7 +399,7 @@ def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypat
 
 def test_face_variation_and_weight_average_options_reach_the_training(
         tmp_path: Path, monkeypatch) -> None:
-    """--no-vary-faces, --ema and --eval-every reach the config, and the synthetic lines
+    """--no-vary-faces, --ema, --eval-every and --freeze reach the config, and the synthetic lines
     are then drawn with the faces as designed (`render_line(vary_faces=False)`)."""
     import random
 
@@ -377,15 +418,19 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     teacher.write_bytes(b"")
     assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998",
                                 "--val-pages", "5", "--distill", str(teacher),
-                                "--distill-weight", "0.5", "--eval-every", "700"]).exit_code == 0
+                                "--distill-weight", "0.5", "--eval-every", "700",
+                                "--freeze", "features", "--freeze", "rnn"]).exit_code == 0
     assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
         (True, 0.0, 0, None)
+    assert seen[0].freeze == () and seen[1].freeze == ("features", "rnn")
     assert seen[0].eval_every == training.RecognizerConfig().eval_every
     assert (seen[1].vary_faces, seen[1].ema, seen[1].val_pages) == (False, 0.998, 5)
     assert seen[1].eval_every == 700
     assert (seen[1].distill, seen[1].distill_weight) == (str(teacher), 0.5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
+    bad = runner.invoke(main, [*args, "--freeze", "head"])
+    assert bad.exit_code == 2 and "--freeze" in bad.output
     bad = runner.invoke(main, [*args, "--eval-every", "0"])
     assert bad.exit_code == 2 and "--eval-every" in bad.output
 

@@ -79,6 +79,10 @@ def train() -> None:
                    "so a fine-tune on scene text keeps print as the teacher reads it.")
 @click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
               show_default=True, help="Weight of the pull toward the --distill teacher.")
+@click.option("--freeze", multiple=True, type=click.Choice(["features", "rnn"]),
+              help="Keep this part of the --init model as it is (the convolutions, the "
+                   "BiLSTM); repeatable. Teaches new outputs for what the model already "
+                   "sees without moving the rest.")
 def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 

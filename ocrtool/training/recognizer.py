@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resi
 from ..synth.fonts import discover_fonts, hangul_fonts
 from ..synth.korean import korean_text
 from ..synth.lines import render_line
-from ..synth.text import foreign_text, random_text
+from ..synth.text import TYPESET_MARKS, foreign_text, random_text, typeset_text
 from .checkpoints import (
     BestWeights,
     PeriodicCheckpoint,
@@ -39,6 +40,7 @@ from .datasets import CROP_MARGIN, CropSet, cached_crop_set, split_validation, s
 MAX_TRAIN_WIDTH = 640
 TIGHT_CROPS = 0.35  # share of real crops cut with no margin (v0.5: 0.25)
 FOREIGN_TEXT = 0.3  # share of synthetic lines drawn from the Latin-script word lists
+TYPESET_TEXT = 0.15  # share of book and paper print, with ’ “ ” – — (synth.text.typeset_text)
 KOREAN_TEXT = 0.9  # Korean model: the rest are the English model's lines, in Korean fonts
 
 
@@ -111,6 +113,10 @@ class RecognizerConfig:
     distill_weight: float = 1.0
     distill_sets: tuple[str, ...] = ("sroie_train", "docbank_pages_train", "uw3_lines_train",
                                      "fr_typewritten_lines_train")
+    # parts of the model kept as they are ("features": the convolutions, "rnn": the BiLSTM;
+    # their BatchNorm statistics too): a fine-tune that only has to map what the model
+    # already sees onto new outputs (’ where it wrote ') moves nothing else
+    freeze: tuple[str, ...] = ()
 
 
 def jitter_crop(rng: random.Random, crop: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -170,11 +176,12 @@ class MixedLines(torch.utils.data.IterableDataset):
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
             img, text = render_line(rng, self._synthetic_text(rng), self.fonts,
                                     vary_faces=self.cfg.vary_faces)
-            return prepare_line(img), text, False, True
+            return prepare_line(img), text, False, teacher_knows(text)
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
-        return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), cs.texts[i], \
-            cs.case_insensitive, cs.name in self.cfg.distill_sets
+        text = cs.texts[i]
+        return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), text, \
+            cs.case_insensitive, cs.name in self.cfg.distill_sets and teacher_knows(text)
 
     def _synthetic_text(self, rng: random.Random) -> str:
         """Random text; with --extra-chars, a third of it has a few letters swapped for
@@ -182,6 +189,8 @@ class MixedLines(torch.utils.data.IterableDataset):
         if self.language.code == "ko":  # kept to the charset: Hanja and rarer marks go
             text = self.charset.canonical(korean_text(rng)) if rng.random() < KOREAN_TEXT \
                 else random_text(rng)
+        elif rng.random() < TYPESET_TEXT:
+            text = typeset_text(rng)
         else:
             text = foreign_text(rng) if rng.random() < FOREIGN_TEXT else random_text(rng)
         extra = self.cfg.extra_chars
@@ -219,6 +228,28 @@ class MixedLines(torch.utils.data.IterableDataset):
                     torch.tensor([c[2] for c in chunk], dtype=torch.bool),
                     torch.tensor([c[3] for c in chunk], dtype=torch.bool),
                 )
+
+
+def teacher_knows(text: str) -> bool:
+    """Whether a line may be anchored to the teacher (`--distill`): not when it holds a
+    typeset mark (`TYPESET_MARKS`), which v0.6 reads as its ASCII look-alike; the teacher
+    would pull the model back to "don't" where the label says "don’t"."""
+    return not any(c in TYPESET_MARKS for c in text)
+
+
+def freeze_parts(model: CRNN, parts: Sequence[str]) -> None:
+    """Stop training `parts` of the model: its submodules "features" and "rnn"."""
+    for name in parts:
+        for p in getattr(model, name).parameters():
+            p.requires_grad_(False)
+
+
+def train_mode(model: CRNN, frozen: Sequence[str]) -> None:
+    """Training mode, except for the frozen parts: their BatchNorm layers keep normalising
+    with their running statistics and do not update them."""
+    model.train()
+    for name in frozen:
+        getattr(model, name).eval()
 
 
 def ctc_fits(labels: list[int], frames: int) -> bool:
@@ -475,7 +506,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
                                          persistent_workers=cfg.workers > 0)
     use_amp = device == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    model.train()
+    freeze_parts(model, cfg.freeze)
     t0 = time.time()
     meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
                            lang=language.code)
@@ -504,6 +535,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         lr = lr_at(frac, step, cfg.lr)
         for g in opt.param_groups:
             g["lr"] = lr
+        train_mode(model, cfg.freeze)  # (validation leaves the whole model in it)
         images = images.to(device, non_blocking=True)
         with torch.autocast(device_type=device, enabled=use_amp):
             logits = model(images)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the sample images in samples/ (receipt.jpg, form.png, screenshot.png, article.png,
+# typeset.png,
 # korean.png, sign.jpg, line.png).
 # Needs: chromium and imagemagick (ImageMagick 6 `convert`), plus the Debian font packages
 # fonts-liberation2, fonts-open-sans, fonts-lato, fonts-dejavu-core, fonts-crosextra-carlito,
@@ -48,6 +49,11 @@ $NICE convert "$TMP/screenshot.png" -strip "$OUT/screenshot.png"
 #     font (grey-scale PNG): the case test of the recognizer.
 shot article.html 900 640 "$TMP/article.png"
 $NICE convert "$TMP/article.png" -colorspace Gray -strip "$OUT/article.png"
+
+# 3b'. typeset.png: clean Chromium render of book and paper print with typeset marks inside
+#      the lines (’ “ ” ‘ ’ – —) in two serif faces (grey-scale PNG).
+shot typeset.html 900 400 "$TMP/typeset.png"
+$NICE convert "$TMP/typeset.png" -colorspace Gray -strip "$OUT/typeset.png"
 
 # 3c. korean.png: clean Chromium render of a Korean shop notice (NanumGothic, NanumSquare,
 #     NanumMyeongjo, all from fonts-nanum): a brown banner, a price box, a date,
