@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ocrtool import Reader
 from ocrtool.evaluation import edit_distance
+from ocrtool.synth.text import TYPESET_MARKS
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -39,7 +40,7 @@ def test_a_short_mixed_case_line_reads_in_its_case():
 
 
 def _ascii_marks(text: str) -> str:
-    return text.translate(str.maketrans("’‘“”–—", "''\"\"--"))
+    return text.translate(str.maketrans(TYPESET_MARKS, "''\"\"--"))
 
 
 def test_book_print_with_typeset_marks_reads_its_words():

@@ -507,6 +507,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     use_amp = device == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     freeze_parts(model, cfg.freeze)
+    train_mode(model, cfg.freeze)
     t0 = time.time()
     meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
                            lang=language.code)
@@ -526,6 +527,7 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         out = validate(module, charset, val_sets, device, cfg.val_limit, cfg.lang)
         if detection is not None:
             out.update(validate_pages(module, charset, cfg, device, detection))
+        train_mode(model, cfg.freeze)  # validation leaves the whole model training
         return out
 
     for images, targets, tlens, ilens, ci, anchored in loader:
@@ -535,7 +537,6 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         lr = lr_at(frac, step, cfg.lr)
         for g in opt.param_groups:
             g["lr"] = lr
-        train_mode(model, cfg.freeze)  # (validation leaves the whole model in it)
         images = images.to(device, non_blocking=True)
         with torch.autocast(device_type=device, enabled=use_amp):
             logits = model(images)
