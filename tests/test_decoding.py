@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +306,21 @@ def test_shipped_lm_fixes_look_alikes_and_keeps_doubled_letters():
     for word in ("Receipt", "Total", "Thank you"):
         unsure = {i: {c: 0.5, c.swapcase(): 0.4} for i, c in enumerate(word) if i and c.isalpha()}
         assert text(beam_decode(line(word, unsure), beam_width=8, lm=lm, lm_weight=0.3)) == word
+
+
+def test_lm_corpus_adds_typeset_lines_after_the_others(tmp_path: Path) -> None:
+    """`build_lm --typeset N` adds N lines of typeset print (the marks the LM must not undo)
+    and leaves every other line of the seed as it was: without it the corpus is the one
+    the shipped LM was counted from."""
+    from ocrtool.recognition.build_lm import corpus
+    from ocrtool.synth.text import TYPESET_MARKS
+
+    def texts(typeset: int) -> tuple[list[str], str]:
+        return corpus(3, sentences=0, synthetic=20, data_dir=tmp_path, foreign=20,
+                      typeset=typeset)
+
+    plain, about = texts(0)
+    marked, about_marked = texts(30)
+    assert marked[: len(plain)] == plain and len(marked) == len(plain) + 30
+    assert sum(any(c in TYPESET_MARKS for c in t) for t in marked[len(plain):]) >= 20
+    assert "typeset" not in about and "typeset_text lines: 30" in about_marked

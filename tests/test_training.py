@@ -215,14 +215,20 @@ def test_typeset_lines_are_drawn_and_learn_from_their_labels_not_the_teacher():
     from ocrtool.synth.text import TYPESET_MARKS
     from ocrtool.training.recognizer import TYPESET_TEXT, MixedLines, training_charset
 
-    cfg = RecognizerConfig(synth_fraction=1.0)
-    lines = MixedLines(cfg, training_charset(get_language("en")), [], [])
-    rng = random.Random(0)
-    samples = [lines.sample(rng) for _ in range(400)]
+    def draw(share: float) -> list:
+        cfg = RecognizerConfig(synth_fraction=1.0, typeset_share=share)
+        lines = MixedLines(cfg, training_charset(get_language("en")), [], [])
+        rng = random.Random(0)
+        return [lines.sample(rng) for _ in range(400)]
+
+    samples = draw(TYPESET_TEXT)
     marked = [any(c in TYPESET_MARKS for c in text) for _, text, _, _ in samples]
     anchored = [a for *_, a in samples]
     assert TYPESET_TEXT / 2 * len(samples) <= sum(marked) <= 3 * TYPESET_TEXT * len(samples)
     assert anchored == [not m for m in marked]
+    # --typeset-share: 0 leaves only the other lines' quotes around whole lines
+    assert sum(not a for *_, a in draw(0.0)) < TYPESET_TEXT / 2 * len(samples)
+    assert sum(not a for *_, a in draw(0.6)) >= 0.6 / 2 * len(samples)
 
 
 def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> None:
@@ -421,7 +427,9 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     assert runner.invoke(main, [*args, "--no-vary-faces", "--ema", "0.998",
                                 "--val-pages", "5", "--distill", str(teacher),
                                 "--distill-weight", "0.5", "--eval-every", "700",
-                                "--freeze", "features", "--freeze", "rnn"]).exit_code == 0
+                                "--freeze", "features", "--freeze", "rnn",
+                                "--typeset-share", "0.4"]).exit_code == 0
+    assert (seen[0].typeset_share, seen[1].typeset_share) == (training.TYPESET_TEXT, 0.4)
     assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
         (True, 0.0, 0, None)
     assert seen[0].freeze == () and seen[1].freeze == ("features", "rnn")
@@ -431,6 +439,8 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     assert (seen[1].distill, seen[1].distill_weight) == (str(teacher), 0.5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
+    bad = runner.invoke(main, [*args, "--typeset-share", "1.5"])
+    assert bad.exit_code == 2 and "--typeset-share" in bad.output
     bad = runner.invoke(main, [*args, "--freeze", "head"])
     assert bad.exit_code == 2 and "--freeze" in bad.output
     bad = runner.invoke(main, [*args, "--eval-every", "0"])

@@ -30,6 +30,9 @@ def train() -> None:
 @click.option("--batch-size", type=int, default=48, show_default=True)
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
 @click.option("--synth-fraction", type=float, default=0.5, show_default=True)
+@click.option("--typeset-share", type=click.FloatRange(0.0, 1.0), default=None, metavar="SHARE",
+              help="Share of the synthetic lines that are book and paper print with "
+                   "’ “ ” – — inside them [default: the config's, training/recognizer.py].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out-dir", default="runs/recognizer", show_default=True)
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)

@@ -13,7 +13,10 @@ What goes in (and why):
   training pages: the held-out tenth chooses the LM's weight);
 - phrases from the French, German, Spanish, Portuguese, Italian and Polish word lists
   (`synth.text.foreign_text`, as the recognizer's synthetic lines): the default model
-  reads those languages, and an English-only LM raised French CER on validation.
+  reads those languages, and an English-only LM raised French CER on validation;
+- with --typeset N, N lines of book and paper print (`synth.text.typeset_text`: ’ inside
+  words, “ ” quotations, en-dash ranges, em dashes), without which the LM pulls a doubtful
+  "don’t" back to "don't". Off by default: the shipped v2 file is built without them.
 The dev sets (sroie_dev, born_digital_dev) are never read: they measure the model.
 The model is case-blind (trained lower-cased, `CharNgramLM.fold_case`) unless --cased:
 case is the recognizer's to read.
@@ -87,21 +90,25 @@ def dataset_lines(data_dir: Path, names: tuple[str, ...] = TRAIN_SETS) -> list[s
 
 
 def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path,
-           foreign: int = 0) -> tuple[list[str], str]:
-    """All training lines plus a one-line description of what went in."""
-    from ..synth.text import foreign_text
+           foreign: int = 0, typeset: int = 0) -> tuple[list[str], str]:
+    """All training lines plus a one-line description of what went in. The typeset lines
+    are drawn last, so the other lines of a seed are the same with or without them."""
+    from ..synth.text import foreign_text, typeset_text
 
     rng = random.Random(seed)
     words = list(wordfreq_sentences(rng, sentences))
     synth = list(synthetic_lines(rng, synthetic))
     real = dataset_lines(data_dir)
     other = [foreign_text(rng) for _ in range(foreign)]
+    printed = [typeset_text(rng) for _ in range(typeset)]
     about = (
         f"wordfreq en pseudo-sentences: {len(words)}; synth.random_text lines: {len(synth)}; "
         f"{'+'.join(TRAIN_SETS)} region texts (SROIE also lower-cased): {len(real)}; "
-        f"synth.text.foreign_text phrases: {len(other)}; seed {seed}"
+        f"synth.text.foreign_text phrases: {len(other)}; "
+        + (f"synth.text.typeset_text lines: {len(printed)}; " if printed else "")
+        + f"seed {seed}"
     )
-    return words + synth + real + other, about
+    return words + synth + real + other + printed, about
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,13 +119,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sentences", type=int, default=100000)
     parser.add_argument("--synthetic", type=int, default=40000)
     parser.add_argument("--foreign", type=int, default=100000)
+    parser.add_argument("--typeset", type=int, default=0,
+                        help="lines of typeset print (’ “ ” – — inside them)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--cased", action="store_true",
                         help="keep case (the shipped model is case-blind)")
     args = parser.parse_args(argv)
 
-    texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data, args.foreign)
+    texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data, args.foreign,
+                         args.typeset)
     about += (f"; order {args.order}, min_count {args.min_count}"
               f"{', cased' if args.cased else ', case-blind'}")
     print(about)

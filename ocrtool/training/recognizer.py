@@ -65,6 +65,8 @@ class RecognizerConfig:
     # run with it did not pass its shipping rule: model card)
     word_run_sets: dict[str, float] = field(default_factory=dict)
     synth_fraction: float = 0.5
+    # share of the synthetic lines that are book and paper print with typeset marks
+    typeset_share: float = TYPESET_TEXT
     lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
     batch_size: int = 48
     steps: int = 6000
@@ -189,7 +191,7 @@ class MixedLines(torch.utils.data.IterableDataset):
         if self.language.code == "ko":  # kept to the charset: Hanja and rarer marks go
             text = self.charset.canonical(korean_text(rng)) if rng.random() < KOREAN_TEXT \
                 else random_text(rng)
-        elif rng.random() < TYPESET_TEXT:
+        elif rng.random() < self.cfg.typeset_share:
             text = typeset_text(rng)
         else:
             text = foreign_text(rng) if rng.random() < FOREIGN_TEXT else random_text(rng)
