@@ -3,6 +3,10 @@
     ocrtool eval --data data/val/ic15_pages_train --out a.json
     ocrtool eval --data data/val/ic15_pages_train --weights runs/cand --out b.json
     python bench/paired_bootstrap.py a.json b.json [--score word_f1_ci det_hmean]
+    python bench/paired_bootstrap.py a_ic15.json,a_ic03.json b_ic15.json,b_ic03.json
+
+Comma-joined reports are pooled (`pool_reports`): the held-out scene photos of ic15 and
+ic03 judged as one set of 50 rather than two of 25.
 
 Prints each score of A and B, B - A with its 95% interval over resampled images, and the
 share of resamples in which B is ahead (`ocrtool.evaluation.compare`).
@@ -17,7 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocrtool.evaluation.compare import CROP_SCORES, PAGE_SCORES, paired_bootstrap  # noqa: E402
+from ocrtool.evaluation.compare import (  # noqa: E402
+    CROP_SCORES,
+    PAGE_SCORES,
+    paired_bootstrap,
+    pool_reports,
+)
 
 
 def main() -> None:
@@ -31,7 +40,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
+    a, b = (pool_reports([json.loads(Path(p).read_text()) for p in arg.split(",")])
+            for arg in (args.a, args.b))
     scores = args.score or (list(CROP_SCORES) if a.get("kind") == "crops" else list(PAGE_SCORES))
     for score in scores:
         r = paired_bootstrap(a, b, score, args.rounds, args.seed)

@@ -336,6 +336,21 @@ def test_paired_bootstrap_scores_both_reports_and_the_difference_interval() -> N
         paired_bootstrap(a, _report([("p1", 3, 4, 4)]), "word_f1")
 
 
+def test_pooled_reports_are_judged_on_all_their_images() -> None:
+    """Two small sets pooled: the score counts every image of both, images of the same
+    name in different reports stay apart, and reports of different kinds do not mix."""
+    from ocrtool.evaluation.compare import paired_bootstrap, pool_reports
+
+    a1, a2 = _report([("p1", 3, 4, 4)]), _report([("p1", 0, 2, 2), ("p2", 1, 2, 2)])
+    b1, b2 = _report([("p1", 3, 4, 4)]), _report([("p2", 2, 2, 2), ("p1", 1, 2, 2)])
+    pooled_a, pooled_b = pool_reports([a1, a2]), pool_reports([b1, b2])
+    assert len(pooled_a["per_image"]) == 3
+    r = paired_bootstrap(pooled_a, pooled_b, "word_f1", rounds=200)
+    assert (r["a"], r["b"]) == (2 * 4 / 16, 2 * 6 / 16)
+    with pytest.raises(ValueError, match="different kinds"):
+        pool_reports([a1, {"kind": "crops", "per_image": []}])
+
+
 def test_paired_bootstrap_on_crop_reports_compares_word_accuracy() -> None:
     from ocrtool.evaluation.compare import paired_bootstrap
 

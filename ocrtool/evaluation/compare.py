@@ -70,6 +70,18 @@ def paired_bootstrap(a: dict, b: dict, score: str, rounds: int = 2000,
             "b_ahead": float(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))}
 
 
+def pool_reports(reports: Sequence[dict]) -> dict:
+    """One report over the images of several (same kind: e.g. the held-out ic15 and ic03
+    photos as one scene set of 50), each image named by its report's place in the list
+    and its own name: a gain or loss is judged on every photo at once, not on 25."""
+    kinds = {r.get("kind") for r in reports}
+    if len(kinds) != 1:
+        raise ValueError(f"cannot pool reports of different kinds: {sorted(map(str, kinds))}")
+    rows = [{**row, "image": f"{i}:{row['image']}"}
+            for i, report in enumerate(reports) for row in report["per_image"]]
+    return {"kind": kinds.pop(), "per_image": rows}
+
+
 def _paired_rows(a: dict, b: dict) -> tuple[list[dict], list[dict]]:
     """The two reports' per-image rows in the same order; both must cover the same images."""
     by_image = {r["image"]: r for r in b["per_image"]}
