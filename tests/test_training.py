@@ -231,6 +231,35 @@ def test_typeset_lines_are_drawn_and_learn_from_their_labels_not_the_teacher():
     assert sum(not a for *_, a in draw(0.6)) >= 0.6 / 2 * len(samples)
 
 
+def test_math_lines_are_drawn_with_new_outputs_and_learn_from_their_labels() -> None:
+    """--math-share: inline mathematics (Greek letters, − × ≤ ∈ ∂ ...) among the synthetic
+    lines, its characters added to the charset (v0.6 has none but ±), its lines not
+    anchored to a teacher that cannot write them, and no output when the share is 0."""
+    import random
+
+    from ocrtool.languages import get_language
+    from ocrtool.synth.text import MATH_SYMBOLS, math_expression, math_text
+    from ocrtool.training.recognizer import MixedLines, math_chars, training_charset
+
+    rng = random.Random(1)
+    expressions = [math_expression(rng) for _ in range(300)]
+    assert not any("-" in e for e in expressions)  # the minus sign, not a hyphen
+    lines = [math_text(rng) for _ in range(300)]
+    assert sum(any(c in MATH_SYMBOLS for c in t) for t in lines) >= 0.8 * len(lines)
+
+    en = get_language("en")
+    assert math_chars(RecognizerConfig()) == ""
+    added = math_chars(RecognizerConfig(math_share=0.2))
+    assert set(added) == set(MATH_SYMBOLS) - set(en.chars) and "±" not in added
+    cfg = RecognizerConfig(synth_fraction=1.0, math_share=1.0)
+    charset = training_charset(en, extra=math_chars(cfg))
+    drawn = [MixedLines(cfg, charset, [], []).sample(random.Random(i)) for i in range(60)]
+    with_math = [(t, a) for _, t, _, a in drawn if any(c in MATH_SYMBOLS for c in t)]
+    assert len(with_math) >= 0.6 * len(drawn)
+    assert all(charset.canonical(t) == t for t, _ in with_math)  # every sign is written
+    assert not any(a for _, a in with_math)
+
+
 def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> None:
     """Whole-image crops (word and line crop sets) are validated as `ocrtool eval
     --no-detect` reads them: no cached margin around them (it kept 0.15 of the height of
@@ -428,8 +457,9 @@ def test_face_variation_and_weight_average_options_reach_the_training(
                                 "--val-pages", "5", "--distill", str(teacher),
                                 "--distill-weight", "0.5", "--eval-every", "700",
                                 "--freeze", "features", "--freeze", "rnn",
-                                "--typeset-share", "0.4"]).exit_code == 0
+                                "--typeset-share", "0.4", "--math-share", "0.1"]).exit_code == 0
     assert (seen[0].typeset_share, seen[1].typeset_share) == (training.TYPESET_TEXT, 0.4)
+    assert (seen[0].math_share, seen[1].math_share) == (0.0, 0.1)
     assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
         (True, 0.0, 0, None)
     assert seen[0].freeze == () and seen[1].freeze == ("features", "rnn")
@@ -439,8 +469,9 @@ def test_face_variation_and_weight_average_options_reach_the_training(
     assert (seen[1].distill, seen[1].distill_weight) == (str(teacher), 0.5)
     bad = runner.invoke(main, [*args, "--ema", "1"])
     assert bad.exit_code == 2 and "--ema" in bad.output
-    bad = runner.invoke(main, [*args, "--typeset-share", "1.5"])
-    assert bad.exit_code == 2 and "--typeset-share" in bad.output
+    for option in ("--typeset-share", "--math-share"):
+        bad = runner.invoke(main, [*args, option, "1.5"])
+        assert bad.exit_code == 2 and option in bad.output
     bad = runner.invoke(main, [*args, "--freeze", "head"])
     assert bad.exit_code == 2 and "--freeze" in bad.output
     bad = runner.invoke(main, [*args, "--eval-every", "0"])

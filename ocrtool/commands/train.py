@@ -33,6 +33,10 @@ def train() -> None:
 @click.option("--typeset-share", type=click.FloatRange(0.0, 1.0), default=None, metavar="SHARE",
               help="Share of the synthetic lines that are book and paper print with "
                    "’ “ ” – — inside them [default: the config's, training/recognizer.py].")
+@click.option("--math-share", type=click.FloatRange(0.0, 1.0), default=None, metavar="SHARE",
+              help="Share of the synthetic lines that are inline mathematics (Greek letters, "
+                   "− × ≤ ∈ ∂ ...); above 0 those characters join the charset as new "
+                   "outputs [default: 0].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out-dir", default="runs/recognizer", show_default=True)
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)

@@ -310,6 +310,69 @@ def typeset_text(rng: random.Random) -> str:
     return typeset_quotes(text)
 
 
+# Greek letters and the signs of inline mathematics as papers print them: DocBank pages
+# hold one in 4-6% of their words (− most of all), none of them in the default charset.
+# Only characters NFKC keeps (the charset normalises: the micro sign µ is read as μ).
+GREEK = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
+MATH_SIGNS = "−×·±∓≤≥≠≈≡∼∝∈∉⊂⊆∩∪∂∇∞∑∏∫√→←↔⇒〈〉†‡∗"
+MATH_SYMBOLS = GREEK + MATH_SIGNS
+
+
+def _math_term(rng: random.Random) -> str:
+    """A variable (Latin or Greek, maybe with an index written inline as DocBank's text
+    has it: "x1", "ggµν") or a number (a negative one with the minus sign, not "-")."""
+    if rng.random() < 0.3:
+        value = rng.choice(["0", "1", "2", "1/2", "0.5", "10",
+                            f"{rng.uniform(0, 99):.{rng.randint(1, 3)}f}"])
+        return ("−" if rng.random() < 0.3 else "") + value
+    name = rng.choice(GREEK) if rng.random() < 0.6 else rng.choice(string.ascii_letters)
+    if rng.random() < 0.3:
+        name += rng.choice(["0", "1", "2", "i", "j", "k", "n", rng.choice(GREEK)])
+    return name
+
+
+def math_expression(rng: random.Random) -> str:
+    """An inline formula: terms joined by operators, sometimes in brackets, a derivative, a
+    set membership or a power of ten."""
+    kind = rng.random()
+    if kind < 0.15:
+        return f"∂{_math_term(rng)}/∂{rng.choice('txyzr' + GREEK[:8])}"
+    if kind < 0.25:
+        return f"{rng.uniform(1, 9.9):.{rng.randint(1, 2)}f} × 10−{rng.randint(1, 12)}"
+    if kind < 0.35:
+        return f"{_math_term(rng)} {rng.choice('∈∉⊂⊆')} {rng.choice(GREEK[-7:] + 'RNZC')}"
+    terms = [_math_term(rng) for _ in range(rng.randint(2, 4))]
+    text = terms[0]
+    for term in terms[1:]:
+        text += rng.choice([" = ", " − ", " + ", " × ", "·", " ≤ ", " ≥ ", " ≈ ", " ∼ ", " → ",
+                            " ≡ ", "/", " = "]) + term
+    if rng.random() < 0.25:
+        opening, closing = rng.choice(["()", "()", "[]", "〈〉", "||"])
+        text = opening + text + closing
+    if rng.random() < 0.15:
+        text = rng.choice(["√", "∑", "∫", "∇·", "∏"]) + text
+    return text
+
+
+def math_text(rng: random.Random) -> str:
+    """A line of a paper with inline mathematics: words around a formula ("where α = 0.5
+    and x ∈ Ω"), a displayed formula with its number ("(2.16)"), or a footnote mark."""
+    kind = rng.random()
+    if kind < 0.5:
+        words = " ".join(_words(rng, rng.randint(1, 5)))
+        text = f"{words} {math_expression(rng)}"
+        if rng.random() < 0.5:
+            text += f" {rng.choice(['and', 'for', 'with', 'where', 'if'])} {math_expression(rng)}"
+        return text + rng.choice(["", ",", ".", ";"])
+    if kind < 0.85:
+        text = math_expression(rng)
+        if rng.random() < 0.6:
+            text += f"{'.' if rng.random() < 0.3 else ','} ({rng.randint(1, 9)}"
+            text += f".{rng.randint(1, 40)})" if rng.random() < 0.5 else f"{rng.randint(0, 9)})"
+        return text
+    return f"{rng.choice('†‡∗')}{' '.join(_words(rng, rng.randint(2, 6)))}"
+
+
 GENERATORS = [
     (sentence, 0.40),
     (receipt_line, 0.16),

@@ -27,7 +27,14 @@ from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resi
 from ..synth.fonts import discover_fonts, hangul_fonts
 from ..synth.korean import korean_text
 from ..synth.lines import render_line
-from ..synth.text import TYPESET_MARKS, foreign_text, random_text, typeset_text
+from ..synth.text import (
+    MATH_SYMBOLS,
+    TYPESET_MARKS,
+    foreign_text,
+    math_text,
+    random_text,
+    typeset_text,
+)
 from .checkpoints import (
     BestWeights,
     PeriodicCheckpoint,
@@ -67,6 +74,9 @@ class RecognizerConfig:
     synth_fraction: float = 0.5
     # share of the synthetic lines that are book and paper print with typeset marks
     typeset_share: float = TYPESET_TEXT
+    # share of the synthetic lines that are inline mathematics (`synth.text.math_text`);
+    # above 0 the charset also gets every `MATH_SYMBOLS` character it lacks (new outputs)
+    math_share: float = 0.0
     lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
     batch_size: int = 48
     steps: int = 6000
@@ -178,12 +188,17 @@ class MixedLines(torch.utils.data.IterableDataset):
         if not self.crop_sets or rng.random() < self.cfg.synth_fraction:
             img, text = render_line(rng, self._synthetic_text(rng), self.fonts,
                                     vary_faces=self.cfg.vary_faces)
-            return prepare_line(img), text, False, teacher_knows(text)
+            return prepare_line(img), text, False, self._teacher_knows(text)
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
         text = cs.texts[i]
         return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), text, \
-            cs.case_insensitive, cs.name in self.cfg.distill_sets and teacher_knows(text)
+            cs.case_insensitive, cs.name in self.cfg.distill_sets and self._teacher_knows(text)
+
+    def _teacher_knows(self, text: str) -> bool:
+        """`teacher_knows` of the text as this charset writes it: a sign it drops (a Greek
+        letter in a run without --math-share) is no reason to let a line go."""
+        return teacher_knows(self.charset.canonical(text))
 
     def _synthetic_text(self, rng: random.Random) -> str:
         """Random text; with --extra-chars, a third of it has a few letters swapped for
@@ -191,6 +206,8 @@ class MixedLines(torch.utils.data.IterableDataset):
         if self.language.code == "ko":  # kept to the charset: Hanja and rarer marks go
             text = self.charset.canonical(korean_text(rng)) if rng.random() < KOREAN_TEXT \
                 else random_text(rng)
+        elif self.cfg.math_share and rng.random() < self.cfg.math_share:
+            text = math_text(rng)  # drawn only when asked: other runs repeat as before
         elif rng.random() < self.cfg.typeset_share:
             text = typeset_text(rng)
         else:
@@ -234,9 +251,19 @@ class MixedLines(torch.utils.data.IterableDataset):
 
 def teacher_knows(text: str) -> bool:
     """Whether a line may be anchored to the teacher (`--distill`): not when it holds a
-    typeset mark (`TYPESET_MARKS`), which v0.6 reads as its ASCII look-alike; the teacher
-    would pull the model back to "don't" where the label says "don’t"."""
-    return not any(c in TYPESET_MARKS for c in text)
+    typeset mark (`TYPESET_MARKS`), which v0.6 reads as its ASCII look-alike (the teacher
+    would pull the model back to "don't" where the label says "don’t"), or a Greek letter
+    or mathematical sign (`MATH_SYMBOLS`), which v0.6 cannot write."""
+    return not any(c in TYPESET_MARKS or c in MATH_SYMBOLS for c in text)
+
+
+def math_chars(cfg: RecognizerConfig) -> str:
+    """The `MATH_SYMBOLS` a run with `math_share` adds to its charset: those not already
+    in the language's characters or in `extra_chars`."""
+    if not cfg.math_share:
+        return ""
+    have = set(get_language(cfg.lang).chars) | set(cfg.extra_chars)
+    return "".join(c for c in MATH_SYMBOLS if c not in have)
 
 
 def freeze_parts(model: CRNN, parts: Sequence[str]) -> None:
@@ -484,7 +511,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     language = get_language(cfg.lang)
     # a model of another language lends its features, not its character order
     same_lang = init_meta.get("lang", DEFAULT_LANG) == language.code
-    charset = training_charset(language, init_chars if same_lang else None, cfg.extra_chars)
+    charset = training_charset(language, init_chars if same_lang else None,
+                               cfg.extra_chars + math_chars(cfg))
     model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
     teacher = load_teacher(cfg.distill, charset, device) if cfg.distill else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
