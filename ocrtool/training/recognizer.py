@@ -313,8 +313,11 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor,
                       input_lengths: torch.Tensor, target_lengths: torch.Tensor,
                       mask: torch.Tensor) -> torch.Tensor:
     """KL(teacher || model) summed over each line's frames, per label like `ctc_loss`, on
-    the lines in `mask` (averaged over the whole batch: the anchored share sets its weight)."""
-    log_p = logits.float().log_softmax(-1)
+    the lines in `mask` (averaged over the whole batch: the anchored share sets its weight).
+    A teacher with fewer outputs (the model's charset extended past the teacher's) is
+    compared on its own outputs, the model's first ones: mass the model puts on a new
+    character where the teacher reads one of its own is a loss like any other."""
+    log_p = logits.float().log_softmax(-1)[..., : teacher_logits.shape[-1]]
     log_q = teacher_logits.float().log_softmax(-1)
     kl = (log_q.exp() * (log_q - log_p)).sum(-1)  # (B, T)
     frames = torch.arange(kl.shape[1], device=kl.device)[None, :] < input_lengths[:, None]
@@ -323,14 +326,17 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 
 def load_teacher(path: str, charset: Charset, device: str) -> CRNN:
-    """A frozen recognizer with this run's charset (its outputs must line up row by row)."""
+    """A frozen recognizer whose outputs line up row by row with this run's first ones: the
+    same charset, or the one this run extends (`--init` it with --extra-chars or
+    --math-share: its characters come first, `training_charset`)."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     meta = state.get("meta", {})
     chars = meta.get("charset", {}).get("chars")
-    if chars != charset.chars:
-        raise TeacherMismatch(f"{path}: the teacher's charset differs from the model's "
-                              "(--extra-chars or another language): it cannot --distill it")
-    teacher = CRNN(charset.num_classes, width=meta.get("width", 1),
+    if not chars or not charset.chars.startswith(chars):
+        raise TeacherMismatch(f"{path}: the model's charset does not begin with the "
+                              "teacher's (another language, or not --init from it): it "
+                              "cannot --distill it")
+    teacher = CRNN(len(chars) + 1, width=meta.get("width", 1),
                    hidden=meta.get("hidden", 128))
     teacher.load_state_dict(state["model"])
     return teacher.to(device).eval().requires_grad_(False)
