@@ -320,7 +320,7 @@ MATH_SYMBOLS = GREEK + MATH_SIGNS
 
 def _math_term(rng: random.Random) -> str:
     """A variable (Latin or Greek, maybe with an index written inline as DocBank's text
-    has it: "x1", "ggµν") or a number (a negative one with the minus sign, not "-")."""
+    has it: "x1", "ggμν") or a number (a negative one with the minus sign, not "-")."""
     if rng.random() < 0.3:
         value = rng.choice(["0", "1", "2", "1/2", "0.5", "10",
                             f"{rng.uniform(0, 99):.{rng.randint(1, 3)}f}"])

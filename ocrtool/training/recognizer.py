@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..languages import DEFAULT_LANG, Language, get_language
-from ..recognition.charset import Charset
+from ..recognition.charset import DEFAULT_CHARS, Charset
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resize_line
 from ..synth.fonts import discover_fonts, hangul_fonts
@@ -249,12 +249,17 @@ class MixedLines(torch.utils.data.IterableDataset):
                 )
 
 
+# what the shipped recognizer (the usual --distill teacher) does not write as printed
+TEACHER_UNKNOWN = frozenset(TYPESET_MARKS) | (frozenset(MATH_SYMBOLS) - frozenset(DEFAULT_CHARS))
+
+
 def teacher_knows(text: str) -> bool:
     """Whether a line may be anchored to the teacher (`--distill`): not when it holds a
     typeset mark (`TYPESET_MARKS`), which v0.6 reads as its ASCII look-alike (the teacher
     would pull the model back to "don't" where the label says "don’t"), or a Greek letter
-    or mathematical sign (`MATH_SYMBOLS`), which v0.6 cannot write."""
-    return not any(c in TYPESET_MARKS or c in MATH_SYMBOLS for c in text)
+    or mathematical sign (`MATH_SYMBOLS`) the shipped charset lacks, which v0.6 cannot
+    write."""
+    return not any(c in TEACHER_UNKNOWN for c in text)
 
 
 def math_chars(cfg: RecognizerConfig) -> str:
