@@ -324,3 +324,25 @@ def test_lm_corpus_adds_typeset_lines_after_the_others(tmp_path: Path) -> None:
     assert marked[: len(plain)] == plain and len(marked) == len(plain) + 30
     assert sum(any(c in TYPESET_MARKS for c in t) for t in marked[len(plain):]) >= 20
     assert "typeset" not in about and "typeset_text lines: 30" in about_marked
+
+
+def test_lm_with_math_lines_knows_the_signs(tmp_path: Path) -> None:
+    """`build_lm --math N`: math lines in the corpus and the signs in the LM's alphabet, so
+    the beam's re-read keeps what a --math-share recognizer wrote; loaded with that
+    recognizer's charset, it scores "x − 1" far above an LM that never saw the signs."""
+    from ocrtool.recognition.build_lm import corpus, lm_charset
+    from ocrtool.synth.text import MATH_SYMBOLS
+
+    alphabet = lm_charset(math=True)
+    assert set(MATH_SYMBOLS) <= set(alphabet.chars) and lm_charset().chars == Charset().chars
+    plain, _ = corpus(4, sentences=0, synthetic=200, data_dir=tmp_path, foreign=200)
+    with_math, about = corpus(4, sentences=0, synthetic=200, data_dir=tmp_path, foreign=200,
+                              math=400)
+    assert with_math[: len(plain)] == plain and "math_text lines: 400" in about
+    signed = CharNgramLM.train(with_math, order=4, charset=alphabet, min_count=1)
+    unsigned = CharNgramLM.train(plain, order=4, charset=Charset(), min_count=1)
+    loaded = []
+    for name, lm in (("signed", signed), ("unsigned", unsigned)):
+        lm.save(tmp_path / f"{name}.json.gz")  # loaded as the stage loads it:
+        loaded.append(CharNgramLM.load(tmp_path / f"{name}.json.gz", alphabet))  # its charset
+    assert loaded[0].score("α − 1 ≤ β") > loaded[1].score("α − 1 ≤ β") + 5

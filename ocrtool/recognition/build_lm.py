@@ -16,7 +16,11 @@ What goes in (and why):
   reads those languages, and an English-only LM raised French CER on validation;
 - with --typeset N, N lines of book and paper print (`synth.text.typeset_text`: ’ inside
   words, “ ” quotations, en-dash ranges, em dashes), without which the LM pulls a doubtful
-  "don’t" back to "don't". Off by default: the shipped v2 file is built without them.
+  "don’t" back to "don't". Off by default: the shipped v2 file is built without them;
+- with --math N, N lines of inline mathematics (`synth.text.math_text`) and the Greek
+  letters and signs (`MATH_SYMBOLS`) in the LM's alphabet: for a recognizer trained with
+  --math-share, whose lines in doubt the beam re-reads with this LM (an LM without them
+  takes every sign out again). Off by default.
 The dev sets (sroie_dev, born_digital_dev) are never read: they measure the model.
 The model is case-blind (trained lower-cased, `CharNgramLM.fold_case`) unless --cased:
 case is the recognizer's to read.
@@ -32,7 +36,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ..training.datasets import training_rows
-from .charset import Charset
+from .charset import DEFAULT_CHARS, Charset
 from .lm import CharNgramLM
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -90,10 +94,10 @@ def dataset_lines(data_dir: Path, names: tuple[str, ...] = TRAIN_SETS) -> list[s
 
 
 def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path,
-           foreign: int = 0, typeset: int = 0) -> tuple[list[str], str]:
-    """All training lines plus a one-line description of what went in. The typeset lines
-    are drawn last, so the other lines of a seed are the same with or without them."""
-    from ..synth.text import foreign_text, typeset_text
+           foreign: int = 0, typeset: int = 0, math: int = 0) -> tuple[list[str], str]:
+    """All training lines plus a one-line description of what went in. The typeset and
+    math lines are drawn last, so the other lines of a seed are the same without them."""
+    from ..synth.text import foreign_text, math_text, typeset_text
 
     rng = random.Random(seed)
     words = list(wordfreq_sentences(rng, sentences))
@@ -101,14 +105,26 @@ def corpus(seed: int, sentences: int, synthetic: int, data_dir: Path,
     real = dataset_lines(data_dir)
     other = [foreign_text(rng) for _ in range(foreign)]
     printed = [typeset_text(rng) for _ in range(typeset)]
+    formulas = [math_text(rng) for _ in range(math)]
     about = (
         f"wordfreq en pseudo-sentences: {len(words)}; synth.random_text lines: {len(synth)}; "
         f"{'+'.join(TRAIN_SETS)} region texts (SROIE also lower-cased): {len(real)}; "
         f"synth.text.foreign_text phrases: {len(other)}; "
         + (f"synth.text.typeset_text lines: {len(printed)}; " if printed else "")
+        + (f"synth.text.math_text lines: {len(formulas)}; " if formulas else "")
         + f"seed {seed}"
     )
-    return words + synth + real + other + printed, about
+    return words + synth + real + other + printed + formulas, about
+
+
+def lm_charset(math: bool = False) -> Charset:
+    """The LM's alphabet: the default charset, and with `math` the `MATH_SYMBOLS` it lacks
+    (in the order `--math-share` training adds them)."""
+    if not math:
+        return Charset()
+    from ..synth.text import MATH_SYMBOLS
+
+    return Charset(DEFAULT_CHARS + "".join(c for c in MATH_SYMBOLS if c not in DEFAULT_CHARS))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--foreign", type=int, default=100000)
     parser.add_argument("--typeset", type=int, default=0,
                         help="lines of typeset print (’ “ ” – — inside them)")
+    parser.add_argument("--math", type=int, default=0,
+                        help="lines of inline mathematics; adds MATH_SYMBOLS to the alphabet")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--cased", action="store_true",
@@ -128,11 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     texts, about = corpus(args.seed, args.sentences, args.synthetic, args.data, args.foreign,
-                         args.typeset)
+                         args.typeset, args.math)
     about += (f"; order {args.order}, min_count {args.min_count}"
               f"{', cased' if args.cased else ', case-blind'}")
     print(about)
-    lm = CharNgramLM.train(texts, order=args.order, charset=Charset(), min_count=args.min_count,
+    lm = CharNgramLM.train(texts, order=args.order, charset=lm_charset(args.math > 0),
+                           min_count=args.min_count,
                            about=about, fold_case=not args.cased)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     lm.save(args.out)
