@@ -122,9 +122,9 @@ def lm_charset(math: bool = False) -> Charset:
     (in the order `--math-share` training adds them)."""
     if not math:
         return Charset()
-    from ..synth.text import MATH_SYMBOLS
+    from ..synth.text import math_symbols_missing
 
-    return Charset(DEFAULT_CHARS + "".join(c for c in MATH_SYMBOLS if c not in DEFAULT_CHARS))
+    return Charset(DEFAULT_CHARS + math_symbols_missing(DEFAULT_CHARS))
 
 
 def main(argv: list[str] | None = None) -> None:

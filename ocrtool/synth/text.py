@@ -318,6 +318,12 @@ MATH_SIGNS = "−×·±∓≤≥≠≈≡∼∝∈∉⊂⊆∩∪∂∇∞∑∏
 MATH_SYMBOLS = GREEK + MATH_SIGNS
 
 
+def math_symbols_missing(chars: str) -> str:
+    """The `MATH_SYMBOLS` a charset of `chars` lacks, in their order: what a model (or LM)
+    that learns mathematics adds to its alphabet."""
+    return "".join(c for c in MATH_SYMBOLS if c not in chars)
+
+
 def _math_term(rng: random.Random) -> str:
     """A variable (Latin or Greek, maybe with an index written inline as DocBank's text
     has it: "x1", "ggμν") or a number (a negative one with the minus sign, not "-")."""

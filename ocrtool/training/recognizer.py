@@ -31,6 +31,7 @@ from ..synth.text import (
     MATH_SYMBOLS,
     TYPESET_MARKS,
     foreign_text,
+    math_symbols_missing,
     math_text,
     random_text,
     typeset_text,
@@ -267,8 +268,7 @@ def math_chars(cfg: RecognizerConfig) -> str:
     in the language's characters or in `extra_chars`."""
     if not cfg.math_share:
         return ""
-    have = set(get_language(cfg.lang).chars) | set(cfg.extra_chars)
-    return "".join(c for c in MATH_SYMBOLS if c not in have)
+    return math_symbols_missing(get_language(cfg.lang).chars + cfg.extra_chars)
 
 
 def freeze_parts(model: CRNN, parts: Sequence[str]) -> None:
