@@ -158,7 +158,8 @@ def test_distillation_keeps_the_model_near_its_teacher(tmp_path: Path) -> None:
 
 def test_frozen_parts_keep_their_weights_and_statistics(tmp_path: Path) -> None:
     """--freeze features rnn: a fine-tune moves the output layer and nothing else, not
-    even the BatchNorm running statistics of the frozen convolutions."""
+    even the BatchNorm running statistics of the frozen convolutions; with --freeze known
+    too, only the output rows of characters the --init model lacked."""
     from ocrtool.runtime.torch_backend import load_recognizer
 
     data = _crop_set(tmp_path / "mine")
@@ -178,6 +179,17 @@ def test_frozen_parts_keep_their_weights_and_statistics(tmp_path: Path) -> None:
     tuned = torch.load(tmp_path / "tuned" / "last.ckpt", weights_only=False)["model"]
     moved = {k for k in start if not torch.equal(start[k], tuned[k])}
     assert moved == {"head.weight", "head.bias"}
+    # --freeze known as well: of the output layer only the new characters' rows learn
+    run("signs", 12, init=str(tmp_path / "start.pt"), freeze=("features", "rnn", "known"),
+        extra_chars="αβ")
+    early = load_recognizer(str(tmp_path / "signs" / "validated" / "step_5.pt"))[0]
+    late = torch.load(tmp_path / "signs" / "last.ckpt", weights_only=False)["model"]
+    old = start["head.weight"].shape[0]
+    assert late["head.weight"].shape[0] == old + 2
+    for key in start:
+        kept = late[key][:old] if key.startswith("head.") else late[key]
+        assert torch.equal(start[key], kept), key
+    assert not torch.equal(early.state_dict()["head.weight"][old:], late["head.weight"][old:])
 
 
 def test_a_grown_charset_keeps_what_the_old_characters_learned():
@@ -490,6 +502,10 @@ def test_face_variation_and_weight_average_options_reach_the_training(
         assert bad.exit_code == 2 and option in bad.output
     bad = runner.invoke(main, [*args, "--freeze", "head"])
     assert bad.exit_code == 2 and "--freeze" in bad.output
+    bad = runner.invoke(main, [*args, "--freeze", "known"])  # whose outputs? no --init
+    assert bad.exit_code == 2 and "--init" in bad.output and len(seen) == 2
+    assert runner.invoke(main, [*args, "--freeze", "known", "--init", str(teacher)]
+                         ).exit_code == 0 and seen[2].freeze == ("known",)
     bad = runner.invoke(main, [*args, "--eval-every", "0"])
     assert bad.exit_code == 2 and "--eval-every" in bad.output
 

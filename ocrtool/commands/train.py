@@ -86,10 +86,11 @@ def train() -> None:
                    "so a fine-tune on scene text keeps print as the teacher reads it.")
 @click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
               show_default=True, help="Weight of the pull toward the --distill teacher.")
-@click.option("--freeze", multiple=True, type=click.Choice(["features", "rnn"]),
+@click.option("--freeze", multiple=True, type=click.Choice(["features", "rnn", "known"]),
               help="Keep this part of the --init model as it is (the convolutions, the "
-                   "BiLSTM); repeatable. Teaches new outputs for what the model already "
-                   "sees without moving the rest.")
+                   "BiLSTM, the outputs of the characters it already writes); "
+                   "repeatable. Teaches new outputs for what the model already sees "
+                   "without moving the rest.")
 def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 
@@ -104,6 +105,9 @@ def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
         raise click.UsageError(
             f"--lang {kw['lang']} needs --val-set: e.g. `ocrtool synth lines --lang "
             f"{kw['lang']} --seed 1 --count 400 --out data/{kw['lang']}_lines_val`")
+    if "known" in kw["freeze"] and not kw.get("init"):
+        raise click.UsageError("--freeze known keeps the outputs of an --init model: "
+                               "give --init WEIGHTS")
     for folder in (*train_sets, *val_sets):
         if not (Path(folder) / "gt.jsonl").is_file():
             raise click.BadParameter(f"{folder}: no gt.jsonl there (see the data format "

@@ -127,7 +127,8 @@ class RecognizerConfig:
     distill_sets: tuple[str, ...] = ("sroie_train", "docbank_pages_train", "uw3_lines_train",
                                      "fr_typewritten_lines_train")
     # parts of the model kept as they are ("features": the convolutions, "rnn": the BiLSTM;
-    # their BatchNorm statistics too): a fine-tune that only has to map what the model
+    # their BatchNorm statistics too; "known": the output rows of the characters the --init
+    # model already writes, and the blank): a fine-tune that only has to map what the model
     # already sees onto new outputs (’ where it wrote ') moves nothing else
     freeze: tuple[str, ...] = ()
 
@@ -271,11 +272,16 @@ def math_chars(cfg: RecognizerConfig) -> str:
     return math_symbols_missing(get_language(cfg.lang).chars + cfg.extra_chars)
 
 
+# `freeze` parts that are submodules of the CRNN; "known" is rows of its output layer
+FROZEN_MODULES = ("features", "rnn")
+
+
 def freeze_parts(model: CRNN, parts: Sequence[str]) -> None:
     """Stop training `parts` of the model: its submodules "features" and "rnn"."""
     for name in parts:
-        for p in getattr(model, name).parameters():
-            p.requires_grad_(False)
+        if name in FROZEN_MODULES:
+            for p in getattr(model, name).parameters():
+                p.requires_grad_(False)
 
 
 def train_mode(model: CRNN, frozen: Sequence[str]) -> None:
@@ -283,7 +289,38 @@ def train_mode(model: CRNN, frozen: Sequence[str]) -> None:
     with their running statistics and do not update them."""
     model.train()
     for name in frozen:
-        getattr(model, name).eval()
+        if name in FROZEN_MODULES:
+            getattr(model, name).eval()
+
+
+class KeptRows:
+    """Output rows held at their starting values through a fine-tune (`--freeze known`).
+
+    With the features and the BiLSTM frozen too, the characters the --init model writes
+    keep exactly its logits, so new outputs (mathematical signs) are learnt without moving
+    how anything else is read: whole-model fine-tunes that learnt new signs lost scene
+    words (sessions 28-30, model card). Their gradient is zeroed so clipping and Adam see
+    only the rows that learn, and after each step the rows are written back, undoing
+    AdamW's weight decay.
+    """
+
+    def __init__(self, head: nn.Linear, rows: Sequence[int]):
+        self.head = head
+        self.rows = torch.as_tensor(list(rows), dtype=torch.long, device=head.weight.device)
+        self.weight = head.weight.detach()[self.rows].clone()
+        self.bias = head.bias.detach()[self.rows].clone()
+        for p in (head.weight, head.bias):
+            p.register_hook(lambda g: g.index_fill(0, self.rows, 0.0))
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            self.head.weight[self.rows] = self.weight
+            self.head.bias[self.rows] = self.bias
+
+
+def known_rows(charset: Charset, init_chars: str) -> list[int]:
+    """Output rows of the blank and of every character of `init_chars` in `charset`."""
+    return [0] + [charset.indices_of(c)[0] for c in init_chars if c in charset.chars]
 
 
 def ctc_fits(labels: list[int], frames: int) -> bool:
@@ -549,6 +586,11 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     freeze_parts(model, cfg.freeze)
     train_mode(model, cfg.freeze)
+    kept = None
+    if "known" in cfg.freeze:
+        if init_state is None:
+            raise ValueError("freezing the known outputs needs an --init model")
+        kept = KeptRows(model.head, known_rows(charset, init_chars or language.chars))
     t0 = time.time()
     meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
                            lang=language.code)
@@ -594,6 +636,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         scaler.step(opt)
         scaler.update()
+        if kept is not None:
+            kept.restore()
         if ema is not None:
             ema.update_parameters(model)
         step += 1
