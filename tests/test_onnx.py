@@ -349,3 +349,58 @@ def test_int8_calibration_lines_are_spread_over_every_page() -> None:
     assert len(picked) == 40 and picked[0] == "page0-line0"
     assert {line.split("-")[0] for line in picked} == {f"page{p}" for p in range(5)}
     assert evenly(lines[:7], 40) == lines[:7] and evenly([], 3) == []
+
+
+def test_grafted_head_keeps_the_int8_graph_and_adds_the_new_outputs(exported: Path,
+                                                                     tmp_path: Path) -> None:
+    """bench/graft_head.py: a model that only added output rows (`--freeze features rnn
+    known`) gets the shipped int8 graph with its own output layer: the old characters'
+    logits are the int8 file's exactly, the new ones the candidate's; a candidate that
+    moved anything else is refused."""
+    from ocrtool.runtime.torch_backend import load_recognizer
+    from ocrtool.training.recognizer import load_with_charset
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from graft_head import check_only_new_rows, graft
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(0)
+    calibration = [rng.uniform(-1, 1, (4, 1, 32, w)).astype(np.float32) for w in (64, 128)]
+    int8 = quantize_recognizer(exported / "recognizer.onnx", tmp_path / "old.int8.onnx",
+                               calibration)
+    old, meta = load_recognizer(str(exported / "recognizer.pt"))
+    grown_charset = Charset(CHARSET.chars + "αβ")
+    grown = CRNN(grown_charset.num_classes, 1, 32)
+    load_with_charset(grown, old.state_dict(), CHARSET, grown_charset)
+    with torch.no_grad():
+        grown.head.bias[-2:] = torch.tensor([3.0, -1.0])
+    save_weights(tmp_path / "grown.pt", grown, {**meta, "charset": grown_charset.to_dict()})
+    grown_onnx = export_recognizer(tmp_path / "grown.pt", tmp_path / "grown.onnx")
+    shipped_float, candidate = onnx.load(str(exported / "recognizer.onnx")), onnx.load(
+        str(grown_onnx))
+    check_only_new_rows(shipped_float, candidate)
+    out = tmp_path / "grafted.int8.onnx"
+    onnx.save(graft(onnx.load(str(int8)), candidate), str(out))
+
+    x = rng.uniform(-1, 1, (2, 1, 32, 96)).astype(np.float32)
+
+    def logits(path: Path) -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return session.run(None, {"images": x})[0]
+
+    grafted, before, floats = logits(out), logits(int8), logits(grown_onnx)
+    n = CHARSET.num_classes
+    assert grafted.shape[-1] == n + 2 and np.array_equal(grafted[..., :n], before)
+    # the new columns: the candidate's head on the int8 features
+    assert np.abs(grafted[..., n:] - floats[..., n:]).max() < 0.5
+    grafted_meta = json.loads(read_metadata(out)["ocrtool_meta"])
+    assert grafted_meta["charset"] == grown_charset.to_dict()
+    assert grafted_meta["quantization"] == "int8"
+    # a candidate whose convolutions moved is not an added-outputs model
+    moved = onnx.load(str(grown_onnx))
+    conv = next(i for i in moved.graph.initializer if len(i.dims) == 4)
+    conv.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(conv) + 0.01,
+                                               conv.name))
+    with pytest.raises(SystemExit, match="outside the output layer"):
+        check_only_new_rows(shipped_float, moved)
