@@ -318,9 +318,11 @@ class KeptRows:
             self.head.bias[self.rows] = self.bias
 
 
-def known_rows(charset: Charset, init_chars: str) -> list[int]:
-    """Output rows of the blank and of every character of `init_chars` in `charset`."""
-    return [0] + [charset.indices_of(c)[0] for c in init_chars if c in charset.chars]
+def carried_rows(old_chars: str, new: Charset) -> list[tuple[int, int]]:
+    """(row in `new`, row in the old model) of the blank and of every character of the old
+    charset that `new` keeps: output rows follow their characters."""
+    return [(0, 0)] + [(new.indices_of(c)[0], i + 1) for i, c in enumerate(old_chars)
+                       if c in new.chars]
 
 
 def ctc_fits(labels: list[int], frames: int) -> bool:
@@ -542,9 +544,7 @@ def load_with_charset(model: CRNN, state: dict, old: Charset, new: Charset) -> N
     model.load_state_dict(state, strict=False)
     with torch.no_grad():
         model.head.bias.fill_(float(bias[1:].min()))
-        rows = [(0, 0)] + [(new.indices_of(c)[0], i + 1) for i, c in enumerate(old.chars)
-                           if c in new.chars]
-        for dst, src in rows:
+        for dst, src in carried_rows(old.chars, new):
             model.head.weight[dst] = weight[src]
             model.head.bias[dst] = bias[src]
 
@@ -590,7 +590,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     if "known" in cfg.freeze:
         if init_state is None:
             raise ValueError("freezing the known outputs needs an --init model")
-        kept = KeptRows(model.head, known_rows(charset, init_chars or language.chars))
+        kept = KeptRows(model.head, [row for row, _ in carried_rows(
+            init_chars or language.chars, charset)])
     t0 = time.time()
     meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
                            lang=language.code)
