@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from fonts import dejavu_sans
+from PIL import Image, ImageDraw
 
 from ocrtool import Reader
 from ocrtool.detection.postprocess import DetectParams
@@ -206,3 +207,17 @@ def test_a_one_character_line_is_reported_a_character_cell_wide():
 def test_faint_lines_are_kept_only_as_digits_or_colons():
     assert reads_as_glyph(_line("1", 0, 5)) and reads_as_glyph(_line(":", 0, 5))
     assert not reads_as_glyph(_line("T", 0, 5)) and not reads_as_glyph(_line("1r", 0, 5))
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])  # auto: int8 where the CPU has VNNI
+def test_angle_brackets_are_read_as_brackets(precision: str):
+    """A printed < and > read as themselves. A recognizer that learnt the mathematical
+    signs on frozen features wrote "if x ≥ 5 then y ≤ 1" here once an LM that knows the
+    signs re-read the line (session 31, model card); held-out pages hold too few brackets
+    to show it (`bench/angle_brackets.py` counts them over every face)."""
+    reader = Reader(threads=1, precision=precision)
+    font = dejavu_sans(24)
+    for text in ("if x > 5 then y < 1", "Next > Back"):
+        page = Image.new("RGB", (int(font.getlength(text)) + 48, 48), "white")
+        ImageDraw.Draw(page).text((24, 8), text, font=font, fill="black")
+        assert reader.read(np.array(page)).text == text
