@@ -20,12 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-HEAD_OUTPUT = "logits"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ocrtool.export import OUTPUT_NAMES  # noqa: E402
+from ocrtool.runtime.base import META_KEY, RECOGNIZER  # noqa: E402
+
+HEAD_OUTPUT = OUTPUT_NAMES[RECOGNIZER]
 
 
 def head_initializers(model: onnx.ModelProto) -> tuple[str, str]:
@@ -75,7 +81,7 @@ def graft(shipped_int8: onnx.ModelProto, candidate: onnx.ModelProto) -> onnx.Mod
             info.type.tensor_type.shape.dim[-1].dim_value = classes
     meta = {p.key: p.value for p in candidate.metadata_props}
     for prop in out.metadata_props:
-        if prop.key == "ocrtool_meta":  # the candidate's, plus what quantizing added
+        if prop.key == META_KEY:  # the candidate's, plus what quantizing added
             prop.value = json.dumps({**json.loads(prop.value), **json.loads(meta[prop.key])},
                                     ensure_ascii=False)
         elif prop.key in meta:
