@@ -13,7 +13,9 @@ validation, threshold tuning, calibration and `ocrtool eval` run these same stag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -259,10 +261,35 @@ def legible_lines(lines: list[Line], min_char_confidence: float,
                   min_short_line_confidence: float = 0.0) -> list[Line]:
     """Detected lines read legibly enough to be text (`ReaderConfig.min_char_confidence`):
     the rest were detections of texture, stamps or scenery. A line of at most
-    SHORT_LINE_CHARS characters must also reach `min_short_line_confidence`."""
+    SHORT_LINE_CHARS characters must also reach `min_short_line_confidence`, and words
+    read as stripes are dropped (`without_stripes`). Thresholds of 0 keep every line."""
     short = max(min_char_confidence, min_short_line_confidence)
-    return [ln for ln in lines
+    if short <= 0:
+        return lines
+    return [ln for ln in without_stripes(lines)
             if ln.char_confidence >= (short if is_short_line(ln) else min_char_confidence)]
+
+
+# A run of four of one stroke-like letter (i, I, l, |, and L, which the case repair
+# writes for a run of l) is not text: railings, fences and rows of bars or squares read
+# so ("iiiiiiiiii", "ILLLLLELLILL", over the confidence threshold). No word of the
+# 164 thousand labelled in ../shared/data nor of the word lists holds such a run (the
+# longest are "III" and "BESIII"; runs of 4 of any letter: only "XXXX", masked digits).
+STRIPE = re.compile(r"([iIlL|])\1{3,}")
+
+
+def without_stripes(lines: list[Line]) -> list[Line]:
+    """Detected lines without the words read as stripes (`STRIPE`), and without lines
+    left empty. Unlike `legible_lines` this asks what was read, not how surely: a model
+    or an LM that reads texture more confidently does not let it through."""
+    kept = []
+    for ln in lines:
+        words = [w for w in ln.words if not STRIPE.search(w.text)]
+        if len(words) == len(ln.words):
+            kept.append(ln)
+        elif words:
+            kept.append(replace(ln, words=words, text=" ".join(w.text for w in words)))
+    return kept
 
 
 def is_short_line(line: Line) -> bool:

@@ -13,9 +13,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocrtool.cli import main
 from ocrtool.languages import LANGUAGES, SHORT_LINE_CHARS
-from ocrtool.reader import Reader, legible_lines
+import ocrtool.reader
+from ocrtool.reader import Reader, legible_lines, without_stripes
 from ocrtool.recognition.decoding import Decoded
-from ocrtool.results import Line
+from ocrtool.results import Line, Word
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 TEXT = "Opening hours"
@@ -132,3 +133,48 @@ def test_the_cli_option_keeps_every_line(tmp_path, page):
     assert TEXT in everything.output and len(everything.output.strip().splitlines()) == 2
     bad = runner.invoke(main, ["read", str(path), "--min-char-confidence", "1.5"])
     assert bad.exit_code == 2 and "min-char-confidence" in bad.output
+
+
+def page_with_a_row_of_bars() -> np.ndarray:
+    """A capital I drawn 14 times, 16 px apart: a row of bars (a railing, a fence)."""
+    def bars(d):
+        for k in range(14):
+            d.text((400 + 16 * k, 250), "I", font=ImageFont.truetype(FONT, 30), fill="black")
+    return page_with(bars)
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_a_row_of_bars_read_surely_as_letters_is_dropped(precision, monkeypatch):
+    page = page_with_a_row_of_bars()
+    reader = Reader(threads=1, precision=precision)
+    # without the stripe rule the row is read as a run of letters over the threshold
+    monkeypatch.setattr(ocrtool.reader, "without_stripes", lambda lines: lines)
+    unfiltered = [ln for ln in reader.read(page).lines if ln.text != TEXT]
+    assert len(unfiltered) == 1 and ocrtool.reader.STRIPE.search(unfiltered[0].text)
+    assert unfiltered[0].char_confidence >= reader.min_char_confidence
+    monkeypatch.undo()
+    assert [ln.text for ln in reader.read(page).lines] == [TEXT]
+    # 0 keeps every line, this one too
+    everything = Reader(threads=1, precision=precision, min_char_confidence=0.0).read(page)
+    assert len(everything.lines) == 2
+
+
+def _line(*texts: str) -> Line:
+    pts = [[0, 0], [10, 0], [10, 5], [0, 5]]
+    return Line(" ".join(texts), 0.9, pts, [Word(t, 0.9, pts) for t in texts])
+
+
+def test_words_read_as_stripes_are_dropped_and_the_line_text_rebuilt():
+    lines = [_line("Gate", "iiiiiii", "12"), _line("IIIIIIIII"), _line("LEIIIIIIIIIIE"),
+             _line("lllll", "LLLL"), _line("||||")]
+    assert [ln.text for ln in without_stripes(lines)] == ["Gate 12"]
+    assert [w.text for w in without_stripes(lines)[0].words] == ["Gate", "12"]
+
+
+def test_words_with_short_runs_are_text():
+    # the longest runs in the labelled data: Roman numerals, "BESIII", masked digits
+    kept = [_line("III", "BESIII", "(iii)", "XXXX", "Illinois", "1111", "ILL", "www.x.com")]
+    assert without_stripes(kept) == kept
+    assert legible_lines(kept, 0.45) == kept
+    stripes = [_line("iiii")]
+    assert legible_lines(stripes, 0.45) == [] and legible_lines(stripes, 0.0) == stripes
