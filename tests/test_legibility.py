@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw, ImageFont
 
+import ocrtool.reader
 from ocrtool.cli import main
 from ocrtool.languages import LANGUAGES, SHORT_LINE_CHARS
-import ocrtool.reader
 from ocrtool.reader import Reader, legible_lines, without_stripes
 from ocrtool.recognition.decoding import Decoded
 from ocrtool.results import Line, Word

@@ -30,6 +30,7 @@ from ocrtool.export import (  # noqa: E402
     export_recognizer,
     quantize_recognizer,
     read_metadata,
+    uniform_batches,
 )
 from ocrtool.recognition.charset import Charset  # noqa: E402
 from ocrtool.recognition.model import CRNN  # noqa: E402
@@ -349,6 +350,21 @@ def test_int8_calibration_lines_are_spread_over_every_page() -> None:
     assert len(picked) == 40 and picked[0] == "page0-line0"
     assert {line.split("-")[0] for line in picked} == {f"page{p}" for p in range(5)}
     assert evenly(lines[:7], 40) == lines[:7] and evenly([], 3) == []
+
+
+def test_calibration_batches_get_one_shape() -> None:
+    """The percentile calibrator stacks every batch: lines are cut or edge-padded to one
+    width and regrouped into batches of one size."""
+    wide = np.arange(2 * 3 * 600, dtype=np.float32).reshape(2, 1, 3, 600)
+    narrow = np.ones((40, 1, 3, 100), np.float32)
+    narrow[..., -1] = 7.0
+    batches = uniform_batches([wide, narrow], width=512, size=16)
+    assert [b.shape for b in batches] == [(16, 1, 3, 512)] * 2  # 42 lines: 10 left over
+    assert np.array_equal(batches[0][0], wide[0, :, :, :512])
+    assert np.all(batches[0][2, :, :, 99:] == 7.0)  # padded with its own last column
+    assert [b.shape for b in uniform_batches([narrow[:5]], width=512, size=16)] == \
+        [(5, 1, 3, 512)]
+    assert uniform_batches([]) == []
 
 
 def test_grafted_head_keeps_the_int8_graph_and_adds_the_new_outputs(exported: Path,
