@@ -307,6 +307,7 @@ def recognition_settings(config: ReaderConfig) -> dict[str, Any]:
     return {"decoder": config.decoder, "beam_width": config.beam_width,
             "lm_weight": config.lm_weight, "allowlist": config.allowlist,
             "blocklist": config.blocklist, "lexicon": config.lexicon,
+            "reread_below": config.reread_below,
             "user_words": read_word_file(config.user_words) if config.user_words else (),
             "batch_size": config.batch_size}
 

@@ -40,6 +40,7 @@ from .preprocess import (
     pad_batch,
     prepare_crop,
 )
+from .widths import REREAD_WIDTHS, frames_at_width, majority, widened
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
@@ -68,7 +69,7 @@ class RecognitionStage:
                  beam_width: int = BEAM_WIDTH, lm_weight: float = LM_WEIGHT,
                  allowlist: str | None = None, blocklist: str | None = None,
                  lexicon: bool = True, user_words: Sequence[str] = (),
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, reread_below: float = 0.0) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
         self.forward, self.meta = forward, meta
@@ -81,6 +82,7 @@ class RecognitionStage:
                               self.charset.indices_of(self.charset.label_chars(blocklist))
                               if blocklist else None)
         self.lang = meta.get("lang", DEFAULT_LANG)
+        self.reread_below = reread_below  # 0: each line read once (`_read_unsure_again`)
         # the language's LM is loaded here (about a second): nearly every page has a line
         # in doubt that is decoded again with it (`_read_doubtful_again`)
         self.jamo = self.charset.form == "jamo"
@@ -149,7 +151,12 @@ class RecognitionStage:
         return self.recognize_prepared([self.prepare(c) for c in crops])
 
     def recognize_prepared(self, lines: Sequence[np.ndarray]) -> list[Decoded]:
-        """Decode crops already `prepare`d, batched by width, in the order given."""
+        """Decode crops already `prepare`d, batched by width, in the order given; lines in
+        doubt are read again at other widths (`_read_unsure_again`)."""
+        return self._read_unsure_again(lines, self._read_prepared(lines))
+
+    def _read_prepared(self, lines: Sequence[np.ndarray]) -> list[Decoded]:
+        """One reading of each prepared line: decoded, LM re-read, case and words mended."""
         out: list[Decoded | None] = [None] * len(lines)
         for idx, logits, lengths in self._forward_batches(lines):
             log_probs = self._log_probs(logits)  # once: the decoder and each repair read it
@@ -161,6 +168,26 @@ class RecognitionStage:
             for i, d in zip(idx, decoded):
                 out[i] = self._per_output_char(d)
         return out  # type: ignore[return-value]
+
+    def _read_unsure_again(self, lines: Sequence[np.ndarray],
+                           decoded: list[Decoded]) -> list[Decoded]:
+        """Lines read with a character confidence under `reread_below` are read again at
+        each of REREAD_WIDTHS; the text most of the readings share wins
+        (`widths.majority`), with the frames of its reading mapped back onto the line."""
+        unsure = [i for i, d in enumerate(decoded)
+                  if self.char_confidence(d) < self.reread_below]
+        if not unsure:
+            return decoded
+        again = self._read_prepared([widened(lines[i], f)
+                                     for f in REREAD_WIDTHS for i in unsure])
+        out = list(decoded)
+        for k, i in enumerate(unsure):
+            readings = [decoded[i]] + again[k::len(unsure)]
+            best = majority([self.text(d) for d in readings])
+            if best:
+                out[i] = frames_at_width(readings[best], REREAD_WIDTHS[best - 1],
+                                         lines[i].shape[1] // self.frame_stride)
+        return out
 
     def recognize_caseless(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
         """Greedy reads with each letter's two cases as one (the capital's label), in the

@@ -82,6 +82,8 @@ _ALL_OPTIONS = (
     Option("allowlist", "str", "only these characters may be output"),
     Option("blocklist", "str", "these characters are never output"),
     Option("lexicon", "bool", "put near-miss words right with the shipped word list"),
+    Option("reread_below", "float", "read lines under this mean character probability "
+           "again at four other widths and let the readings vote (0: off)", low=0, high=1),
     Option("detail", "choice", "report lines, or single words", choices=("lines", "words")),
     Option("read_by", "choice", "recognize whole lines or each word",
            choices=("lines", "words")),
