@@ -60,8 +60,8 @@ class ReaderConfig:
     user_words: str | Path | None = None
     # lines read with a character confidence under this are read again at four other
     # widths and the readings vote (recognition/widths.py): more word crops read right
-    # (REREAD_GATE, chosen on validation crops), about 1.7x the recognition time, pages
-    # unchanged on average; 0: off
+    # (REREAD_GATE, chosen on validation crops), 3.4x the recognition time on scene word
+    # crops (many are in doubt), pages unchanged on average; 0: off
     reread_below: float = 0.0
     detail: str = "lines"
     min_confidence: float = 0.0

@@ -12,7 +12,9 @@ crops lose two; three readings instead of five: under 0.95 sroie loses four).
 On whole pages it changes little: long lines seldom get two equal readings of five, and
 the held-out pages' mean word F1 (ci) moved 0.8010 -> 0.8005 in int8 (0.7960 -> 0.7986
 in fp32), so it is an option (`ReaderConfig.reread_below`, `--reread-below`), off by
-default: for word crops read with `--no-detect`, at about 1.7x the recognition time.
+default: for word crops read with `--no-detect`. Its price: the 1069 validation crops of
+ic15 words, IIIT5K and SVT took 3.4x as long to read (median of three alternating rounds,
+`runs/s32/vote_time.py`): scene words are often in doubt, and so read five times.
 """
 
 from __future__ import annotations
