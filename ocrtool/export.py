@@ -198,10 +198,11 @@ def compare_text(pt_dir: str | Path, onnx_dir: str | Path,
 # Calibration of the int8 recognizer: activation ranges are the 99.999th percentile of
 # what the calibration lines produce, not their extremes. Judged by fidelity to the
 # float graph (share of the training validation's 5119 held-out crops read differently
-# from fp32, `runs/s32/quant_methods.py`): v0.6 re-exported 2.40% with min-max ranges ->
-# 2.05% (the shipped file: 2.03%); session 24's halfway average 1.74% -> 1.35%, and
-# its CER against its own fp32 reading 0.30% -> 0.19%. The histogram calibrators need
-# batches of one shape: lines are cut or edge-padded to CALIBRATION_WIDTH columns.
+# from fp32, as `bench/int8_fidelity.py` counts them): v0.6 re-exported 2.40% with
+# min-max ranges -> 2.05% (the shipped file: 2.03%); session 24's halfway average 1.74%
+# -> 1.35%, and its CER against its own fp32 reading 0.30% -> 0.19%. The histogram
+# calibrators need batches of one shape: lines are cut or edge-padded to
+# CALIBRATION_WIDTH columns.
 CALIBRATION_PERCENTILE = 99.999
 CALIBRATION_WIDTH = 512
 CALIBRATION_BATCH = 32

@@ -14,6 +14,7 @@ import click
 from ..config import BACKENDS, DECODERS, DEVICES, READ_BY, ReaderConfig
 from ..detection.postprocess import DetectParams
 from ..languages import LANGUAGES
+from ..recognition.widths import REREAD_GATE
 
 _D = ReaderConfig()
 
@@ -67,8 +68,8 @@ _OPTIONS: list[Callable] = [
                  show_default=True,
                  help="Read lines whose mean character probability is under this again at "
                       "four other widths and keep the reading most of them agree on: more "
-                      "word crops read right (0.95 was best on validation crops), at up to "
-                      "3.4x the recognition time on scene words; 0: off."),
+                      f"word crops read right ({REREAD_GATE} was best on validation crops), "
+                      "at up to 3.4x the recognition time on scene words; 0: off."),
     *MODEL_OPTIONS,
     click.option("--lines/--words", "lines", default=True,
                  help="Report lines or single words."),

@@ -4,7 +4,7 @@ A CRNN's frames fall on a line at a fixed stride, so a glyph that straddles two 
 or a gap that falls inside one, is read differently once the line is stretched or
 squeezed a little; where the model is unsure, the reading that several widths agree on
 is more often right than the first. On the recognizer's validation crops (the held-out
-tenth of the training sets, 5119 crops of 15 sets, `runs/s32/vote.py`), lines read with a
+tenth of the training sets, 5119 crops of 15 sets, `bench/tune_reread.py`), lines read with a
 character confidence under REREAD_GATE (17% of them) read again at the four widths below
 and decided by a majority of the five readings: 4430 -> 4457 read right, and no set
 fewer (ic15 word crops 306 -> 313 of 446; all lines: 4473, but under 0.97 docbank's tight
@@ -14,7 +14,7 @@ the held-out pages' mean word F1 (ci) moved 0.8010 -> 0.8005 in int8 (0.7960 -> 
 in fp32), so it is an option (`ReaderConfig.reread_below`, `--reread-below`), off by
 default: for word crops read with `--no-detect`. Its price: the 1069 validation crops of
 ic15 words, IIIT5K and SVT took 3.4x as long to read (median of three alternating rounds,
-`runs/s32/vote_time.py`): scene words are often in doubt, and so read five times.
+one process): scene words are often in doubt, and so read five times.
 """
 
 from __future__ import annotations

@@ -1,0 +1,54 @@
+"""How faithfully an int8 recognizer reads like its float graph: the share of the
+recognizer training's validation crops (the held-out tenth of every training set, page
+sets also cut with no margin) whose int8 reading differs from the fp32 one, and the CER
+between the two. What `export.CALIBRATION_PERCENTILE` was chosen by.
+
+    python bench/int8_fidelity.py WEIGHTS_DIR [WEIGHTS_DIR ...]
+
+Each folder holds recognizer.onnx and recognizer.int8.onnx (`ocrtool export-onnx
+--quantize int8`), plus the detector files a Reader loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ocrtool import Reader
+from ocrtool.evaluation.metrics import edit_distance
+from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_line
+
+
+def readings(weights: str, precision: str, val_sets, limit: int) -> dict[str, list[str]]:
+    stage = Reader(weights=weights, precision=precision).recognition
+    out = {}
+    for cs in val_sets:
+        idx = np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
+        for tight in (False,) if cs.whole_images else (False, True):
+            lines = [validation_line(stage, cs, i, tight) for i in idx]
+            out[cs.name + ("_tight" if tight else "")] = [
+                stage.text(d) for d in stage.recognize_prepared(lines)]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("weights", nargs="+")
+    ap.add_argument("--limit", type=int, default=800,
+                    help="crops per set, spread over it (800: every crop of most sets)")
+    args = ap.parse_args()
+    _, _, val_sets = load_crop_sets(RecognizerConfig())
+    for weights in args.weights:
+        fp32 = readings(weights, "fp32", val_sets, args.limit)
+        int8 = readings(weights, "int8", val_sets, args.limit)
+        pairs = [(a, b) for name in fp32 for a, b in zip(int8[name], fp32[name])]
+        differ = sum(a != b for a, b in pairs)
+        cer = sum(edit_distance(a, b) for a, b in pairs) / max(sum(len(b) for _, b in pairs), 1)
+        per_set = {name: sum(a != b for a, b in zip(int8[name], fp32[name])) for name in fp32}
+        print(f"{weights}: {differ} of {len(pairs)} crops read differently "
+              f"({differ / len(pairs):.2%}), CER against fp32 {cer:.4%}; {per_set}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
