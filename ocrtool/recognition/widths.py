@@ -6,9 +6,10 @@ squeezed a little; where the model is unsure, the reading that several widths ag
 is more often right than the first. On the recognizer's validation crops (the held-out
 tenth of the training sets, 5119 crops of 15 sets, `bench/tune_reread.py`), lines read with a
 character confidence under REREAD_GATE (17% of them) read again at the four widths below
-and decided by a majority of the five readings: 4430 -> 4457 read right, and no set
-fewer (ic15 word crops 306 -> 313 of 446; all lines: 4473, but under 0.97 docbank's tight
-crops lose two; three readings instead of five: under 0.95 sroie loses four).
+and decided by a majority of the five readings: 4430 -> 4453 read right, and no set
+fewer (ic15 word crops 306 -> 312 of 446, IIIT5K 187 -> 189 of 200; all lines: 4473,
+but under 0.97 docbank's tight crops lose two; three readings instead of five: under
+0.95 sroie loses four).
 On whole pages it changes little: long lines seldom get two equal readings of five, and
 the held-out pages' mean word F1 (ci) moved 0.8010 -> 0.8005 in int8 (0.7960 -> 0.7986
 in fp32), so it is an option (`ReaderConfig.reread_below`, `--reread-below`), off by
