@@ -288,6 +288,40 @@ def test_math_lines_are_drawn_with_new_outputs_and_learn_from_their_labels() -> 
     assert teacher_knows("x ± 1") and not teacher_knows("x − 1")  # v0.6 writes ±, not −
 
 
+def test_width_jitter_scales_and_shifts_a_line_within_the_reread_widths():
+    import math
+    import random
+
+    from ocrtool.recognition.widths import REREAD_WIDTHS
+    from ocrtool.training.recognizer import MAX_TRAIN_WIDTH, jitter_width
+
+    class Draws(random.Random):  # the scale's log and the shift, as given
+        def __init__(self, scale: float, shift: int) -> None:
+            super().__init__(0)
+            self.scale, self.shift = scale, shift
+
+        def uniform(self, a: float, b: float) -> float:
+            assert (a, b) == (math.log(min(REREAD_WIDTHS)), math.log(max(REREAD_WIDTHS)))
+            return math.log(self.scale)
+
+        def randrange(self, n: int) -> int:
+            assert n == 4  # the frame stride: every phase
+            return self.shift
+
+    line = np.full((32, 200), 200, np.uint8)
+    line[:, :2] = 17  # the left edge colour fills the shift
+    line[8:24, 50:150] = 0
+    out = jitter_width(Draws(1.3, 3), line)
+    assert out.shape == (32, 263)  # 260 columns scaled, 3 shifted in
+    assert np.all(out[:, :3] == 17) and np.all(out[16, 3 + 66:3 + 194] == 0)
+    out = jitter_width(Draws(0.77, 0), line)
+    assert out.shape == (32, 154) and np.all(out[16, 39:115] == 0)
+    widths = {jitter_width(random.Random(k), line).shape[1] for k in range(50)}
+    assert min(widths) >= 154 and max(widths) <= 263 and len(widths) > 20
+    long = np.full((32, MAX_TRAIN_WIDTH), 200, np.uint8)
+    assert jitter_width(Draws(1.3, 2), long).shape[1] == MAX_TRAIN_WIDTH
+
+
 def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> None:
     """Whole-image crops (word and line crop sets) are validated as `ocrtool eval
     --no-detect` reads them: no cached margin around them (it kept 0.15 of the height of
@@ -485,8 +519,10 @@ def test_face_variation_and_weight_average_options_reach_the_training(
                                 "--val-pages", "5", "--distill", str(teacher),
                                 "--distill-weight", "0.5", "--eval-every", "700",
                                 "--freeze", "features", "--freeze", "rnn",
-                                "--typeset-share", "0.4", "--math-share", "0.1"]).exit_code == 0
+                                "--typeset-share", "0.4", "--math-share", "0.1",
+                                "--width-jitter", "0.5"]).exit_code == 0
     assert (seen[0].typeset_share, seen[1].typeset_share) == (training.TYPESET_TEXT, 0.4)
+    assert (seen[0].width_jitter, seen[1].width_jitter) == (0.0, 0.5)
     assert (seen[0].math_share, seen[1].math_share) == (0.0, 0.1)
     assert (seen[0].vary_faces, seen[0].ema, seen[0].val_pages, seen[0].distill) == \
         (True, 0.0, 0, None)

@@ -37,6 +37,10 @@ def train() -> None:
               help="Share of the synthetic lines that are inline mathematics (Greek letters, "
                    "− × ≤ ∈ ∂ ...); above 0 those characters join the charset as new "
                    "outputs [default: 0].")
+@click.option("--width-jitter", type=click.FloatRange(0.0, 1.0), default=None, metavar="SHARE",
+              help="Share of the real crops seen at another width (0.77-1.3x) and shifted "
+                   "by up to 3 columns, so that a reading does not hang on where the "
+                   "frames fall [default: 0].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out-dir", default="runs/recognizer", show_default=True)
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)

@@ -24,6 +24,7 @@ from ..languages import DEFAULT_LANG, Language, get_language
 from ..recognition.charset import DEFAULT_CHARS, Charset
 from ..recognition.model import CRNN, INPUT_HEIGHT
 from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resize_line
+from ..recognition.widths import REREAD_WIDTHS, widened
 from ..synth.fonts import discover_fonts, hangul_fonts
 from ..synth.korean import korean_text
 from ..synth.lines import render_line
@@ -78,6 +79,12 @@ class RecognizerConfig:
     # share of the synthetic lines that are inline mathematics (`synth.text.math_text`);
     # above 0 the charset also gets every `MATH_SYMBOLS` character it lacks (new outputs)
     math_share: float = 0.0
+    # share of the real crops read at another width (`jitter_width`): scaled by 0.77-1.3x
+    # and shifted by 0-3 columns. Reading doubtful lines again at other widths and letting
+    # the readings vote gained on scene crops (recognition/widths.py): the model's reading
+    # moves with where its frames fall, and real crops were only ever seen at their own
+    # width; 0 = off
+    width_jitter: float = 0.0
     lang: str = DEFAULT_LANG  # the language's charset, fonts and synthetic text
     batch_size: int = 48
     steps: int = 6000
@@ -165,6 +172,18 @@ def photometric(rng: random.Random, img: np.ndarray) -> np.ndarray:
     return np.clip(f, 0, 255).astype(np.uint8)
 
 
+def jitter_width(rng: random.Random, line: np.ndarray) -> np.ndarray:
+    """A prepared line scaled to a random width between the narrowest and widest of
+    REREAD_WIDTHS (log-uniform) and shifted right by 0-3 columns of its own edge colour,
+    so its glyphs meet the frames at another phase."""
+    low, high = math.log(min(REREAD_WIDTHS)), math.log(max(REREAD_WIDTHS))
+    line = widened(line, math.exp(rng.uniform(low, high)))
+    shift = rng.randrange(FRAME_STRIDE)
+    if shift:
+        line = np.concatenate([np.repeat(line[:, :1], shift, axis=1), line], axis=1)
+    return line[:, :MAX_TRAIN_WIDTH]
+
+
 def prepare_line(img: np.ndarray) -> np.ndarray:
     line = resize_line(img, INPUT_HEIGHT)
     if line.shape[1] > MAX_TRAIN_WIDTH:
@@ -194,8 +213,11 @@ class MixedLines(torch.utils.data.IterableDataset):
         cs = rng.choices(self.crop_sets, weights=self.weights)[0]
         i = rng.randrange(len(cs.images))
         text = cs.texts[i]
-        return prepare_line(photometric(rng, jitter_crop(rng, cs.images[i]))), text, \
-            cs.case_insensitive, cs.name in self.cfg.distill_sets and self._teacher_knows(text)
+        line = prepare_line(photometric(rng, jitter_crop(rng, cs.images[i])))
+        if self.cfg.width_jitter and rng.random() < self.cfg.width_jitter:
+            line = jitter_width(rng, line)
+        return line, text, cs.case_insensitive, \
+            cs.name in self.cfg.distill_sets and self._teacher_knows(text)
 
     def _teacher_knows(self, text: str) -> bool:
         """`teacher_knows` of the text as this charset writes it: a sign it drops (a Greek
