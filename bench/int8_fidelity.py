@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from ocrtool import Reader
 from ocrtool.evaluation.metrics import edit_distance
-from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_line
+from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_lines
 
 
 def readings(weights: str, precision: str, val_sets, limit: int) -> dict[str, list[str]]:
     stage = Reader(weights=weights, precision=precision).recognition
-    out = {}
-    for cs in val_sets:
-        idx = np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
-        for tight in (False,) if cs.whole_images else (False, True):
-            lines = [validation_line(stage, cs, i, tight) for i in idx]
-            out[cs.name + ("_tight" if tight else "")] = [
-                stage.text(d) for d in stage.recognize_prepared(lines)]
-    return out
+    return {name: [stage.text(d) for d in stage.recognize_prepared(lines)]
+            for name, _, lines, _ in validation_lines(stage, val_sets, limit, tight=True)}
 
 
 def main() -> None:

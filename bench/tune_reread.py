@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from ocrtool import Reader
 from ocrtool.recognition.widths import REREAD_WIDTHS, majority, widened
-from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_line
+from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_lines
 
 
 def main() -> None:
@@ -36,17 +34,13 @@ def main() -> None:
     stage = Reader(weights=args.weights).recognition
     _, _, val_sets = load_crop_sets(RecognizerConfig())
     sets = []  # (name, case-insensitive, truths, confidences, readings per width)
-    for cs in val_sets:
-        idx = np.linspace(0, len(cs.images) - 1, min(args.limit, len(cs.images))).astype(int)
-        for tight in (False,) if cs.whole_images else (False, True):
-            lines = [validation_line(stage, cs, i, tight) for i in idx]
-            first = stage._read_prepared(lines)
-            readings = [[stage.text(d) for d in first]] + [
-                [stage.text(d) for d in stage._read_prepared([widened(ln, f) for ln in lines])]
-                for f in REREAD_WIDTHS]
-            sets.append((cs.name + ("_tight" if tight else ""), cs.case_insensitive,
-                         [stage.charset.canonical(cs.texts[i]) for i in idx],
-                         [stage.char_confidence(d) for d in first], readings))
+    for name, cs, lines, truths in validation_lines(stage, val_sets, args.limit, tight=True):
+        first = stage._read_prepared(lines)
+        readings = [[stage.text(d) for d in first]] + [
+            [stage.text(d) for d in stage._read_prepared([widened(ln, f) for ln in lines])]
+            for f in REREAD_WIDTHS]
+        sets.append((name, cs.case_insensitive, truths,
+                     [stage.char_confidence(d) for d in first], readings))
     for gate in (float(g) for g in args.gates.split(",")):
         once = voted = again = total = 0
         fewer = []

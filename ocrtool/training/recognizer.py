@@ -465,16 +465,22 @@ def score_stage(stage, crop_sets: list[CropSet], limit: int = 800,
     """`validate`'s metrics for a ready recognition stage (its decoder settings as set);
     with `tight`, also those of the page sets' boxes cut with no margin (`SET_tight/...`)."""
     out = {}
+    for name, cs, lines, truths in validation_lines(stage, crop_sets, limit, tight):
+        preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
+        out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
+    return out
+
+
+def validation_lines(stage, crop_sets: list[CropSet], limit: int = 800, tight: bool = False):
+    """(name, crop set, prepared lines, canonical labels) of up to `limit` crops spread over
+    each validation set, as the Reader feeds them to `stage` (`validation_line`); with
+    `tight`, each page set's boxes cut with no margin too (named `SET_tight`)."""
     for cs in crop_sets:
-        n = min(limit, len(cs.images))
-        idx = np.linspace(0, len(cs.images) - 1, n).astype(int)
+        idx = np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
         truths = [stage.charset.canonical(cs.texts[i]) for i in idx]
         for cut_tight in (False, True) if tight and not cs.whole_images else (False,):
-            lines = [validation_line(stage, cs, i, cut_tight) for i in idx]
-            preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
-            name = cs.name + (TIGHT if cut_tight else "")
-            out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
-    return out
+            yield (cs.name + (TIGHT if cut_tight else ""), cs,
+                   [validation_line(stage, cs, i, cut_tight) for i in idx], truths)
 
 
 def _crop_scores(name: str, preds: list[str], truths: list[str],
