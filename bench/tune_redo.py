@@ -21,7 +21,7 @@ from ocrtool import Reader
 from ocrtool.evaluation.metrics import edit_distance
 from ocrtool.recognition.lm import load_default_lm
 from ocrtool.recognition.stage import REDO_CONFIDENCE
-from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_line
+from ocrtool.training.recognizer import RecognizerConfig, load_crop_sets, validation_lines
 
 
 def main() -> None:
@@ -32,11 +32,8 @@ def main() -> None:
     _, _, val_sets = load_crop_sets(RecognizerConfig())
     stage = Reader(backend="onnx", device="cpu").recognition
     lm = load_default_lm(stage.charset)
-    sets = []
-    for cs in val_sets:
-        idx = np.linspace(0, len(cs.images) - 1, min(args.limit, len(cs.images))).astype(int)
-        sets.append((cs, [validation_line(stage, cs, i) for i in idx],
-                     [stage.charset.canonical(cs.texts[i]) for i in idx]))
+    sets = [(cs, lines, truths)
+            for _, cs, lines, truths in validation_lines(stage, val_sets, args.limit)]
 
     def report(name: str, texts: list[list[str]]) -> None:
         per_set = {}
