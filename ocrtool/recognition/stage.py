@@ -174,6 +174,8 @@ class RecognitionStage:
         """Lines read with a character confidence under `reread_below` are read again at
         each of REREAD_WIDTHS; the text most of the readings share wins
         (`widths.majority`), with the frames of its reading mapped back onto the line."""
+        if not self.reread_below:  # off (the default): no confidence computed per line
+            return decoded
         unsure = [i for i, d in enumerate(decoded)
                   if self.char_confidence(d) < self.reread_below]
         if not unsure:
