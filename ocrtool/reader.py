@@ -243,13 +243,17 @@ class Reader:
         found = self.detection(rgb)
         return found.words, found.scores
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
-        """Decode text-line crops (any size, RGB or gray), in the order given."""
-        return self.recognition.recognize(crops)
+    def recognize(self, crops: Sequence[np.ndarray],
+                  tight_ends: bool = True) -> list[Decoded]:
+        """Decode text-line crops (any size, RGB or gray), in the order given. Crops handed
+        over are taken to end on their last glyph (`tight_ends`): they are read with a
+        little background after it; False for crops cut with a margin."""
+        return self.recognition.recognize(crops, tight_ends)
 
-    def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """(text, confidence) per line crop, in the order given."""
-        return self.recognition.recognize_text(crops)
+    def recognize_text(self, crops: Sequence[np.ndarray],
+                       tight_ends: bool = True) -> list[tuple[str, float]]:
+        """(text, confidence) per line crop, in the order given (`recognize`)."""
+        return self.recognition.recognize_text(crops, tight_ends)
 
 
 def _trim_words(upright: np.ndarray, lines: list[Line]) -> list[Line]:

@@ -58,7 +58,7 @@ def test_a_short_line_read_unsurely_is_dropped_a_sure_one_kept():
     # threshold of any line and the higher one of short lines; a printed digit is sure
     def bars(d):
         d.rectangle((500, 265, 519, 289), fill="black")
-        d.rectangle((530, 265, 539, 289), fill="black")
+        d.rectangle((529, 265, 538, 289), fill="black")
 
     def digit(d):
         d.text((500, 260), "7", font=ImageFont.truetype(FONT, 30), fill="black")

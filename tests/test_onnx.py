@@ -158,9 +158,13 @@ def test_int8_recognizer_keeps_metadata_and_shape(exported: Path, tmp_path: Path
     assert "QuantizeLinear" in ops and "LSTM" in ops  # convolutions int8, the LSTM float
 
 
-def test_precision_picks_the_int8_files_only_when_asked_or_shipped(exported: Path,
-                                                                   tmp_path: Path) -> None:
+def test_precision_picks_the_int8_files_only_when_asked_or_shipped(
+        exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocrtool.runtime import precision
     from ocrtool.runtime.onnx_backend import OnnxBackend
+
+    # "auto" depends on the CPU: this test says which one it is on
+    monkeypatch.setattr(precision, "cpu_flags", lambda cpuinfo=None: {"avx2", "avx512_vnni"})
 
     with pytest.raises(ValueError, match="no int8 models"):
         OnnxBackend(exported, device="cpu", precision="int8")
@@ -172,6 +176,8 @@ def test_precision_picks_the_int8_files_only_when_asked_or_shipped(exported: Pat
                                                           "recognizer.int8.onnx"]
     assert names(OnnxBackend(tmp_path, device="cpu", precision="fp32")) == [
         "detector.onnx", "recognizer.onnx"]
+    monkeypatch.setattr(precision, "cpu_flags", lambda cpuinfo=None: {"avx2"})
+    assert names(OnnxBackend(tmp_path, device="cpu")) == ["detector.onnx", "recognizer.onnx"]
 
 
 def test_export_recognizer_writes_only_the_target(exported: Path, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ Reader's per-line clean-up, and the pixel and box statistics they use."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,13 @@ from ocrtool.enhance import pixel_median, pixel_percentiles
 from ocrtool.geometry import box_frame
 from ocrtool.layout.receipts import looks_like_a_speck, padded
 from ocrtool.recognition.assemble import span_quad
-from ocrtool.recognition.preprocess import CROP_CONTEXT, MIN_WIDTH, crop_line, resize_line
+from ocrtool.recognition.preprocess import (
+    CROP_CONTEXT,
+    MIN_WIDTH,
+    batches_by_width,
+    crop_line,
+    resize_line,
+)
 from ocrtool.results import Line
 
 
@@ -123,3 +131,66 @@ def test_a_box_frame_is_worked_out_once_and_shared_read_only():
     with pytest.raises(ValueError):
         first.center[0] = 0.0
     assert first.length == pytest.approx(80.1, abs=0.05) and first.height > 18
+
+
+def _lines(widths: list[int]) -> list[np.ndarray]:
+    return [np.zeros((32, w), np.uint8) for w in widths]
+
+
+def _fed(widths: list[int], runs: list[list[int]], batch_cost: int) -> int:
+    """Columns fed for a cut into runs (each line padded to its run's widest, rounded
+    up to the frame stride), plus batch_cost per run."""
+    return sum(len(r) * -(-max(widths[i] for i in r) // 4) * 4 + batch_cost for r in runs)
+
+
+def test_batches_keep_narrow_lines_apart_from_wide_ones():
+    # two short words and a long line: padded together they would feed 3 x 400 columns
+    widths = [40, 400, 44]
+    assert batches_by_width(_lines(widths), 32, batch_cost=16) == [[0, 2], [1]]
+    # with calls dear enough, one call is cheaper than two
+    assert batches_by_width(_lines(widths), 32, batch_cost=800) == [[0, 2, 1]]
+
+
+def test_batches_hold_every_line_once_at_most_batch_size_widest_last():
+    widths = [int(w) for w in np.random.default_rng(0).integers(16, 900, 200)]
+    runs = batches_by_width(_lines(widths), 32)
+    assert sorted(i for r in runs for i in r) == list(range(200))
+    assert all(len(r) <= 32 for r in runs)
+    flat = [widths[i] for r in runs for i in r]
+    assert flat == sorted(flat)
+
+
+def test_batches_feed_no_more_columns_than_any_other_cut():
+    # every cut of the width-sorted lines into runs, against the chosen one
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        widths = [int(w) for w in rng.integers(16, 300, 7)]
+        order = sorted(range(7), key=lambda i: widths[i])
+        best = min(_fed(widths, [order[a:b] for a, b in zip((0,) + cuts, cuts + (7,))], 16)
+                   for k in range(7) for cuts in itertools.combinations(range(1, 7), k)
+                   if all(b - a <= 3 for a, b in zip((0,) + cuts, cuts + (7,))))
+        assert _fed(widths, batches_by_width(_lines(widths), 3, batch_cost=16), 16) == best
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_word_cut_tight_keeps_its_last_mark(precision):
+    # word boxes cut exactly on the ink, as users and benchmarks hand them over: read with
+    # no background after the last glyph, the model dropped it ("Min." -> "Min", "ef-" ->
+    # "ef", "[10]" -> "[101"); every line is now read with TRAILING_PAD columns after it
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ocrtool.reader import Reader
+
+    cases = [("DejaVuSerif.ttf", 24, "Min."), ("DejaVuSerif.ttf", 24, "M."),
+             ("DejaVuSerif.ttf", 24, 'now"'), ("DejaVuSans.ttf", 24, "ef-"),
+             ("DejaVuSerif.ttf", 32, "[10]")]
+    crops = []
+    for font, size, word in cases:
+        face = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{font}", size)
+        top, bottom = face.getbbox("Ag")[1], face.getbbox("Ag")[3]
+        img = Image.new("L", (300, 80), 255)
+        ImageDraw.Draw(img).text((40, 10), word, font=face, fill=0)
+        ink = np.nonzero((np.array(img) < 128).any(axis=0))[0]
+        crops.append(np.array(img)[10 + top:10 + bottom, ink.min():ink.max() + 1])
+    read = [t for t, _ in Reader(precision=precision).recognize_text(crops)]
+    assert read == [word for *_, word in cases]

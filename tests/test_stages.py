@@ -254,12 +254,14 @@ def test_recognition_uses_the_models_height_and_frame_stride():
     fake = _FakeRecognizer(charset, "cab", stride=8)
     meta = {"charset": charset.to_dict(), "input_height": 48, "frame_stride": 8}
     stage = RecognitionStage(fake, meta, batch_size=2)
-    crops = [np.full((20, w, 3), 200, np.uint8) for w in (300, 40, 120)]
+    crops = [np.full((20, w, 3), 200, np.uint8) for w in (300, 40, 120, 120)]
     out = stage.recognize_text(crops)
-    assert [t for t, _ in out] == ["cab", "cab", "cab"]
+    assert [t for t, _ in out] == ["cab"] * 4
     assert all(0.9 < c <= 1.0 for _, c in out)
     assert all(s[2] == 48 and s[3] % 8 == 0 for s in fake.shapes)
-    assert len(fake.shapes) == 2  # batched by width, two at most
+    # batched by width, two at most, lines far apart in width not padded to each other
+    # (at 48 px high: 96, 288 and 720 columns, multiples of the stride)
+    assert sorted(s[:1] + s[3:] for s in fake.shapes) == [(1, 96), (1, 720), (2, 288)]
 
 
 def test_recognition_refuses_an_allowlist_the_model_cannot_output():

@@ -337,7 +337,9 @@ def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> 
     assert cs.whole_images
     stage = RecognitionStage(lambda b: b, {"charset": {"chars": "abc"}})
     for i, word in enumerate(WORDS):
-        reader_line = stage.prepare(np.asarray(Image.open(folder / f"images/w{i}.png")))
+        # read as `--no-detect` reads a crop: its ends tight, background appended
+        reader_line = stage.prepare(np.asarray(Image.open(folder / f"images/w{i}.png")),
+                                    tight_ends=True)
         line = validation_line(stage, cs, i)
         assert line.shape[0] == reader_line.shape[0]
         assert abs(line.shape[1] - reader_line.shape[1]) <= 2, word
@@ -412,6 +414,7 @@ def test_page_sets_are_also_validated_on_boxes_cut_with_no_margin(tmp_path: Path
     (`SET_tight`), both in the selection score; whole-image crop sets only as they are."""
     from PIL import Image, ImageDraw
 
+    from ocrtool.recognition.preprocess import TRAILING_PAD
     from ocrtool.recognition.stage import RecognitionStage
     from ocrtool.training.datasets import build_crop_set
     from ocrtool.training.recognizer import score_stage, total_cer, validation_line
@@ -430,7 +433,9 @@ def test_page_sets_are_also_validated_on_boxes_cut_with_no_margin(tmp_path: Path
     stage = RecognitionStage(lambda b: np.zeros((b.shape[0], b.shape[3] // 4, 4), np.float32),
                              {"charset": {"chars": "abc"}})
     standard, tight = (validation_line(stage, page_set, 0, t) for t in (False, True))
-    assert tight.shape[0] == standard.shape[0] and tight.shape[1] < standard.shape[1]
+    cut = tight[:, :-TRAILING_PAD]  # the background a tight crop is read with after it
+    assert tight.shape[0] == standard.shape[0] and cut.shape[1] < standard.shape[1]
+    assert (tight[:, -TRAILING_PAD:] == tight[0, -1]).all()
     metrics = score_stage(stage, [page_set, word_set], tight=True)
     sets = sorted({k.split("/")[0] for k in metrics})
     assert sets == ["pages", "pages_tight", "words"]

@@ -68,7 +68,7 @@ def predict_gt_crops(reader, data_dir: str | Path, crop_rows: list[dict],
         context = {} if margin is None else {"context": (margin, margin)}
         crops = [crop_line(image, order_clockwise(np.array(r["points"], np.float32)),
                            **context) for r in rows]
-        texts = reader.recognize_text(crops)
+        texts = reader.recognize_text(crops, tight_ends=margin == 0)
         seconds = (time.perf_counter() - start) / max(len(rows), 1)
         preds += [{"image": r["image"], "text": t, "confidence": c, "seconds": seconds}
                   for r, (t, c) in zip(rows, texts)]

@@ -29,7 +29,7 @@ def read_lines(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np
                context: tuple[float, float] = DETECTION_CONTEXT) -> list[Line]:
     """Cut and read each line, then split its text into words with boxes."""
     crops = [stage.crop(rgb, q, context) for q in line_quads]
-    decoded = stage.recognize(crops)
+    decoded = stage.recognize(crops, tight_ends=context[0] == 0)
     return [
         assemble_line(stage, d, q, wq, b, crop.shape[:2], context)
         for d, q, wq, b, crop in zip(decoded, line_quads, word_quads, blocks, crops)

@@ -142,13 +142,17 @@ class RecognitionStage:
         """Cut a detected line (or word) box out of a page, with `context` around it."""
         return crop_line(rgb, quad, context, self.height)
 
-    def prepare(self, crop: np.ndarray) -> np.ndarray:
-        """A crop (RGB or gray, any size) as the model reads it: gray, stretched, resized."""
-        return prepare_crop(crop, self.height)
+    def prepare(self, crop: np.ndarray, tight_ends: bool = False) -> np.ndarray:
+        """A crop (RGB or gray, any size) as the model reads it: gray, stretched, resized;
+        with `tight_ends` (nothing after its last glyph), background appended."""
+        return prepare_crop(crop, self.height, tight_ends)
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
-        """Decode crops (any size, RGB or gray), in the order given."""
-        return self.recognize_prepared([self.prepare(c) for c in crops])
+    def recognize(self, crops: Sequence[np.ndarray],
+                  tight_ends: bool = False) -> list[Decoded]:
+        """Decode crops (any size, RGB or gray), in the order given. `tight_ends`: the
+        crops end on their last glyph (handed over, or cut with no context), and are read
+        with background after it (`preprocess.with_trailing_background`)."""
+        return self.recognize_prepared([self.prepare(c, tight_ends) for c in crops])
 
     def recognize_prepared(self, lines: Sequence[np.ndarray]) -> list[Decoded]:
         """Decode crops already `prepare`d, batched by width, in the order given; lines in
@@ -267,15 +271,17 @@ class RecognitionStage:
     def batches(self, lines: Sequence[np.ndarray]):
         """(indices, padded input) per batch of similar width: what the model is fed (and
         what int8 calibration must see)."""
-        for idx in batches_by_width(lines, self.batch_size):
+        for idx in batches_by_width(lines, self.batch_size, self.frame_stride):
             yield idx, pad_batch([lines[i] for i in idx], self.frame_stride)
 
     def text(self, d: Decoded) -> str:
         return self.charset.decode(d.indices)
 
-    def recognize_text(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """(text, confidence) per crop, in the order given."""
-        return [(self.text(d), self.line_confidence(d)) for d in self.recognize(crops)]
+    def recognize_text(self, crops: Sequence[np.ndarray],
+                       tight_ends: bool = False) -> list[tuple[str, float]]:
+        """(text, confidence) per crop, in the order given (`recognize`)."""
+        return [(self.text(d), self.line_confidence(d))
+                for d in self.recognize(crops, tight_ends)]
 
     # ------------------------------------------------------------------ confidence
 

@@ -6,6 +6,10 @@ them (x86 VNNI, ARM dot product). Without them, on AVX2-only x86 CPUs, the u8s8 
 add pairs of products in 16 bits, which saturate (onnxruntime's quantization guide says
 so). Measured on an AVX2-only AMD EPYC, the int8 default lost 0.06 word F1 on sroie_dev.
 So "auto" takes int8 only where the CPU has those instructions, and fp32 elsewhere.
+On a later AVX2-only AMD EPYC (session 33, ONNX Runtime 1.32, only the recognizer in
+int8) int8 read like fp32 (2.05% of the 5119 validation crops read differently, as on
+VNNI; sroie_dev word F1 (ci) 0.9335 against 0.9341) but ran 9% slower than fp32
+(`python bench/onnx_ops.py`): without VNNI fp32 is also the faster choice.
 """
 
 from __future__ import annotations

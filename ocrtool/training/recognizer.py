@@ -419,7 +419,7 @@ def validation_line(stage, cs: CropSet, i: int, tight: bool = False) -> np.ndarr
     box, as users and benchmarks hand over word crops) and prepared as it prepares a crop
     (gray, contrast stretched, at the input height)."""
     keep = (0.0, 0.0) if cs.whole_images or tight else CROP_CONTEXT
-    return stage.prepare(strip_margin(cs.images[i], keep=keep))
+    return stage.prepare(strip_margin(cs.images[i], keep=keep), tight_ends=keep[0] == 0)
 
 
 def validate(model: CRNN, charset: Charset, crop_sets: list[CropSet], device: str,
