@@ -93,6 +93,12 @@ def resize_line(gray: np.ndarray, height: int = INPUT_HEIGHT) -> np.ndarray:
     return pad_to_width(line, MIN_WIDTH)
 
 
+def edge_background(line: np.ndarray, side: str = "right") -> int:
+    """The colour a (H, W) uint8 line is padded with on one side: the median of its two
+    outermost columns there."""
+    return pixel_median(line[:, :2] if side == "left" else line[:, -2:])
+
+
 def pad_to_width(line: np.ndarray, width: int) -> np.ndarray:
     """Centre a (H, W) uint8 line in `width` columns of its left and right edge colours."""
     missing = width - line.shape[1]
@@ -100,8 +106,8 @@ def pad_to_width(line: np.ndarray, width: int) -> np.ndarray:
         return line
     left, right = missing // 2, missing - missing // 2
     height = line.shape[0]
-    return np.concatenate([np.full((height, left), pixel_median(line[:, :2]), np.uint8), line,
-                           np.full((height, right), pixel_median(line[:, -2:]), np.uint8)],
+    return np.concatenate([np.full((height, left), edge_background(line, "left"), np.uint8),
+                           line, np.full((height, right), edge_background(line), np.uint8)],
                           axis=1)
 
 
@@ -120,7 +126,7 @@ def with_trailing_background(line: np.ndarray, columns: int = TRAILING_PAD) -> n
     centred in background, and a lone "." then read ","."""
     if line.shape[1] <= MIN_WIDTH or columns <= 0:
         return line
-    edge = np.full((line.shape[0], columns), pixel_median(line[:, -2:]), np.uint8)
+    edge = np.full((line.shape[0], columns), edge_background(line), np.uint8)
     return np.concatenate([line, edge], axis=1)
 
 
@@ -142,7 +148,7 @@ def pad_batch(lines: Sequence[np.ndarray], multiple: int = FRAME_STRIDE) -> np.n
         w = line.shape[1]
         batch[i, 0, :, :w] = normalize(line)
         if w < width:
-            batch[i, 0, :, w:] = normalize(np.uint8(pixel_median(line[:, -2:])))
+            batch[i, 0, :, w:] = normalize(np.uint8(edge_background(line)))
     return batch
 
 
