@@ -125,7 +125,7 @@ def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
             for ln, (before, _), (score, chars) in zip(lines, found, turned):
                 length, height = quad_size(np.asarray(ln.points, np.float32))
                 rows.append((turn, ln.confidence, score, chars, length / max(height, 1e-6),
-                             before))
+                             before, ln.char_confidence))
     a = np.array(rows)
     up, down = a[a[:, 0] == 0], a[a[:, 0] == 180]
     print(f"{data.name}: {len(up)} upright lines, {len(down)} upside-down lines")
@@ -139,6 +139,32 @@ def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
                       f"again {len(cu) / max(len(up), 1):.3f} (turned wrongly "
                       f"{_turned(cu, clear, margin)}), upside-down lines turned "
                       f"{_turned(cd, clear, margin)}/{int(np.sum(down[:, 4] >= aspect))}")
+    prefilter_stats(up, down)
+
+
+def prefilter_stats(up: np.ndarray, down: np.ndarray) -> None:
+    """The shipped thresholds with lines also left alone when their main read's
+    char_confidence reaches `sure` (legible lines are not read again), and with the main
+    read's log char_confidence standing in for the as-found caseless read ("main")."""
+    for sure in (None, 0.8, 0.85, 0.9, 0.95):
+        for before in ("read", "main"):
+            cu, cd = _checked(up, sure, before), _checked(down, sure, before)
+            print(f" char_confidence<{sure} before={before}: upright lines read again "
+                  f"{len(cu)}/{len(up)} (turned wrongly "
+                  f"{_turned(cu, ori.LINE_CLEAR, ori.LINE_MARGIN)}), upside-down lines "
+                  f"read {len(cd)}, turned {_turned(cd, ori.LINE_CLEAR, ori.LINE_MARGIN)}"
+                  f"/{int(np.sum(down[:, 4] >= ori.LINE_ASPECT))}")
+
+
+def _checked(rows: np.ndarray, sure: float | None, before: str) -> np.ndarray:
+    """`line_stats`' rows the per-line check reads (see `prefilter_stats`)."""
+    ok = (rows[:, 1] < ori.LINE_CHECK) & (rows[:, 4] >= ori.LINE_ASPECT)
+    if sure is not None:
+        ok &= rows[:, 6] < sure
+    rows = rows[ok].copy()
+    if before == "main":
+        rows[:, 5] = np.log(np.maximum(rows[:, 6], 1e-12))
+    return rows
 
 
 def _turned(rows: np.ndarray, clear: float, margin: float | None) -> int:

@@ -428,25 +428,40 @@ def flip_lines(rgb: np.ndarray, lines: list[Line], recognize: RecognizeFn,
                read_boxes: ReadBoxesFn) -> list[Line]:
     """The per-line 180-degree check for pages with lines both ways up (a label printed
     upside down on a box, a stamp): lines read with little confidence are cut turned by
-    180 degrees and read, both ways (one recognizer call for all of them, none on a clean
-    page); the few that read clearly so, and more clearly than as found, are read again as
-    lines. `recognize` should read caseless (`RecognitionStage.recognize_caseless`): a
-    line read in doubtful case is not less upright. A turned line keeps its place
-    and its box, its first corner moved to where its text starts (the box's opposite
-    corner)."""
+    180 degrees and read (one recognizer call for all of them, none on a clean page); the
+    few that read clearly so (`reads_clearly`) are read as found too (a second call), and
+    those that read more clearly turned than as found are read again as lines. `recognize`
+    should read caseless (`RecognitionStage.recognize_caseless`): a line read in doubtful
+    case is not less upright. A turned line keeps its place and its box, its first corner
+    moved to where its text starts (the box's opposite corner).
+
+    Why as found only second: an upright line turned reads as garbage, so on an upright
+    page the check is settled by the turned reads alone; reading both ways at once read
+    each doubtful line twice (on a receipt, 7% of the recognizer's columns)."""
     todo = flip_candidates(lines)
     if not todo:
         return lines
-    found, turned = both_ways_scores(rgb, [lines[i] for i in todo], recognize)
-    clear = [(i, np.roll(np.asarray(lines[i].points, np.float32), 2, axis=0))
-             for i, (before, _), (score, chars) in zip(todo, found, turned)
-             if chars >= LINE_CHARS and score >= LINE_CLEAR and score >= before + LINE_MARGIN]
+    turned = {i: np.roll(np.asarray(lines[i].points, np.float32), 2, axis=0) for i in todo}
+    scores = dict(zip(todo, turned_scores(rgb, list(turned.values()), recognize)))
+    maybe = [i for i in todo if reads_clearly(*scores[i])]
+    if not maybe:
+        return lines
+    found = turned_scores(rgb, [np.asarray(lines[i].points, np.float32) for i in maybe],
+                          recognize)
+    clear = [i for i, (before, _) in zip(maybe, found)
+             if scores[i][0] >= before + LINE_MARGIN]
     if not clear:
         return lines
     out = list(lines)
-    for (i, _), line in zip(clear, read_boxes(rgb, [q for _, q in clear])):
+    for i, line in zip(clear, read_boxes(rgb, [turned[i] for i in clear])):
         out[i] = replace(line, block=lines[i].block)
     return out
+
+
+def reads_clearly(score: float, chars: int) -> bool:
+    """A crop's caseless reading (mean log-probability per character, characters) is
+    clear: at least LINE_CHARS characters at LINE_CLEAR or better."""
+    return chars >= LINE_CHARS and score >= LINE_CLEAR
 
 
 def turned_scores(rgb: np.ndarray, quads: Sequence[np.ndarray],
@@ -459,7 +474,9 @@ def turned_scores(rgb: np.ndarray, quads: Sequence[np.ndarray],
 def both_ways_scores(rgb: np.ndarray, lines: Sequence[Line], recognize: RecognizeFn
                      ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
     """`turned_scores` of each line's box as found and turned by 180 degrees (its corners
-    rolled by two), in one recognizer call: what the per-line check compares."""
+    rolled by two), in one recognizer call: what the per-line check compares (measured
+    for every line by bench/orientation_tune.py; `flip_lines` reads as found only the
+    lines that read clearly turned)."""
     found = [np.asarray(ln.points, np.float32) for ln in lines]
     scores = turned_scores(rgb, found + [np.roll(q, 2, axis=0) for q in found], recognize)
     return scores[: len(found)], scores[len(found):]

@@ -96,3 +96,12 @@ def test_default_precision_reads_pages_as_fp32(readers):
     default, fp32 = ([r.read(p).text for p in pages] for r in readers)
     assert len(pages) >= 5 and sum(map(len, fp32)) > 1000
     assert _cer(default, fp32) < 0.01
+
+
+def test_recognizer_batches_run_at_once_read_as_one_at_a_time(readers):
+    # 2 threads: two recognizer batches at once, one thread each (onnx_backend.
+    # split_threads); ONNX Runtime's kernels give the same logits on any thread count
+    two = Reader(backend="onnx", device="cpu", threads=2)
+    assert two.recognition.workers == 2 and readers[0].recognition.workers == 1
+    for name in ("receipt.jpg", "article.png"):
+        assert two.read(SAMPLES / name).to_dict() == readers[0].read(SAMPLES / name).to_dict()

@@ -4,6 +4,7 @@ the Reader composing stages it did not load."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -262,6 +263,44 @@ def test_recognition_uses_the_models_height_and_frame_stride():
     # batched by width, two at most, lines far apart in width not padded to each other
     # (at 48 px high: 96, 288 and 720 columns, multiples of the stride)
     assert sorted(s[:1] + s[3:] for s in fake.shapes) == [(1, 96), (1, 720), (2, 288)]
+
+
+def test_recognition_runs_batches_at_once_and_keeps_their_order():
+    """With workers=2 two batches are in the forward at the same time (the barrier lets
+    neither through alone: one at a time it breaks), and each line still gets its own
+    batch's reading: a batch of wide lines reads "ab", of narrow ones "c"."""
+    charset = Charset("abc ")
+    wide, narrow = _FakeRecognizer(charset, "ab", 4), _FakeRecognizer(charset, "c", 4)
+    meeting = threading.Barrier(2, timeout=5)
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        if len(wide.shapes) + len(narrow.shapes) < 2:
+            meeting.wait()  # the first two batches must be forwarded together
+        return (wide if batch.shape[3] > 200 else narrow)(batch)
+
+    meta = {"charset": charset.to_dict()}
+    crops = [np.full((32, w, 3), 200, np.uint8) for w in (400, 60, 420, 50, 410)]
+    stage = RecognitionStage(forward, meta, batch_size=2, workers=2)
+    assert [t for t, _ in stage.recognize_text(crops)] == ["ab", "c", "ab", "c", "ab"]
+    # a lone batch of three lines goes in two parts at once, its lines in order
+    meeting.reset()
+    wide.shapes, narrow.shapes = [], []
+    lone = [np.full((32, 400, 3), 200, np.uint8)] * 3
+    assert [t for t, _ in stage.recognize_text(lone)] == ["ab"] * 3
+    assert sorted(shape[0] for shape in wide.shapes) == [1, 2]
+    meeting.reset()
+    wide.shapes, narrow.shapes = [], []
+    with pytest.raises(threading.BrokenBarrierError):  # one at a time: nobody to meet
+        RecognitionStage(forward, meta, batch_size=2, workers=1).recognize_text(crops)
+
+
+def test_onnx_threads_are_split_between_recognizer_batches():
+    from ocrtool.runtime.onnx_backend import split_threads
+
+    assert split_threads(1) == (1, 1)  # --threads 1: one batch at a time, as before
+    assert split_threads(2) == (2, 1)
+    assert split_threads(3) == (2, 1)
+    assert split_threads(16) == (2, 8)
 
 
 def test_recognition_refuses_an_allowlist_the_model_cannot_output():

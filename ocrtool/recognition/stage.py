@@ -10,7 +10,8 @@ loaded only when the beam decoder will use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -69,10 +70,11 @@ class RecognitionStage:
                  beam_width: int = BEAM_WIDTH, lm_weight: float = LM_WEIGHT,
                  allowlist: str | None = None, blocklist: str | None = None,
                  lexicon: bool = True, user_words: Sequence[str] = (),
-                 batch_size: int = 32, reread_below: float = 0.0) -> None:
+                 batch_size: int = 32, reread_below: float = 0.0, workers: int = 1) -> None:
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r} (use {', '.join(DECODERS)})")
         self.forward, self.meta = forward, meta
+        self.workers = workers  # batches forwarded at once (`Backend.recognize_workers`)
         self.charset = Charset.from_dict(meta["charset"])
         self.height = int(meta.get("input_height", INPUT_HEIGHT))
         self.frame_stride = int(meta.get("frame_stride", FRAME_STRIDE))
@@ -106,7 +108,8 @@ class RecognitionStage:
     @classmethod
     def from_backend(cls, backend, **settings) -> RecognitionStage:
         """The stage on a loaded backend (PyTorch or ONNX Runtime)."""
-        return cls(backend.recognize, backend.recognizer_meta, **settings)
+        return cls(backend.recognize, backend.recognizer_meta,
+                   workers=backend.recognize_workers, **settings)
 
     @classmethod
     def from_module(cls, module, meta: dict, device: str = "cpu",
@@ -214,8 +217,23 @@ class RecognitionStage:
 
     def _forward_batches(self, lines: Sequence[np.ndarray]):
         """(indices, logits, un-padded frame counts) per width batch of prepared crops."""
-        for idx, batch in self.batches(lines):
-            yield idx, self.forward(batch), [lines[i].shape[1] // self.frame_stride for i in idx]
+        batches = list(self.batches(lines))
+        for (idx, _), logits in zip(batches, self._forward_all([b for _, b in batches])):
+            yield idx, logits, [lines[i].shape[1] // self.frame_stride for i in idx]
+
+    def _forward_all(self, batches: list[np.ndarray]) -> Iterator[np.ndarray]:
+        """Logits of each batch, in order: `workers` batches at a time, so the caller
+        decodes one batch while the next ones run; a lone batch of several lines is
+        forwarded in parts at once (each line's logits are its own: the same numbers)."""
+        if len(batches) == 1 and self.workers > 1 and len(batches[0]) > 1:
+            parts = np.array_split(batches[0], min(self.workers, len(batches[0])))
+            with ThreadPoolExecutor(len(parts)) as pool:
+                yield np.concatenate(list(pool.map(self.forward, parts)))
+        elif self.workers > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                yield from pool.map(self.forward, batches)
+        else:
+            yield from map(self.forward, batches)
 
     def _read_doubtful_again(self, log_probs: np.ndarray, lengths: Sequence[int],
                              decoded: list[Decoded]) -> list[Decoded]:

@@ -31,6 +31,9 @@ class Backend(Protocol):
     device: str
     detector_meta: dict
     recognizer_meta: dict
+    # how many recognizer batches may run at once (`recognize` called from that many
+    # threads); 1 where calls must not overlap
+    recognize_workers: int
 
     def detect(self, batch: np.ndarray) -> np.ndarray:
         """(1, 3, H, W) normalised float32 -> (1, 2, H/2, W/2) region/affinity in [0, 1]."""

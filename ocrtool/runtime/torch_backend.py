@@ -53,6 +53,7 @@ def module_forward(module: torch.nn.Module, device: str = "cpu"):
 
 class TorchBackend:
     name = "torch"
+    recognize_workers = 1  # torch's threads are the process's: one batch at a time
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  threads: int | None = None, recognizer: str = RECOGNIZER) -> None:
