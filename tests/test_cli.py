@@ -271,6 +271,10 @@ def test_info_lists_models():
     result = run("info")
     assert result.exit_code == 0
     assert "recognizer.onnx" in result.output and "detector.onnx" in result.output
+    from ocrtool.runtime.onnx_backend import available_cores, split_threads
+
+    workers, each = split_threads(available_cores())
+    assert f"recognizer batches {workers} at once, {each} thread(s) each" in result.output
 
 
 def test_folder_of_200_with_5_corrupt_survives_a_kill_and_resumes(tmp_path: Path):

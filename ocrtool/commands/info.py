@@ -11,6 +11,7 @@ import click
 from .. import __version__
 from ..languages import installed_languages
 from ..runtime.base import RECOGNIZER, file_sha256, weights_dir
+from ..runtime.onnx_backend import available_cores, split_threads
 from ..runtime.precision import choose_precision, cpu_model
 
 
@@ -47,6 +48,10 @@ def collect_info() -> dict:
         int8_available=any(folder.glob("*.int8.onnx")))
     info["precision"] = {"default": choice.precision, "reason": choice.reason,
                          "cpu": cpu_model()}
+    cores = available_cores()
+    workers, each = split_threads(cores)
+    info["threads"] = {"cpus": cores, "recognizer_batches_at_once": workers,
+                       "threads_per_batch": each}
     return info
 
 
@@ -79,6 +84,10 @@ def info(as_json: bool) -> None:
     prec = data["precision"]
     click.echo(f"default precision (onnx, cpu): {prec['default']}, because {prec['reason']} "
                f"({prec['cpu']})")
+    threads = data["threads"]
+    click.echo(f"threads (onnx, cpu, default): {threads['cpus']}; recognizer batches "
+               f"{threads['recognizer_batches_at_once']} at once, "
+               f"{threads['threads_per_batch']} thread(s) each (--threads 1: one at a time)")
     click.echo(f"weights: {data['weights_dir']}")
     for m in data["models"]:
         click.echo(f"  {m['file']:<24} {m['bytes'] / 1e6:7.2f} MB  sha256 {m['sha256']}")
