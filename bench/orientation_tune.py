@@ -110,10 +110,21 @@ def replay_page(lines: dict[int, list], flips: dict[int, list], scan: int,
     return ori.choose_rotation(lines_at, flip_at), used
 
 
+def both_ways_scores(image: np.ndarray, lines: list, recognize
+                     ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """`ori.turned_scores` of each line's box as found and turned by 180 degrees (its
+    corners rolled by two), in one recognizer call: what the per-line check compares
+    (`ori.flip_lines` reads as found only the lines that read clearly turned)."""
+    found = [np.asarray(ln.points, np.float32) for ln in lines]
+    scores = ori.turned_scores(image, found + [np.roll(q, 2, axis=0) for q in found],
+                               recognize)
+    return scores[: len(found)], scores[len(found):]
+
+
 def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
     """Per line of upright pages and of the same pages turned by 180 (every line upside
     down): its confidence as found, and its box read caseless as found and turned
-    (`ori.both_ways_scores`, as `ori.flip_lines` reads them)."""
+    (`both_ways_scores`, as `ori.flip_lines` reads them)."""
     rows = []
     caseless = reader.recognition.recognize_caseless
     for row in ev.load_ground_truth(data)[:limit]:
@@ -121,7 +132,7 @@ def line_stats(reader: Reader, data: Path, limit: int | None) -> None:
         for turn in (0, 180):
             image = ori.turn_image(rgb, turn)
             lines = reader._detect_and_read(image)
-            found, turned = ori.both_ways_scores(image, lines, caseless) if lines else ([], [])
+            found, turned = both_ways_scores(image, lines, caseless) if lines else ([], [])
             for ln, (before, _), (score, chars) in zip(lines, found, turned):
                 length, height = quad_size(np.asarray(ln.points, np.float32))
                 rows.append((turn, ln.confidence, score, chars, length / max(height, 1e-6),

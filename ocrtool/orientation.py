@@ -471,17 +471,6 @@ def turned_scores(rgb: np.ndarray, quads: Sequence[np.ndarray],
     return [(_mean_log_prob([d]), len(d.char_probs)) for d in recognize(crops)]
 
 
-def both_ways_scores(rgb: np.ndarray, lines: Sequence[Line], recognize: RecognizeFn
-                     ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
-    """`turned_scores` of each line's box as found and turned by 180 degrees (its corners
-    rolled by two), in one recognizer call: what the per-line check compares (measured
-    for every line by bench/orientation_tune.py; `flip_lines` reads as found only the
-    lines that read clearly turned)."""
-    found = [np.asarray(ln.points, np.float32) for ln in lines]
-    scores = turned_scores(rgb, found + [np.roll(q, 2, axis=0) for q in found], recognize)
-    return scores[: len(found)], scores[len(found):]
-
-
 def read_any_way_up(rgb: np.ndarray, rotate: str | int, read: ReadFn,
                     recognize: RecognizeFn,
                     read_boxes: ReadBoxesFn | None = None,

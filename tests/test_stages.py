@@ -5,6 +5,7 @@ the Reader composing stages it did not load."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -292,6 +293,29 @@ def test_recognition_runs_batches_at_once_and_keeps_their_order():
     wide.shapes, narrow.shapes = [], []
     with pytest.raises(threading.BrokenBarrierError):  # one at a time: nobody to meet
         RecognitionStage(forward, meta, batch_size=2, workers=1).recognize_text(crops)
+
+
+def test_recognition_forwards_only_a_few_batches_ahead_of_the_decoder():
+    """A decoder slower than the model must not pile up a folder's logits: batches are
+    forwarded at most AHEAD per worker ahead of the one being decoded."""
+    from ocrtool.recognition.stage import AHEAD
+
+    charset = Charset("abc ")
+    fake = _FakeRecognizer(charset, "ab", 4)
+    calls = []
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch.shape)
+        return fake(batch)
+
+    stage = RecognitionStage(forward, {"charset": charset.to_dict()}, batch_size=1,
+                             workers=2)
+    lines = [stage.prepare(np.full((32, 40 + 24 * k, 3), 200, np.uint8)) for k in range(20)]
+    ahead = []
+    for decoded, _ in enumerate(stage._forward_batches(lines), start=1):
+        time.sleep(0.01)  # a slow decoder
+        ahead.append(len(calls) - decoded)
+    assert len(calls) == 20 and max(ahead) <= AHEAD * 2 and max(ahead) >= 2
 
 
 def test_onnx_threads_are_split_between_recognizer_batches():

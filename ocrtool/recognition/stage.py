@@ -10,8 +10,10 @@ loaded only when the beam decoder will use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain, islice
 
 import numpy as np
 
@@ -60,6 +62,8 @@ JAMO_LM_WEIGHT = 0.4
 # capitalised and all capitals when that costs at most this much log-probability
 # (`casing.CaseRepair`); chosen on the recognizer's validation crops, bench/tune_case.py.
 CASE_REPAIR_COST = 1.0
+# Recognizer batches forwarded ahead of the decoder, per worker (`_forward_all`)
+AHEAD = 2
 
 
 class RecognitionStage:
@@ -217,23 +221,43 @@ class RecognitionStage:
 
     def _forward_batches(self, lines: Sequence[np.ndarray]):
         """(indices, logits, un-padded frame counts) per width batch of prepared crops."""
-        batches = list(self.batches(lines))
-        for (idx, _), logits in zip(batches, self._forward_all([b for _, b in batches])):
+        for idx, logits in self._forward_all(self.batches(lines)):
             yield idx, logits, [lines[i].shape[1] // self.frame_stride for i in idx]
 
-    def _forward_all(self, batches: list[np.ndarray]) -> Iterator[np.ndarray]:
-        """Logits of each batch, in order: `workers` batches at a time, so the caller
-        decodes one batch while the next ones run; a lone batch of several lines is
-        forwarded in parts at once (each line's logits are its own: the same numbers)."""
-        if len(batches) == 1 and self.workers > 1 and len(batches[0]) > 1:
-            parts = np.array_split(batches[0], min(self.workers, len(batches[0])))
-            with ThreadPoolExecutor(len(parts)) as pool:
-                yield np.concatenate(list(pool.map(self.forward, parts)))
-        elif self.workers > 1 and len(batches) > 1:
-            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
-                yield from pool.map(self.forward, batches)
-        else:
-            yield from map(self.forward, batches)
+    def _forward_all(self, batches: Iterable[tuple[list[int], np.ndarray]]
+                     ) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(indices, logits) of each (indices, input) batch, in order: `workers` batches
+        at a time, so the caller decodes one batch while the next ones run; at most
+        AHEAD times `workers` batches wait for it (a slow decoder must not pile up the
+        logits of a folder of crops). A lone batch goes in parts (`_forward_in_parts`)."""
+        batches = iter(batches)
+        if self.workers <= 1:
+            for idx, batch in batches:
+                yield idx, self.forward(batch)
+            return
+        head = list(islice(batches, 2))
+        if len(head) == 1:
+            idx, batch = head[0]
+            yield idx, self._forward_in_parts(batch)
+            return
+        with ThreadPoolExecutor(self.workers) as pool:
+            pending: deque = deque()
+            for idx, batch in chain(head, batches):
+                pending.append((idx, pool.submit(self.forward, batch)))
+                if len(pending) > AHEAD * self.workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            for done, future in pending:
+                yield done, future.result()
+
+    def _forward_in_parts(self, batch: np.ndarray) -> np.ndarray:
+        """A lone batch's logits, its lines forwarded in `workers` parts at once (each
+        line's logits are its own: the same numbers)."""
+        if self.workers <= 1 or len(batch) < 2:
+            return self.forward(batch)
+        parts = np.array_split(batch, min(self.workers, len(batch)))
+        with ThreadPoolExecutor(len(parts)) as pool:
+            return np.concatenate(list(pool.map(self.forward, parts)))
 
     def _read_doubtful_again(self, log_probs: np.ndarray, lengths: Sequence[int],
                              decoded: list[Decoded]) -> list[Decoded]:
