@@ -253,7 +253,7 @@ class RecognitionStage:
     def _forward_in_parts(self, batch: np.ndarray) -> np.ndarray:
         """A lone batch's logits, its lines forwarded in `workers` parts at once (each
         line's logits are its own: the same numbers)."""
-        if self.workers <= 1 or len(batch) < 2:
+        if len(batch) < 2:  # one line: nothing to share out
             return self.forward(batch)
         parts = np.array_split(batch, min(self.workers, len(batch)))
         with ThreadPoolExecutor(len(parts)) as pool:
