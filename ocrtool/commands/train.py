@@ -90,12 +90,16 @@ def train() -> None:
                    "so a fine-tune on scene text keeps print as the teacher reads it.")
 @click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
               show_default=True, help="Weight of the pull toward the --distill teacher.")
+@click.option("--distill-set", "distill_sets", multiple=True, metavar="SET",
+              help="With --distill: the real sets pulled toward the teacher besides the "
+                   "synthetic lines, repeatable, or `all` [default: the printed sets and "
+                   "receipts]; `all` to slim a model (`ocrtool train prune`).")
 @click.option("--freeze", multiple=True, type=click.Choice(["features", "rnn", "known"]),
               help="Keep this part of the --init model as it is (the convolutions, the "
                    "BiLSTM, the outputs of the characters it already writes); "
                    "repeatable. Teaches new outputs for what the model already sees "
                    "without moving the rest.")
-def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
+def recognizer(train_sets, val_sets, mix, word_runs, distill_sets, **kw) -> None:
     """Train the CRNN recognizer on real crops plus on-the-fly synthetic lines.
 
     Fine-tune the shipped model on your data:
@@ -122,12 +126,27 @@ def recognizer(train_sets, val_sets, mix, word_runs, **kw) -> None:
                            **_set_weights(mix, kw["data_root"], "--mix")}
     if word_runs:
         kw["word_run_sets"] = _set_weights(word_runs, kw["data_root"], "--word-runs")
+    if distill_sets:
+        kw["distill_sets"] = _known_sets(distill_sets, kw.get("real_sets")
+                                         or RecognizerConfig().real_sets)
     try:
         train_recognizer(RecognizerConfig(train_sets=list(train_sets),
                                           val_sets=list(val_sets), **kw),
                          log=lambda m: click.echo(m))
     except TeacherMismatch as e:
         raise click.ClickException(str(e)) from None
+
+
+def _known_sets(names: tuple[str, ...], trained) -> tuple[str, ...]:
+    """The --distill-set names ("all": every set trained on), or a usage error naming
+    those not among the sets trained on."""
+    if "all" in names:
+        return tuple(trained)
+    unknown = [name for name in names if name not in trained]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: not among the sets trained on "
+                                 f"({', '.join(trained)})", param_hint="--distill-set")
+    return names
 
 
 def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str, float]:
@@ -199,8 +218,8 @@ def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str,
 @click.option("--distill-weight", type=click.FloatRange(min=0.0), default=1.0,
               show_default=True, help="Weight of the pull toward the --distill teacher.")
 @click.option("--distill-set", "distill_sets", multiple=True, metavar="SET",
-              help="With --distill: the sets pulled toward the teacher, repeatable "
-                   "[default: every built-in set but born_digital_train].")
+              help="With --distill: the sets pulled toward the teacher, repeatable, or "
+                   "`all` [default: every built-in set but born_digital_train].")
 def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tuple[str, ...],
              **kw) -> None:
     """Train the CRAFT-like detector on real pages (pseudo characters) and synthetic pages."""
@@ -218,12 +237,8 @@ def detector(mix: tuple[str, ...], weak_sets: tuple[str, ...], distill_sets: tup
     if weak_sets:
         kw["weak_sets"] = {name: 0 for name in weak_sets}
     if distill_sets:
-        trained = kw.get("real_sets") or DetectorConfig().real_sets
-        unknown = [name for name in distill_sets if name not in trained]
-        if unknown:
-            raise click.BadParameter(f"{', '.join(unknown)}: not among the sets trained on "
-                                     f"({', '.join(trained)})", param_hint="--distill-set")
-        kw["distill_sets"] = distill_sets
+        kw["distill_sets"] = _known_sets(distill_sets,
+                                         kw.get("real_sets") or DetectorConfig().real_sets)
     try:
         train_detector(DetectorConfig(**kw), log=lambda m: click.echo(m))
     except TeacherMismatch as e:
@@ -251,3 +266,33 @@ def calibrate(weights: str, data_root: str, sets: str | None, method: str) -> No
 
     run(Path(weights), Path(data_root), tuple(sets.split(",")) if sets else CALIBRATION_SETS,
         method, log=lambda m: click.echo(m))
+
+
+@train.command()
+@click.option("--weights", default="weights/recognizer.pt", show_default=True,
+              type=click.Path(exists=True, dir_okay=False), help="Recognizer to slim.")
+@click.option("--channels", required=True, metavar="C1,C2,C3,C4",
+              help="Channels of the four CNN stages (the shipped model: 32,64,128,192).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Weight file to write: --init it, --distill the original.")
+def prune(weights: str, channels: str, out: str) -> None:
+    """Slim a recognizer to fewer channels per stage, keeping its strongest ones.
+
+    The slim model reads worse until it is fine-tuned from the original:
+    ocrtool train recognizer --init SLIM --distill weights/recognizer.pt --distill-set ...
+    """
+    _require_torch()
+    from ..training.prune import prune_weights
+
+    try:
+        widths = tuple(int(c) for c in channels.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 4 or min(widths) < 1:
+        raise click.BadParameter(f"{channels!r}: expected four positive channel counts",
+                                 param_hint="--channels")
+    try:
+        prune_weights(weights, widths, out)
+    except ValueError as e:  # more channels than the model has
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {out}: channels {','.join(map(str, widths))} from {weights}")

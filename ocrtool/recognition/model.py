@@ -17,12 +17,22 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
 
 
-class CRNN(nn.Module):
-    """Grayscale line image (B, 1, 32, W) -> class logits (B, W/4, num_classes)."""
+def default_channels(width: int = 1) -> tuple[int, int, int, int]:
+    """The convolution widths of the four CNN stages: (32, 64, 128, 192) times `width`."""
+    return 32 * width, 64 * width, 128 * width, 192 * width
 
-    def __init__(self, num_classes: int, width: int = 1, hidden: int = 128) -> None:
+
+class CRNN(nn.Module):
+    """Grayscale line image (B, 1, 32, W) -> class logits (B, W/4, num_classes).
+
+    `channels` (the four stages' widths) overrides `width`: a model slimmed by
+    `training.prune` keeps the layout with fewer channels per stage."""
+
+    def __init__(self, num_classes: int, width: int = 1, hidden: int = 128,
+                 channels: tuple[int, int, int, int] | None = None) -> None:
         super().__init__()
-        c = [32 * width, 64 * width, 128 * width, 192 * width]
+        c = list(channels) if channels else list(default_channels(width))
+        self.channels = tuple(c)
         self.features = nn.Sequential(
             # The first pool comes before its ReLU: the same function (max and ReLU
             # commute), but ONNX Runtime then keeps convolution and pool in its blocked
@@ -48,3 +58,11 @@ class CRNN(nn.Module):
         f = f.permute(0, 2, 1)  # (B, T, C)
         f, _ = self.rnn(f)
         return self.head(f)
+
+
+def crnn_from_meta(meta: dict) -> CRNN:
+    """An untrained CRNN shaped as the weight file with metadata `meta` describes (its
+    charset's size, stage widths and LSTM size): the one place a file's shape is read."""
+    num_classes = len(meta["charset"]["chars"]) + 1
+    return CRNN(num_classes, width=meta.get("width", 1), hidden=meta.get("hidden", 128),
+                channels=meta.get("channels"))

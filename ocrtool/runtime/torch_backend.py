@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..detection.model import CraftNet
-from ..recognition.model import CRNN
+from ..recognition.model import CRNN, crnn_from_meta
 from .base import DETECTOR, RECOGNIZER, model_path
 
 
@@ -24,8 +24,7 @@ def load_detector(path: str | Path) -> tuple[CraftNet, dict]:
 def load_recognizer(path: str | Path) -> tuple[CRNN, dict]:
     state = torch.load(path, map_location="cpu", weights_only=False)
     meta = state["meta"]
-    num_classes = len(meta["charset"]["chars"]) + 1
-    model = CRNN(num_classes, width=meta.get("width", 1), hidden=meta.get("hidden", 128))
+    model = crnn_from_meta(meta)
     model.load_state_dict(state["model"])
     return model.eval(), meta
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..languages import DEFAULT_LANG, Language, get_language
 from ..recognition.charset import DEFAULT_CHARS, Charset
-from ..recognition.model import CRNN, INPUT_HEIGHT
+from ..recognition.model import CRNN, INPUT_HEIGHT, crnn_from_meta, default_channels
 from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resize_line
 from ..recognition.widths import REREAD_WIDTHS, widened
 from ..synth.fonts import discover_fonts, hangul_fonts
@@ -402,8 +402,7 @@ def load_teacher(path: str, charset: Charset, device: str) -> CRNN:
         raise TeacherMismatch(f"{path}: the model's charset does not begin with the "
                               "teacher's (another language, or not --init from it): it "
                               "cannot --distill it")
-    teacher = CRNN(len(chars) + 1, width=meta.get("width", 1),
-                   hidden=meta.get("hidden", 128))
+    teacher = crnn_from_meta(meta)
     teacher.load_state_dict(state["model"])
     return teacher.to(device).eval().requires_grad_(False)
 
@@ -577,6 +576,14 @@ def load_with_charset(model: CRNN, state: dict, old: Charset, new: Charset) -> N
             model.head.bias[dst] = bias[src]
 
 
+def model_channels(cfg: RecognizerConfig, init_meta: dict) -> tuple[int, int, int, int]:
+    """The stage widths of the model a run trains: a fine-tune keeps its --init model's
+    (a slimmed one's too, `training.prune`), a fresh run has `cfg.width`'s."""
+    if init_meta:
+        return tuple(init_meta.get("channels") or default_channels(init_meta.get("width", 1)))
+    return default_channels(cfg.width)
+
+
 def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
@@ -589,7 +596,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
     same_lang = init_meta.get("lang", DEFAULT_LANG) == language.code
     charset = training_charset(language, init_chars if same_lang else None,
                                cfg.extra_chars + math_chars(cfg))
-    model = CRNN(charset.num_classes, width=cfg.width, hidden=cfg.hidden).to(device)
+    model = CRNN(charset.num_classes, hidden=init_meta.get("hidden", cfg.hidden),
+                 channels=model_channels(cfg, init_meta)).to(device)
     teacher = load_teacher(cfg.distill, charset, device) if cfg.distill else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out_dir = Path(cfg.out_dir)
@@ -621,8 +629,8 @@ def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
         kept = KeptRows(model.head, [row for row, _ in carried_rows(
             init_chars or language.chars, charset)])
     t0 = time.time()
-    meta = recognizer_meta(charset, arch="crnn", width=cfg.width, hidden=cfg.hidden,
-                           lang=language.code)
+    meta = recognizer_meta(charset, arch="crnn", channels=list(model.channels),
+                           hidden=model.rnn.hidden_size, lang=language.code)
     best = BestWeights(cfg.weights_out, meta, higher_is_better=False, log=log,
                        keep_dir=out_dir / "validated")
     checkpoint = PeriodicCheckpoint(out_dir / "last.ckpt", cfg.checkpoint_minutes)
