@@ -4,7 +4,9 @@ Why: on CPUs without VNNI the recognizer's convolutions are most of a receipt's 
 (`bench/onnx_ops.py`: the last three 3x3 convolutions alone over half of the model), and
 a model with fewer channels per stage, started from the trained one's strongest channels
 and then distilled from it (`ocrtool train recognizer --init SLIM --distill FULL
---distill-set ...`), learns back in CPU minutes what a fresh model of that size could not.
+--distill-set all`), starts far closer to the original than a fresh model of that size.
+Not close enough for a CPU fine-tune: 85 minutes left 32,48,96,144 at 1.2x the
+original's validation CER (model card, session 35); a GPU lease has 25 times the steps.
 
 A channel's strength is the absolute scale of the BatchNorm that follows its convolution
 ("network slimming"): the BatchNorm's input is normalised, so its scale is how much the
