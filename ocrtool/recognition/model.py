@@ -60,9 +60,14 @@ class CRNN(nn.Module):
         return self.head(f)
 
 
+def meta_channels(meta: dict) -> tuple[int, int, int, int]:
+    """The CNN stage widths of the weight file with metadata `meta`: its `channels` (a
+    slimmed model's, and every model's trained since), or those of its `width`."""
+    return tuple(meta.get("channels") or default_channels(meta.get("width", 1)))
+
+
 def crnn_from_meta(meta: dict) -> CRNN:
     """An untrained CRNN shaped as the weight file with metadata `meta` describes (its
-    charset's size, stage widths and LSTM size): the one place a file's shape is read."""
+    charset's size, stage widths and LSTM size)."""
     num_classes = len(meta["charset"]["chars"]) + 1
-    return CRNN(num_classes, width=meta.get("width", 1), hidden=meta.get("hidden", 128),
-                channels=meta.get("channels"))
+    return CRNN(num_classes, hidden=meta.get("hidden", 128), channels=meta_channels(meta))

@@ -22,7 +22,13 @@ from torch import nn
 
 from ..languages import DEFAULT_LANG, Language, get_language
 from ..recognition.charset import DEFAULT_CHARS, Charset
-from ..recognition.model import CRNN, INPUT_HEIGHT, crnn_from_meta, default_channels
+from ..recognition.model import (
+    CRNN,
+    INPUT_HEIGHT,
+    crnn_from_meta,
+    default_channels,
+    meta_channels,
+)
 from ..recognition.preprocess import CROP_CONTEXT, FRAME_STRIDE, pad_batch, resize_line
 from ..recognition.widths import REREAD_WIDTHS, widened
 from ..synth.fonts import discover_fonts, hangul_fonts
@@ -579,9 +585,7 @@ def load_with_charset(model: CRNN, state: dict, old: Charset, new: Charset) -> N
 def model_channels(cfg: RecognizerConfig, init_meta: dict) -> tuple[int, int, int, int]:
     """The stage widths of the model a run trains: a fine-tune keeps its --init model's
     (a slimmed one's too, `training.prune`), a fresh run has `cfg.width`'s."""
-    if init_meta:
-        return tuple(init_meta.get("channels") or default_channels(init_meta.get("width", 1)))
-    return default_channels(cfg.width)
+    return meta_channels(init_meta) if init_meta else default_channels(cfg.width)
 
 
 def train_recognizer(cfg: RecognizerConfig, log=print) -> dict[str, float]:
