@@ -31,7 +31,7 @@ from .layout.colons import colon_candidates, insert_after
 from .orientation import map_lines, read_any_way_up
 from .pdf import DEFAULT_DPI, PageOptions, PageSpec, is_pdf, text_layer
 from .pixels import WORK_PIXELS
-from .recognition.assemble import read_lines, read_words
+from .recognition.assemble import read_lines, read_whole_crops, read_words
 from .recognition.decoding import Decoded
 from .recognition.lexicon import listed_words, read_word_file
 from .recognition.preprocess import to_gray
@@ -159,11 +159,8 @@ class Reader:
         rgb = np.asarray(rgb)
         h, w = rgb.shape[:2]
         rotation = 0
-        if recognize_only:
-            quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-            # the image is the crop: its own border is all the context there is
-            lines = read_lines(self.recognition, rgb, [quad], [[quad]], [0],
-                               context=(0.0, 0.0))
+        if recognize_only:  # the image is the crop: its border is all the context
+            lines = read_whole_crops(self.recognition, [rgb])
         else:  # turned upright, read, and the boxes mapped back to these pixels
             # orientation judges legibility, not case: it scores crops read caseless
             lines, rotation = read_any_way_up(rgb, self.config.rotate,

@@ -15,7 +15,8 @@ from ..geometry import oriented_box
 from ..layout.lines import line_direction
 from ..results import Line, Word
 from .decoding import Decoded
-from .preprocess import DETECTION_CONTEXT
+from .preprocess import CROP_CONTEXT, DETECTION_CONTEXT, to_gray
+from .slant import slanted_text_quad
 from .stage import RecognitionStage
 
 # Where a word's box starts and ends around its first and last characters' CTC peak frames,
@@ -28,7 +29,34 @@ def read_lines(stage: RecognitionStage, rgb: np.ndarray, line_quads: Sequence[np
                word_quads: Sequence[Sequence[np.ndarray]], blocks: Sequence[int],
                context: tuple[float, float] = DETECTION_CONTEXT) -> list[Line]:
     """Cut and read each line, then split its text into words with boxes."""
-    crops = [stage.crop(rgb, q, context) for q in line_quads]
+    return _read_cut(stage, [rgb] * len(line_quads), line_quads, word_quads, blocks, context)
+
+
+def read_whole_crops(stage: RecognitionStage, images: Sequence[np.ndarray]) -> list[Line]:
+    """Each image read as one crop (handed over with `--no-detect`, or a crop set's), along
+    its width with nothing cut away. One whose text runs at a slant (a tilted word's
+    upright bounding rectangle, `slant.slanted_text_quad`) is read again along the text's
+    own box, with the margin training crops have, and the more confident reading kept."""
+    rects = [np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+             for h, w in (im.shape[:2] for im in images)]
+    lines = _read_cut(stage, images, rects, [[q] for q in rects], [0] * len(rects),
+                      (0.0, 0.0))
+    slanted = [(i, q) for i, q in enumerate(slanted_text_quad(to_gray(im)) for im in images)
+               if q is not None]
+    if slanted:
+        again = _read_cut(stage, [images[i] for i, _ in slanted], [q for _, q in slanted],
+                          [[q] for _, q in slanted], [0] * len(slanted), CROP_CONTEXT)
+        for (i, _), line in zip(slanted, again):
+            if line.confidence > lines[i].confidence:
+                lines[i] = line
+    return lines
+
+
+def _read_cut(stage: RecognitionStage, images: Sequence[np.ndarray],
+              line_quads: Sequence[np.ndarray], word_quads: Sequence[Sequence[np.ndarray]],
+              blocks: Sequence[int], context: tuple[float, float]) -> list[Line]:
+    """Each line cut out of its image with `context` around it, all read in one call."""
+    crops = [stage.crop(im, q, context) for im, q in zip(images, line_quads)]
     decoded = stage.recognize(crops, tight_ends=context[0] == 0)
     return [
         assemble_line(stage, d, q, wq, b, crop.shape[:2], context)

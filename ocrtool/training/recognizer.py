@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..languages import DEFAULT_LANG, Language, get_language
+from ..recognition.assemble import read_whole_crops
 from ..recognition.charset import DEFAULT_CHARS, Charset
 from ..recognition.model import (
     CRNN,
@@ -471,7 +472,12 @@ def score_stage(stage, crop_sets: list[CropSet], limit: int = 800,
     with `tight`, also those of the page sets' boxes cut with no margin (`SET_tight/...`)."""
     out = {}
     for name, cs, lines, truths in validation_lines(stage, crop_sets, limit, tight):
-        preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
+        if cs.whole_images:  # read as `ocrtool read --no-detect` reads a crop
+            images = [strip_margin(cs.images[i], keep=(0.0, 0.0))
+                      for i in spread_over(cs, limit)]
+            preds = [line.text for line in read_whole_crops(stage, images)]
+        else:
+            preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
         out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
     return out
 
@@ -481,11 +487,16 @@ def validation_lines(stage, crop_sets: list[CropSet], limit: int = 800, tight: b
     each validation set, as the Reader feeds them to `stage` (`validation_line`); with
     `tight`, each page set's boxes cut with no margin too (named `SET_tight`)."""
     for cs in crop_sets:
-        idx = np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
+        idx = spread_over(cs, limit)
         truths = [stage.charset.canonical(cs.texts[i]) for i in idx]
         for cut_tight in (False, True) if tight and not cs.whole_images else (False,):
             yield (cs.name + (TIGHT if cut_tight else ""), cs,
                    [validation_line(stage, cs, i, cut_tight) for i in idx], truths)
+
+
+def spread_over(cs: CropSet, limit: int) -> np.ndarray:
+    """Indices of up to `limit` crops spread evenly over a validation set."""
+    return np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
 
 
 def _crop_scores(name: str, preds: list[str], truths: list[str],
