@@ -60,9 +60,17 @@ def test_a_level_word_has_no_slant(degrees):
     assert slanted_text_quad(to_gray(word_crop("NOVEMBER", degrees))) is None
 
 
-def test_a_blank_or_tiny_crop_has_no_slant():
+def test_a_blank_tiny_or_sliver_crop_has_no_slant():
     assert slanted_text_quad(np.full((60, 200), 200, np.uint8)) is None
     assert slanted_text_quad(np.full((3, 2), 200, np.uint8)) is None
+    noise = np.random.default_rng(0).integers(0, 255, (9, 9000)).astype(np.uint8)
+    # shrunk to the work size, a sliver would have no rows at all
+    assert slanted_text_quad(noise) is None and slanted_text_quad(noise.T.copy()) is None
+
+
+def test_no_detect_reads_a_sliver_crop_without_error(reader):
+    page = reader.read(np.full((9, 9000, 3), 200, np.uint8), recognize_only=True)
+    assert page.width == 9000 and page.height == 9
 
 
 @pytest.mark.parametrize("word", ["NOVEMBER", "Harbour", "THROUGH"])

@@ -43,6 +43,7 @@ BAND = 0.15  # of the projection's peak: the main band's rows
 MAIN_INK = 0.4  # share of the ink the main band must hold
 WORK_SIZE = 96  # the ink is found on the crop shrunk to at most this many pixels a side
 MIN_INK = 20  # pixels of ink, at the work size, below which nothing is judged
+MIN_SIDE = 4  # pixels, at the work size, of a crop's shorter side: below, nothing is judged
 END_TRIM = 0.01  # share of the band's ink left out at each end (specks of the background)
 
 _ANGLES = np.deg2rad(np.arange(-SEARCH, SEARCH + SEARCH_STEP / 2, SEARCH_STEP))
@@ -58,6 +59,8 @@ def slanted_text_quad(gray: np.ndarray) -> np.ndarray | None:
     the crop holds too little ink to tell."""
     work = stretch_contrast(gray)
     scale = min(1.0, WORK_SIZE / max(work.shape[:2]))
+    if min(work.shape[:2]) * scale < MIN_SIDE:  # a sliver (9 x 9000 px): no slant to see
+        return None
     if scale < 1.0:
         work = cv2.resize(work, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ink = inked(work)
