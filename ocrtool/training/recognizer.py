@@ -469,16 +469,21 @@ def validate_pages(model: CRNN, charset: Charset, cfg: RecognizerConfig, device:
 def score_stage(stage, crop_sets: list[CropSet], limit: int = 800,
                 tight: bool = False) -> dict[str, float]:
     """`validate`'s metrics for a ready recognition stage (its decoder settings as set);
-    with `tight`, also those of the page sets' boxes cut with no margin (`SET_tight/...`)."""
+    with `tight`, also those of the page sets' boxes cut with no margin (`SET_tight/...`).
+    A whole-image crop set is read as `ocrtool read --no-detect` reads a crop
+    (`assemble.read_whole_crops`: slanted text read along its slant)."""
     out = {}
-    for name, cs, lines, truths in validation_lines(stage, crop_sets, limit, tight):
-        if cs.whole_images:  # read as `ocrtool read --no-detect` reads a crop
-            images = [strip_margin(cs.images[i], keep=(0.0, 0.0))
-                      for i in spread_over(cs, limit)]
+    for cs in crop_sets:
+        if cs.whole_images:
+            idx = spread_over(cs, limit)
+            images = [strip_margin(cs.images[i], keep=(0.0, 0.0)) for i in idx]
             preds = [line.text for line in read_whole_crops(stage, images)]
-        else:
+            out.update(_crop_scores(cs.name, preds, canonical_labels(stage, cs, idx),
+                                    cs.case_insensitive))
+            continue
+        for name, _, lines, truths in validation_lines(stage, [cs], limit, tight):
             preds = [stage.text(d) for d in stage.recognize_prepared(lines)]
-        out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
+            out.update(_crop_scores(name, preds, truths, cs.case_insensitive))
     return out
 
 
@@ -488,7 +493,7 @@ def validation_lines(stage, crop_sets: list[CropSet], limit: int = 800, tight: b
     `tight`, each page set's boxes cut with no margin too (named `SET_tight`)."""
     for cs in crop_sets:
         idx = spread_over(cs, limit)
-        truths = [stage.charset.canonical(cs.texts[i]) for i in idx]
+        truths = canonical_labels(stage, cs, idx)
         for cut_tight in (False, True) if tight and not cs.whole_images else (False,):
             yield (cs.name + (TIGHT if cut_tight else ""), cs,
                    [validation_line(stage, cs, i, cut_tight) for i in idx], truths)
@@ -497,6 +502,11 @@ def validation_lines(stage, crop_sets: list[CropSet], limit: int = 800, tight: b
 def spread_over(cs: CropSet, limit: int) -> np.ndarray:
     """Indices of up to `limit` crops spread evenly over a validation set."""
     return np.linspace(0, len(cs.images) - 1, min(limit, len(cs.images))).astype(int)
+
+
+def canonical_labels(stage, cs: CropSet, idx) -> list[str]:
+    """The labels of crops `idx` of `cs` as the stage's charset writes them."""
+    return [stage.charset.canonical(cs.texts[i]) for i in idx]
 
 
 def _crop_scores(name: str, preds: list[str], truths: list[str],
