@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from ocrtool import Reader
 from ocrtool.cli import main
-from ocrtool.recognition.assemble import read_lines
+from ocrtool.recognition.assemble import TALL_CROP, read_lines
 from ocrtool.recognition.preprocess import to_gray
 from ocrtool.recognition.slant import MIN_SLANT, slanted_text_quad
 from ocrtool.training.datasets import CROP_MARGIN, CropSet
@@ -117,3 +117,18 @@ def test_training_validation_reads_whole_crops_the_same_way(reader):
                     whole_images=True)
     metrics = score_stage(reader.recognition, [crops])
     assert metrics["tilted/word_acc"] == 1.0, metrics
+
+
+@pytest.mark.parametrize("turn, start", [(1, "bottom-left"), (-1, "top-right")])
+def test_no_detect_reads_a_word_running_up_or_down(reader, turn, start):
+    # a word running up a sign (turned a quarter counter-clockwise) or down it
+    crop = np.ascontiguousarray(np.rot90(word_crop("NOVEMBER", 0), turn))
+    h, w = crop.shape[:2]
+    assert h >= TALL_CROP * w
+    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    plain = read_lines(reader.recognition, crop, [rect], [[rect]], [0], context=(0.0, 0.0))
+    assert plain[0].text != "NOVEMBER"
+    page = reader.read(crop, recognize_only=True)
+    assert page.text.strip() == "NOVEMBER"
+    first = {"bottom-left": [0, h], "top-right": [w, 0]}[start]
+    assert page.lines[0].points[0] == first  # the box starts where the text does
