@@ -26,6 +26,7 @@ from .stage import RecognitionStage
 # 1.2, 1.5, 2.0: 51 / 40, 60 / 40, 54 / 40); held out: ic15 words 319 -> 324 of 446 read
 # right, the other crop sets equal (session 36).
 TALL_CROP = 1.5
+
 # Where a word's box starts and ends around its first and last characters' CTC peak frames,
 # in frames (the peak falls on different parts of a glyph); see `span_quad`.
 SPAN_LEAD = 0.75
@@ -61,6 +62,8 @@ def read_whole_crops(stage: RecognitionStage, images: Sequence[np.ndarray]) -> l
                       (i, np.roll(rects[i], 1, axis=0), (0.0, 0.0))]
     for context in (CROP_CONTEXT, (0.0, 0.0)):  # slanted first, then turned
         ways = [(i, q) for i, q, c in again if c == context]
+        if not ways:
+            continue
         read = _read_cut(stage, [images[i] for i, _ in ways], [q for _, q in ways],
                          [[q] for _, q in ways], [0] * len(ways), context)
         for (i, _), line in zip(ways, read):
