@@ -21,7 +21,7 @@ the other crop sets only checked): on them the rule read 52 more crops right and
 `ocrtool read --no-detect` reads them, right (case-insensitive) of the held-out crops:
 ic15_words_train 310 -> 319 of 446, iiit5k_train_cs 190 -> 191 of 200, svt_words_train
 16 of 25 either way (session 36). Shearing leaning strokes upright, and cutting level
-crops down to their main band, read more crops wrong than right the same way (not kept).
+crops down to their main band, gained nothing on the same crops at any gate (not kept).
 """
 
 from __future__ import annotations
