@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from ocrtool import Reader
 from ocrtool.cli import main
-from ocrtool.recognition.assemble import TALL_CROP, read_lines
+from ocrtool.recognition.assemble import TALL_CROP, read_lines, whole_quad
 from ocrtool.recognition.preprocess import to_gray
 from ocrtool.recognition.slant import MIN_SLANT, slanted_text_quad
 from ocrtool.training.datasets import CROP_MARGIN, CropSet
@@ -76,8 +76,8 @@ def test_no_detect_reads_a_sliver_crop_without_error(reader):
 @pytest.mark.parametrize("word", ["NOVEMBER", "Harbour", "THROUGH"])
 def test_no_detect_reads_a_tilted_word_along_its_slant(reader, word):
     crop = word_crop(word, 28)
-    h, w = crop.shape[:2]
-    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    w = crop.shape[1]
+    rect = whole_quad(crop)
     # read along the crop's width, as before: garbled
     plain = read_lines(reader.recognition, crop, [rect], [[rect]], [0], context=(0.0, 0.0))
     assert plain[0].text != word
@@ -125,7 +125,7 @@ def test_no_detect_reads_a_word_running_up_or_down(reader, turn, start):
     crop = np.ascontiguousarray(np.rot90(word_crop("NOVEMBER", 0), turn))
     h, w = crop.shape[:2]
     assert h >= TALL_CROP * w
-    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    rect = whole_quad(crop)
     plain = read_lines(reader.recognition, crop, [rect], [[rect]], [0], context=(0.0, 0.0))
     assert plain[0].text != "NOVEMBER"
     page = reader.read(crop, recognize_only=True)
