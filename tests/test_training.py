@@ -322,6 +322,29 @@ def test_width_jitter_scales_and_shifts_a_line_within_the_reread_widths():
     assert jitter_width(Draws(1.3, 2), long).shape[1] == MAX_TRAIN_WIDTH
 
 
+def test_whole_image_crops_are_jittered_outward_only():
+    """A crop set's image is its word's box: jitter must never cut into it (marks at the
+    image's edge would leave while the label keeps them); a page's word box may be cut."""
+    import random
+
+    from ocrtool.training.datasets import CROP_MARGIN, cut_crop
+    from ocrtool.training.recognizer import jitter_crop
+
+    word = np.full((40, 160), 255, np.uint8)
+    word[5:35, 0:3] = word[5:35, -3:] = 0  # ink touching both ends of the image
+    full = {"points": [[0, 0], [160, 0], [160, 40], [0, 40]], "full": True}
+    crop = cut_crop(word, full)
+    box_h = crop.shape[0] / (1 + 2 * CROP_MARGIN)
+    box_w = crop.shape[1] - 2 * (crop.shape[0] - box_h) / 2
+
+    def sizes(whole: bool) -> list[tuple[int, int]]:
+        return [jitter_crop(random.Random(k), crop, whole_image=whole).shape for k in range(400)]
+
+    assert all(h >= box_h - 1 and w >= box_w - 1 for h, w in sizes(True))
+    cut_inside = [s for s in sizes(False) if s[0] < box_h - 1 or s[1] < box_w - 1]
+    assert len(cut_inside) > 20
+
+
 def test_validation_feeds_the_model_what_the_reader_feeds_it(tmp_path: Path) -> None:
     """Whole-image crops (word and line crop sets) are validated as `ocrtool eval
     --no-detect` reads them: no cached margin around them (it kept 0.15 of the height of
