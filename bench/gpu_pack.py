@@ -61,6 +61,7 @@ from ocrtool.synth.text import LATIN_LANGUAGES  # noqa: E402
 from ocrtool.training.datasets import (  # noqa: E402
     CropSet,
     cached_crop_set,
+    crop_cache_path,
     held_out,
     read_jsonl,
 )
@@ -184,8 +185,9 @@ def unpack() -> None:
                   for b in packed["webp"]]
         cs = CropSet(images, packed["texts"], packed["ci"], packed["name"], source="",
                      pages=packed["pages"], whole_images=packed["whole_images"])
-        Path("cache").mkdir(exist_ok=True)
-        with open(Path("cache") / f"crops_{packed['name']}.pkl", "wb") as f:
+        cache = crop_cache_path(packed["name"])
+        cache.parent.mkdir(exist_ok=True)
+        with open(cache, "wb") as f:
             pickle.dump(cs, f, protocol=pickle.HIGHEST_PROTOCOL)
         (OUT / "data" / packed["name"]).mkdir(parents=True, exist_ok=True)
         print(f"{packed['name']}: {len(images)} crops")

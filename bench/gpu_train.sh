@@ -22,11 +22,16 @@
 # REC_PRUNE=32,48,96,144 REC_ARGS="--distill weights/recognizer.pt --distill-set all
 # --ema 0.998" trains a slimmer, faster recognizer from the shipped one's strongest
 # channels (`ocrtool train prune`), taught by the shipped one.
+# A second call on a machine still warm resumes the first call's run where it stopped (its
+# checkpoint is still in runs/gpu_recognizer; session 37's second call did, at the new
+# REC_LR): FRESH=1 starts again from REC_INIT. REC_ARGS="--mix SET=W" works on the packed
+# sets (their crop caches stand in for the pages since session 37).
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
 REC_INIT=${REC_INIT:-weights/recognizer.pt}
 DET_INIT=${DET_INIT:-weights/detector.pt}
+[[ -n "${FRESH:-}" ]] && rm -rf runs/gpu_recognizer runs/gpu_detector
 mkdir -p "$OUT" runs/gpu_detector
 python3 -c "import rapidfuzz" 2>/dev/null || \
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/whl/*.whl

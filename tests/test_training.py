@@ -524,6 +524,30 @@ def test_word_runs_option_names_page_sets_with_weights(tmp_path: Path, monkeypat
     assert len(seen) == 1
 
 
+def test_mix_takes_a_set_whose_crops_are_cached_without_its_pages(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """On a GPU machine the pack brings crop caches, not pages (`bench/gpu_pack.py`): a
+    --mix naming such a set is trained on; a set with neither is a usage error."""
+    from click.testing import CliRunner
+
+    import ocrtool.training.recognizer as training
+    from ocrtool.cli import main
+    from ocrtool.training.datasets import crop_cache_path
+
+    monkeypatch.chdir(tmp_path)
+    cache = crop_cache_path("packed", training.RecognizerConfig().cache_dir)
+    cache.parent.mkdir()
+    cache.write_bytes(b"")
+    seen = []
+    monkeypatch.setattr(training, "train_recognizer", lambda cfg, log: seen.append(cfg))
+    args = ["train", "recognizer", "--data-root", str(tmp_path / "data")]
+    ok = CliRunner().invoke(main, [*args, "--mix", "packed=0.2"])
+    assert ok.exit_code == 0, ok.output
+    assert seen[0].real_sets["packed"] == 0.2
+    missing = CliRunner().invoke(main, [*args, "--mix", "absent=0.2"])
+    assert missing.exit_code == 2 and "absent: no gt.jsonl" in missing.output
+
+
 def test_face_variation_and_weight_average_options_reach_the_training(
         tmp_path: Path, monkeypatch) -> None:
     """--no-vary-faces, --ema, --eval-every and --freeze reach the config, and the synthetic lines

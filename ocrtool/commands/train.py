@@ -123,7 +123,8 @@ def recognizer(train_sets, val_sets, mix, word_runs, distill_sets, **kw) -> None
     kw = {k: v for k, v in kw.items() if v is not None}  # unset: the config's default
     if mix:
         kw["real_sets"] = {**RecognizerConfig().real_sets,
-                           **_set_weights(mix, kw["data_root"], "--mix")}
+                           **_set_weights(mix, kw["data_root"], "--mix",
+                                          kw.get("cache_dir", RecognizerConfig().cache_dir))}
     if word_runs:
         kw["word_run_sets"] = _set_weights(word_runs, kw["data_root"], "--word-runs")
     if distill_sets:
@@ -149,9 +150,13 @@ def _known_sets(names: tuple[str, ...], trained) -> tuple[str, ...]:
     return names
 
 
-def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str, float]:
-    """['name=0.4', ...] -> {'name': 0.4, ...} for page sets under `data_root`, or a usage
-    error naming `hint` (the option)."""
+def _set_weights(items: tuple[str, ...], data_root: str, hint: str,
+                 crops_cached_in: str | None = None) -> dict[str, float]:
+    """['name=0.4', ...] -> {'name': 0.4, ...} for page sets under `data_root` (or, given
+    `crops_cached_in`, sets whose crops are cached there: a GPU pack carries crops, not
+    pages), or a usage error naming `hint` (the option)."""
+    from ..training.datasets import crop_cache_path
+
     out = {}
     for item in items:
         name, _, weight = item.partition("=")
@@ -162,7 +167,8 @@ def _set_weights(items: tuple[str, ...], data_root: str, hint: str) -> dict[str,
         if not name or value <= 0:
             raise click.BadParameter(f"{item!r}: expected SET=WEIGHT with a positive weight",
                                      param_hint=hint)
-        if not (Path(data_root) / name / "gt.jsonl").is_file():
+        cached = crops_cached_in is not None and crop_cache_path(name, crops_cached_in).is_file()
+        if not cached and not (Path(data_root) / name / "gt.jsonl").is_file():
             raise click.BadParameter(f"{name}: no gt.jsonl under --data-root",
                                      param_hint=hint)
         out[name] = value

@@ -205,11 +205,17 @@ def build_crop_set(dataset_dir: str | Path, margin: float = CROP_MARGIN,
                    whole_images=whole and bool(images))
 
 
+def crop_cache_path(dataset_dir: str | Path, cache_dir: str | Path = "cache",
+                    runs: bool = False) -> Path:
+    """Where `cached_crop_set` keeps a set's crops (a GPU pack unpacks them there too)."""
+    suffix = RUNS_SUFFIX if runs else ""
+    return Path(cache_dir) / f"crops_{Path(dataset_dir).name}{suffix}.pkl"
+
+
 def cached_crop_set(dataset_dir: str | Path, cache_dir: str | Path = "cache",
                     runs: bool = False) -> CropSet:
     """build_crop_set, memoised on disk: cutting 30k crops takes a minute."""
-    suffix = RUNS_SUFFIX if runs else ""
-    cache = Path(cache_dir) / f"crops_{Path(dataset_dir).name}{suffix}.pkl"
+    cache = crop_cache_path(dataset_dir, cache_dir, runs)
     source = str(Path(dataset_dir).resolve())
     if cache.exists():
         with open(cache, "rb") as f:
