@@ -245,6 +245,54 @@ def test_vary_face_thickens_thins_and_widens_the_ink():
 # ----------------------------------------------------------------------------- pages
 
 
+def test_small_caps_set_lower_case_as_smaller_capitals_on_the_baseline():
+    from ocrtool.synth.lines import draw_text
+
+    font = discover_fonts()[0]
+
+    def glyph_rows(mask: np.ndarray) -> list[tuple[int, int]]:
+        """(top, bottom) of the ink of each run of inked columns, left to right."""
+        ink = mask > 0.5
+        cols = ink.any(axis=0)
+        edges = np.flatnonzero(np.diff(np.r_[0, cols.astype(int), 0]))
+        runs = [ink[:, a:b] for a, b in zip(edges[::2], edges[1::2])]
+        return [(int(np.flatnonzero(r.any(axis=1))[0]), int(np.flatnonzero(r.any(axis=1))[-1]))
+                for r in runs]
+
+    (a_top, a_bottom), (b_top, b_bottom) = glyph_rows(
+        draw_text(random.Random(0), "Hb", font, 60, 0.5, small_caps=0.75)[0])
+    capital = a_bottom - a_top
+    assert abs(b_bottom - a_bottom) <= 1  # one baseline
+    assert 0.65 * capital <= b_bottom - b_top <= 0.85 * capital  # a small capital B
+    (_, _), (plain_top, plain_bottom) = glyph_rows(
+        draw_text(random.Random(0), "HB", font, 60, 0.5)[0])
+    assert plain_bottom - plain_top >= 0.95 * capital  # drawn plainly, B is full height
+
+
+def test_training_lines_are_sometimes_set_in_small_caps_and_synth_sets_never(monkeypatch):
+    """Small caps are drawn only with `vary_faces` (training), keeping the label's case;
+    without it no extra draw is taken, so `ocrtool synth` sets stay the same for a seed."""
+    import ocrtool.synth.lines as lines
+
+    seen = []
+    draw = lines.draw_text
+
+    def recording(rng, text, font, size, spacing=0.0, small_caps=0.0):
+        seen.append((text, small_caps))
+        return draw(rng, text, font, size, spacing, small_caps)
+
+    monkeypatch.setattr(lines, "draw_text", recording)
+    for seed in range(300):
+        render_line(random.Random(seed), "Jenkinson", vary_faces=True)
+    scales = [sc for text, sc in seen if text == "Jenkinson" and sc]
+    assert 2 <= len(scales) <= 30
+    assert all(lines.SMALL_CAPS_SCALE[0] <= sc <= lines.SMALL_CAPS_SCALE[1] for sc in scales)
+    seen.clear()
+    for seed in range(300):
+        assert render_line(random.Random(seed), "Jenkinson")[1] == "Jenkinson"
+    assert not any(sc for _, sc in seen)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_page_boxes_nest_and_stay_in_image(seed):
     img, regions = render_page(random.Random(seed), size=(480, 400))
