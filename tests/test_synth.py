@@ -242,9 +242,6 @@ def test_vary_face_thickens_thins_and_widens_the_ink():
     assert vary_face(Thinner(0), mask, 16).sum() == ink  # small text is never thinned
 
 
-# ----------------------------------------------------------------------------- pages
-
-
 def test_small_caps_set_lower_case_as_smaller_capitals_on_the_baseline():
     from ocrtool.synth.lines import draw_text
 
@@ -291,6 +288,9 @@ def test_training_lines_are_sometimes_set_in_small_caps_and_synth_sets_never(mon
     for seed in range(300):
         assert render_line(random.Random(seed), "Jenkinson")[1] == "Jenkinson"
     assert not any(sc for _, sc in seen)
+
+
+# ----------------------------------------------------------------------------- pages
 
 
 @pytest.mark.parametrize("seed", range(5))
