@@ -26,10 +26,14 @@
 # checkpoint is still in runs/gpu_recognizer; session 37's second call did, at the new
 # REC_LR): FRESH=1 starts again from REC_INIT. REC_ARGS="--mix SET=W" works on the packed
 # sets (their crop caches stand in for the pages since session 37).
+# REC_INIT= (empty) trains a fresh recognizer: REC_INIT= REC_ARGS="--width 2 --hidden 192
+# --distill weights/recognizer.pt --distill-set all --ema 0.999" starts a larger one (about
+# 5 M parameters, 20 MB) taught by the shipped one; its forward pass is 3.3x the shipped
+# one's on a CPU (torch, one thread, session 37): for finding what capacity buys, not to ship.
 set -euo pipefail
 MINUTES=${MINUTES:-8}
 OUT=${OUT:-runs/gpu}
-REC_INIT=${REC_INIT:-weights/recognizer.pt}
+REC_INIT=${REC_INIT-weights/recognizer.pt}
 DET_INIT=${DET_INIT:-weights/detector.pt}
 [[ -n "${FRESH:-}" ]] && rm -rf runs/gpu_recognizer runs/gpu_detector
 mkdir -p "$OUT" runs/gpu_detector
@@ -44,7 +48,7 @@ if [[ -n "${REC_PRUNE:-}" ]]; then
   REC_INIT=runs/gpu_slim_init.pt
 fi
 [[ " ${TRAIN:-recognizer} " == *" recognizer "* ]] && \
-python3 -m ocrtool.cli train recognizer --data-root .gpu/data --init "$REC_INIT" \
+python3 -m ocrtool.cli train recognizer --data-root .gpu/data ${REC_INIT:+--init "$REC_INIT"} \
   --minutes "$MINUTES" --steps 1000000 --batch-size "${REC_BATCH:-256}" --lr "${REC_LR:-1e-3}" \
   --workers "${REC_WORKERS:-15}" --eval-every "${EVAL_EVERY:-1000}" \
   --val-pages "${VAL_PAGES:-25}" --out-dir runs/gpu_recognizer \

@@ -57,6 +57,39 @@ def test_recognizer_training_lowers_the_loss(tmp_path: Path) -> None:
     assert 0.0 <= metrics["mine/cer"] <= 1.5
 
 
+def test_a_fresh_model_takes_the_width_and_hidden_size_asked_for(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """`--width` / `--hidden` shape a fresh recognizer (a larger one for a GPU's run), which
+    is saved with that shape in its metadata and loads as it was trained; with --init they
+    are a usage error (the init keeps its shape)."""
+    from click.testing import CliRunner
+
+    import ocrtool.training.recognizer as training
+    from ocrtool.cli import main
+    from ocrtool.runtime.torch_backend import load_recognizer
+
+    data = _crop_set(tmp_path / "mine")
+    cfg = RecognizerConfig(
+        train_sets=[str(data)], val_sets=[str(data)], synth_fraction=0.0, batch_size=4,
+        steps=2, width=2, hidden=24, workers=0, eval_every=10_000,
+        out_dir=str(tmp_path / "run"), weights_out=str(tmp_path / "wide.pt"),
+        cache_dir=str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    train_recognizer(cfg, log=lambda m: None)
+    model, meta = load_recognizer(str(tmp_path / "wide.pt"))
+    assert model.channels == (64, 128, 256, 384) and model.rnn.hidden_size == 24
+    assert meta["hidden"] == 24
+
+    seen = []
+    monkeypatch.setattr(training, "train_recognizer", lambda cfg, log: seen.append(cfg))
+    args = ["train", "recognizer", "--data-root", str(tmp_path)]
+    runner = CliRunner()
+    assert runner.invoke(main, [*args, "--width", "2", "--hidden", "192"]).exit_code == 0
+    assert (seen[0].width, seen[0].hidden) == (2, 192)
+    both = runner.invoke(main, [*args, "--width", "2", "--init", str(tmp_path / "wide.pt")])
+    assert both.exit_code == 2 and "fresh model" in both.output and len(seen) == 1
+
+
 def test_with_a_weight_average_the_average_is_validated_shipped_and_resumed(
         tmp_path: Path) -> None:
     """--ema: the shipped weights are the moving average, which a decay near 1 keeps at

@@ -45,6 +45,12 @@ def train() -> None:
 @click.option("--out-dir", default="runs/recognizer", show_default=True)
 @click.option("--weights-out", default="weights/recognizer.pt", show_default=True)
 @click.option("--init", help="Start from these weights (fine-tuning).")
+@click.option("--width", type=click.IntRange(1, 4), default=None,
+              help="A fresh model's CNN width: channels (32, 64, 128, 192) times this "
+                   "[default: 1]. Teach it with --distill weights/recognizer.pt --distill-set "
+                   "all to start from the shipped model's reading.")
+@click.option("--hidden", type=click.IntRange(16, 1024), default=None,
+              help="A fresh model's BiLSTM units per direction [default: 128].")
 @click.option("--extra-chars", default="", metavar="CHARS",
               help="Characters to add to the charset (e.g. 'ðþÐÞ'); the --init model's "
                    "characters keep what they learned, the new ones get fresh outputs.")
@@ -113,6 +119,9 @@ def recognizer(train_sets, val_sets, mix, word_runs, distill_sets, **kw) -> None
         raise click.UsageError(
             f"--lang {kw['lang']} needs --val-set: e.g. `ocrtool synth lines --lang "
             f"{kw['lang']} --seed 1 --count 400 --out data/{kw['lang']}_lines_val`")
+    if kw.get("init") and (kw.get("width") or kw.get("hidden")):
+        raise click.UsageError("--width and --hidden shape a fresh model; an --init model "
+                               "keeps its own shape")
     if "known" in kw["freeze"] and not kw.get("init"):
         raise click.UsageError("--freeze known keeps the outputs of an --init model: "
                                "give --init WEIGHTS")
