@@ -90,7 +90,7 @@ def draw_text(
     much smaller on the same baseline, as papers set authors' names in reference lists
     ("JENKINSON" with a small "ENKINSON" for "Jenkinson"): the label keeps its case."""
     pil_font = load_font(font.path, size, font.index)
-    ascent, descent = pil_font.getmetrics()
+    ascent, _ = pil_font.getmetrics()
     pad = size
     glyphs = _small_caps(text, pil_font, load_font(
         font.path, max(int(round(size * small_caps)), 1), font.index)) if small_caps else []
