@@ -51,17 +51,15 @@ def read_whole_crops(stage: RecognitionStage, images: Sequence[np.ndarray]) -> l
     rects = [whole_quad(im) for im in images]
     lines = _read_cut(stage, images, rects, [[q] for q in rects], [0] * len(rects),
                       (0.0, 0.0))
-    again = []  # (image index, quad, context) of each other way to read it
+    slanted, turned = [], []  # (image index, quad) of each other way to read it
     for i, im in enumerate(images):
-        slanted = slanted_text_quad(to_gray(im))
-        if slanted is not None:
-            again.append((i, slanted, CROP_CONTEXT))
+        quad = slanted_text_quad(to_gray(im))
+        if quad is not None:
+            slanted.append((i, quad))
         h, w = im.shape[:2]
         if h >= TALL_CROP * w:  # read downward, then upward (corners rolled)
-            again += [(i, np.roll(rects[i], -1, axis=0), (0.0, 0.0)),
-                      (i, np.roll(rects[i], 1, axis=0), (0.0, 0.0))]
-    for context in (CROP_CONTEXT, (0.0, 0.0)):  # slanted first, then turned
-        ways = [(i, q) for i, q, c in again if c == context]
+            turned += [(i, np.roll(rects[i], -1, axis=0)), (i, np.roll(rects[i], 1, axis=0))]
+    for ways, context in ((slanted, CROP_CONTEXT), (turned, (0.0, 0.0))):
         if not ways:
             continue
         read = _read_cut(stage, [images[i] for i, _ in ways], [q for _, q in ways],
